@@ -1,0 +1,181 @@
+"""The emulator's AWS endpoint: a moto server in its own process, with the gaps this project relies on filled.
+
+A separate process (not an in-process ThreadedMotoServer) keeps its state apart from any ``mock_aws`` used by unit
+tests in the same interpreter, and lets the local stack, the tests and the notebooks share one endpoint.
+What the child adds to plain moto:
+
+* CloudWatch percentiles (``p50``, ``p99.9``…) in ``get_metric_data``: moto crashes on them; nearest-rank here.
+* Step Functions executions really run (``execute_state_machine``), with ``MOTO_PORT`` pointing at this server.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import ctypes
+import math
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+READY_PREFIX = "READY "
+DEFAULT_REGION = "us-east-1"
+_PERCENTILE = re.compile(r"p(\d{1,2}(?:\.\d+)?)")
+_START_TIMEOUT_S = 60.0
+
+
+def aws_env(endpoint_url: str, region: str = DEFAULT_REGION) -> dict[str, str]:
+    """The environment a process needs so that boto3 talks to this emulator and never to AWS."""
+    port = endpoint_url.rsplit(":", 1)[-1].rstrip("/")
+    return {
+        "AWS_ENDPOINT_URL": endpoint_url,
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_SESSION_TOKEN": "testing",
+        "AWS_DEFAULT_REGION": region,
+        "AWS_REGION": region,
+        "MOTO_PORT": port,
+    }
+
+
+def apply_aws_env(environ: dict[str, str], endpoint_url: str, region: str = DEFAULT_REGION) -> None:
+    """Point ``environ`` (usually ``os.environ``) at the emulator; drop settings that would reach real AWS."""
+    for key in ("AWS_PROFILE", "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS"):
+        environ.pop(key, None)
+    environ.update(aws_env(endpoint_url, region))
+
+
+def _nearest_rank(values: list[float], percentile: float) -> float | None:
+    if not values:
+        return None
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(percentile / 100 * len(ordered)) - 1)]
+
+
+def _patch_moto() -> None:
+    """Teach moto's CloudWatch the ``pNN`` statistics and let Step Functions run definitions."""
+    from moto.cloudwatch import models as cloudwatch_models
+    from moto.core.config import default_user_config
+
+    original = cloudwatch_models.Statistics.get_statistics_for_type
+
+    def get_statistics_for_type(self, stat: str):  # type: ignore[no-untyped-def]
+        match = _PERCENTILE.fullmatch(stat)
+        if match is None:
+            return original(self, stat)
+        return _nearest_rank(list(self.metric_single_values_list), float(match.group(1)))
+
+    cloudwatch_models.Statistics.get_statistics_for_type = get_statistics_for_type
+    default_user_config["stepfunctions"] = {"execute_state_machine": True}
+    default_user_config.setdefault("lambda", {})["use_docker"] = False
+
+
+def serve(host: str, port: int) -> None:
+    """Run the server in this process until SIGINT/SIGTERM; print the endpoint once it accepts requests."""
+    import logging
+
+    from moto.server import ThreadedMotoServer
+
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    _patch_moto()
+    server = ThreadedMotoServer(ip_address=host, port=port, verbose=False)
+    server.start()
+    bound_host, bound_port = server.get_host_and_port()
+    os.environ["MOTO_PORT"] = str(bound_port)
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    print(f"{READY_PREFIX}http://{bound_host}:{bound_port}", flush=True)
+    stop.wait()
+    server.stop()
+
+
+def _die_with_parent() -> None:
+    """Linux: have the kernel stop the child when the parent dies, so no server outlives a killed run."""
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
+class MotoServer:
+    """A moto server child process on a free loopback port; a context manager that always stops it."""
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
+        self.host = host
+        self.port = port
+        self.endpoint_url = ""
+        self._process: subprocess.Popen[str] | None = None
+
+    def start(self) -> str:
+        project_root = Path(__file__).resolve().parent.parent
+        self._process = subprocess.Popen(
+            [sys.executable, "-m", "emulator.moto_server", "--host", self.host, "--port", str(self.port)],
+            cwd=project_root,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            preexec_fn=_die_with_parent if sys.platform == "linux" else None,
+        )
+        line = self._read_ready_line()
+        self.endpoint_url = line.removeprefix(READY_PREFIX).strip()
+        return self.endpoint_url
+
+    def _read_ready_line(self) -> str:
+        assert self._process is not None and self._process.stdout is not None
+        result: list[str] = []
+        reader = threading.Thread(target=lambda: result.append(self._process.stdout.readline()), daemon=True)
+        reader.start()
+        reader.join(_START_TIMEOUT_S)
+        if not result or not result[0].startswith(READY_PREFIX):
+            self.stop()
+            stderr = self._process.stderr.read() if self._process.stderr else ""
+            raise RuntimeError(f"moto server did not start on {self.host}:{self.port}: {stderr.strip()[-2000:]}")
+        return result[0]
+
+    def reset(self) -> None:
+        """Drop every resource (tables, log groups, metrics, executions) and keep the server running."""
+        request = urllib.request.Request(f"{self.endpoint_url}/moto-api/reset", method="POST")
+        with urllib.request.urlopen(request, timeout=10):
+            pass
+
+    def stop(self) -> None:
+        if self._process is None or self._process.poll() is not None:
+            return
+        self._process.terminate()
+        try:
+            self._process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self._process.kill()
+            self._process.wait()
+
+    def __enter__(self) -> MotoServer:
+        self.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+
+@contextlib.contextmanager
+def running_moto(host: str = "127.0.0.1", port: int = 0) -> Iterator[MotoServer]:
+    """``with running_moto() as server: server.endpoint_url`` — started, and stopped even on error."""
+    server = MotoServer(host, port)
+    with server:
+        yield server
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description="Run the emulator's moto server in the foreground.")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=0, help="0 picks a free port (default)")
+    args = parser.parse_args(argv)
+    serve(args.host, args.port)
+
+
+if __name__ == "__main__":
+    main()
