@@ -1,0 +1,40 @@
+"""Fixtures shared by every kind of test: the emulator's moto server and a clean AWS environment."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+import pytest
+
+from emulator.moto_server import MotoServer, aws_env
+
+# No test may reach real AWS: whatever the developer's shell holds, tests start from fake credentials.
+for _key in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS"):
+    os.environ.pop(_key, None)
+os.environ.update(
+    AWS_ACCESS_KEY_ID="testing",
+    AWS_SECRET_ACCESS_KEY="testing",
+    AWS_DEFAULT_REGION="us-east-1",
+    AWS_REGION="us-east-1",
+)
+
+
+@pytest.fixture(scope="session")
+def moto_server() -> Iterator[MotoServer]:
+    """One emulator moto server (separate process, free loopback port) for the whole run, always stopped."""
+    server = MotoServer()
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def moto_endpoint(moto_server: MotoServer, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """A freshly reset server with this process's boto3 pointed at it; yields the endpoint URL."""
+    moto_server.reset()
+    for key, value in aws_env(moto_server.endpoint_url).items():
+        monkeypatch.setenv(key, value)
+    yield moto_server.endpoint_url
