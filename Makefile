@@ -39,8 +39,8 @@ demo: $(STAMP)  ## The whole system offline: local stack, scenario, tuning, repo
 serve: $(STAMP)  ## Local stack in the foreground (API on http://127.0.0.1:$(PORT))
 	PORT=$(PORT) $(PY) -m emulator serve
 
-tune-local: $(STAMP)  ## Power tuning on the local emulator (needs `make serve` running)
-	$(PY) -m tuning run --target local --outputs .local/outputs.json
+tune-local: $(STAMP)  ## Power tuning on the local emulator (uses the running local stack, else a private one)
+	$(PY) -m tuning run --target local
 
 report: $(STAMP)  ## Run the analysis notebook into reports/power-tuning.html (OUTPUTS= or STACK=)
 	$(PY) -m tuning report $(if $(OUTPUTS),--outputs $(OUTPUTS),$(if $(wildcard .local/outputs.json),--outputs .local/outputs.json,--stack $(STACK)))
