@@ -1,0 +1,89 @@
+"""Lambda REPORT lines from the function's log group, parsed client-side into a DataFrame.
+
+Logs Insights would parse them server-side, but the emulator ignores ``parse``/``stats`` and Lambda's
+discovered fields; ``filter_log_events`` with a quoted phrase behaves the same on AWS and on the emulator.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Any
+
+import pandas as pd
+
+from tuning.reports import parse_report_line
+
+# text-format lines ("REPORT RequestId: …") and JSON-format ones ({"type": "platform.report", …})
+FILTER_PATTERNS = ('"REPORT RequestId"', '"platform.report"')
+COLUMNS = [
+    "timestamp",
+    "log_stream",
+    "version",
+    "memory_mb",
+    "duration_ms",
+    "billed_ms",
+    "init_ms",
+    "max_memory_used_mb",
+    "cold",
+]
+# Lambda names streams YYYY/MM/DD/[<version>]<environment id>; $LATEST or a published version number
+_STREAM_VERSION = re.compile(r"^\d{4}/\d{2}/\d{2}/\[(?P<version>[^\]]+)\]")
+
+
+def stream_version(log_stream: str) -> str | None:
+    """The function version a log stream belongs to (``$LATEST``, ``"7"``), None for other stream names."""
+    match = _STREAM_VERSION.match(log_stream)
+    return match["version"] if match else None
+
+
+def fetch_report_lines(
+    log_group_name: str, start: datetime, end: datetime | None = None, *, client: Any = None
+) -> pd.DataFrame:
+    """Every REPORT line of the log group between ``start`` and ``end``: one row per invocation.
+
+    Memory size comes from the line itself (an alias's version may have been deleted since); ``cold`` is
+    True when the line has an Init Duration. A missing log group gives an empty frame with ``COLUMNS``.
+    """
+    if client is None:
+        import boto3
+
+        client = boto3.client("logs")
+    kwargs: dict[str, Any] = {"logGroupName": log_group_name, "startTime": int(start.timestamp() * 1000)}
+    if end is not None:
+        kwargs["endTime"] = int(end.timestamp() * 1000)
+    seen: set[str] = set()
+    rows: list[dict] = []
+    paginator = client.get_paginator("filter_log_events")
+    try:
+        for pattern in FILTER_PATTERNS:
+            for page in paginator.paginate(filterPattern=pattern, **kwargs):
+                for event in page.get("events", []):
+                    if event.get("eventId") in seen:
+                        continue
+                    seen.add(event.get("eventId"))
+                    row = _row(event)
+                    if row is not None:
+                        rows.append(row)
+    except client.exceptions.ResourceNotFoundException:
+        return pd.DataFrame(columns=COLUMNS)
+    frame = pd.DataFrame(rows, columns=COLUMNS)
+    return frame.sort_values("timestamp", ignore_index=True)
+
+
+def _row(event: dict) -> dict | None:
+    report = parse_report_line(event.get("message", ""))
+    if report is None:
+        return None
+    stream = event.get("logStreamName", "")
+    return {
+        "timestamp": pd.Timestamp(event["timestamp"], unit="ms", tz="UTC"),
+        "log_stream": stream,
+        "version": stream_version(stream),
+        "memory_mb": report.get("memory_mb"),
+        "duration_ms": report.get("duration_ms"),
+        "billed_ms": report.get("billed_ms"),
+        "init_ms": report.get("init_ms"),
+        "max_memory_used_mb": report.get("max_memory_used_mb"),
+        "cold": report.get("init_ms") is not None,
+    }
