@@ -1,0 +1,48 @@
+"""Power Tuning's trimmed mean (``utils.computeAverageDuration``), reproduced to the last bit."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+MAX_DISCARD = 0.4
+
+
+def clamp_discard(discard: float) -> float:
+    """``discardTopBottom`` as the tool clamps it: into [0, 0.4]."""
+    return min(max(discard, 0.0), MAX_DISCARD)
+
+
+def js_parse_int(value: float) -> int:
+    """JavaScript ``parseInt(value, 10)`` of a non-negative number, which reads its string form.
+
+    Below 1e-6 JavaScript prints numbers in exponent form ("5e-7"), so parseInt yields the first digit.
+    """
+    if 0 < value < 1e-6:
+        return int(repr(value)[0])
+    return int(value)
+
+
+def left_sum(values: Iterable[float]) -> float:
+    """Plain left-to-right float addition from 0, like JavaScript's ``reduce((a, b) => a + b, 0)``.
+
+    Python 3.12+ ``sum()`` compensates rounding errors, which would differ from the tool in the last bits.
+    """
+    total = 0.0
+    for value in values:
+        total += value
+    return total
+
+
+def trim_count(n: int, discard: float) -> int:
+    """How many values the tool drops from each end: ``parseInt(n × clamped discard)``."""
+    return js_parse_int(n * clamp_discard(discard))
+
+
+def trimmed_mean(values: Iterable[float], discard: float = 0.2) -> float:
+    """Sort ascending, drop ``k = floor(n · discard)`` values at each end, average the rest; empty → 0."""
+    ordered = sorted(values)
+    if not ordered:
+        return 0.0
+    k = trim_count(len(ordered), discard)
+    kept = ordered[k : len(ordered) - k]
+    return left_sum(kept) / (len(ordered) - 2 * k)
