@@ -17,6 +17,7 @@ from tuning.reports import parse_report_line
 # text-format lines ("REPORT RequestId: …") and JSON-format ones ({"type": "platform.report", …})
 FILTER_PATTERNS = ('"REPORT RequestId"', '"platform.report"')
 COLUMNS = [
+    "source",
     "timestamp",
     "log_stream",
     "version",
@@ -77,6 +78,7 @@ def _row(event: dict) -> dict | None:
         return None
     stream = event.get("logStreamName", "")
     return {
+        "source": "REPORT lines",
         "timestamp": pd.Timestamp(event["timestamp"], unit="ms", tz="UTC"),
         "log_stream": stream,
         "version": stream_version(stream),
@@ -87,3 +89,18 @@ def _row(event: dict) -> dict | None:
         "max_memory_used_mb": report.get("max_memory_used_mb"),
         "cold": report.get("init_ms") is not None,
     }
+
+
+def invocations_for_charts(report_lines: pd.DataFrame, local_invocations: pd.DataFrame) -> pd.DataFrame:
+    """The per-invocation records the distribution charts draw: REPORT lines when the log group has any,
+    else the local runs' own records (which carry the same fields, measured on the emulator).
+
+    ``local_invocations`` needs ``power``, ``duration_ms``, ``init_ms``, ``max_memory_used_mb`` columns.
+    """
+    if not report_lines.empty:
+        return report_lines
+    if local_invocations.empty:
+        return pd.DataFrame(columns=COLUMNS)
+    local = local_invocations.rename(columns={"power": "memory_mb"})
+    local = local.assign(source="local runs (emulated)", cold=local["init_ms"].notna())
+    return local.reindex(columns=COLUMNS)

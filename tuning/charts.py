@@ -1,0 +1,316 @@
+"""The analysis charts: each a function of DataFrames that saves ``<report_dir>/<name>.png`` and returns
+the figure.
+
+Figures are built with ``matplotlib.figure.Figure`` (no pyplot state, Agg canvas for PNG), so they work the
+same in a notebook kernel, in papermill and in tests. Memory sizes are categorical ticks: 128 → 3008 MB is
+not a scale a reader compares distances on. A chart whose data is missing raises ``NoDataErrorError`` with a
+sentence saying why.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from matplotlib.figure import Figure
+from matplotlib.ticker import ScalarFormatter
+
+from tuning.recommend import COST_PARTS, pareto_front
+
+PER_MILLION = 1_000_000
+_SIZE = (9, 5)
+_DPI = 100
+# distinct shapes and sizes so picks that land on the same memory size stay visible around each other
+_PICK_MARKERS = {
+    "cost": ("o", "tab:green", 380),
+    "speed": ("s", "tab:red", 220),
+    "balanced": ("D", "tab:purple", 110),
+}
+_PART_LABELS = {
+    "lambda_compute": "Lambda compute",
+    "lambda_request": "Lambda request",
+    "api_gateway": "API Gateway",
+    "dynamodb": "DynamoDB",
+}
+
+
+class NoDataError(Exception):
+    """The chart has nothing to draw; the message is a sentence for the reader."""
+
+
+def _save(fig: Figure, report_dir: str | Path, name: str) -> Figure:
+    path = Path(report_dir) / f"{name}.png"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=_DPI)
+    return fig
+
+
+def _new_figure(ncols: int = 1) -> tuple[Figure, Any]:
+    fig = Figure(figsize=_SIZE, layout="constrained")
+    return fig, fig.subplots(1, ncols)
+
+
+def _categorical_memory(ax: Any, powers: list[int]) -> dict[int, int]:
+    """Put memory sizes on evenly spaced ticks; returns power → x position."""
+    ax.set_xticks(range(len(powers)), [str(p) for p in powers])
+    ax.set_xlabel("memory size, MB")
+    return {p: i for i, p in enumerate(powers)}
+
+
+def _run_label(run_rows: pd.DataFrame) -> str:
+    first = run_rows.iloc[0]
+    return f"{first['source']} {first['architecture'] or ''} {first['started']:%Y-%m-%d %H:%M}".replace(
+        "  ", " "
+    )
+
+
+def cost_and_duration(stats: pd.DataFrame, report_dir: str | Path) -> Figure:
+    """1. Power Tuning's view: average duration (left) and cost per invocation (right) per memory size,
+    one line pair per run."""
+    if stats.empty:
+        raise NoDataError("No successful tuning run: nothing to plot for cost and duration per memory size.")
+    fig, ax = _new_figure()
+    cost_ax = ax.twinx()
+    x = _categorical_memory(ax, sorted(int(p) for p in stats["power"].unique()))
+    for index, (_, rows) in enumerate(stats.sort_values("started").groupby("run", sort=False)):
+        rows = rows.sort_values("power")
+        colour = f"C{index % 10}"
+        positions = [x[int(p)] for p in rows["power"]]
+        label = _run_label(rows)
+        ax.plot(positions, rows["averageDuration"], "-o", color=colour, label=f"duration — {label}")
+        cost_ax.plot(
+            positions, rows["averagePrice"] * PER_MILLION, "--^", color=colour, label=f"cost — {label}"
+        )
+    ax.set_ylabel("average duration, ms (solid)")
+    cost_ax.set_ylabel("cost, $ per 1M invocations, Lambda compute only (dashed)")
+    ax.set_ylim(bottom=0)
+    cost_ax.set_ylim(bottom=0)
+    handles = ax.get_legend_handles_labels()[0] + cost_ax.get_legend_handles_labels()[0]
+    ax.legend(handles=handles, fontsize="small", loc="upper center")
+    ax.set_title("Cost and duration per memory size (Power Tuning's view)")
+    return _save(fig, report_dir, "cost_and_duration")
+
+
+def cost_vs_duration(run_stats: pd.DataFrame, recommendation: pd.DataFrame, report_dir: str | Path) -> Figure:
+    """2. Cost against duration of one run: the Pareto front and where each strategy lands."""
+    if run_stats.empty:
+        raise NoDataError("No successful tuning run: no cost/duration trade-off to plot.")
+    fig, ax = _new_figure()
+    cost = run_stats["averagePrice"] * PER_MILLION
+    duration = run_stats["averageDuration"]
+    ax.scatter(duration, cost, color="tab:gray", zorder=2, label="memory size (MB)")
+    for power, d, c in zip(run_stats["power"], duration, cost, strict=True):
+        ax.annotate(f"{int(power)}", (d, c), textcoords="offset points", xytext=(6, 4), fontsize="small")
+    front = run_stats[pareto_front(run_stats)].sort_values("averageDuration")
+    ax.plot(
+        front["averageDuration"],
+        front["averagePrice"] * PER_MILLION,
+        "-",
+        color="tab:blue",
+        label="Pareto front",
+    )
+    for pick in recommendation.itertuples():
+        marker, colour, size = _PICK_MARKERS[pick.strategy]
+        row = run_stats[run_stats["power"] == pick.memory_mb].iloc[0]
+        ax.scatter(
+            row["averageDuration"],
+            row["averagePrice"] * PER_MILLION,
+            s=size,
+            marker=marker,
+            facecolors="none",
+            edgecolors=colour,
+            linewidths=2,
+            zorder=3,
+            label=f"{pick.strategy} pick: {pick.memory_mb} MB",
+        )
+    ax.set_xscale("log")
+    ax.set_xlabel("average duration, ms (log scale)")
+    ax.set_ylabel("cost, $ per 1M invocations (Lambda compute only)")
+    ax.legend(fontsize="small")
+    ax.set_title(f"Cost against duration — {_run_label(run_stats)}")
+    return _save(fig, report_dir, "cost_vs_duration")
+
+
+def _per_memory_box(
+    invocations: pd.DataFrame, column: str, ylabel: str, title: str, ax: Any
+) -> dict[int, pd.Series]:
+    groups = {int(p): rows[column].dropna() for p, rows in invocations.groupby("memory_mb")}
+    groups = {p: values for p, values in sorted(groups.items()) if not values.empty}
+    x = _categorical_memory(ax, list(groups))
+    ax.boxplot(list(groups.values()), positions=list(x.values()), widths=0.5, showfliers=True)
+    ax.set_xticks(range(len(groups)), [str(p) for p in groups])
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    return groups
+
+
+def duration_distribution(invocations: pd.DataFrame, report_dir: str | Path) -> Figure:
+    """3. Duration of every invocation per memory size (REPORT lines, or local invocations)."""
+    if invocations.empty or invocations["duration_ms"].dropna().empty:
+        raise NoDataError("No REPORT lines and no local invocation records: no duration distribution.")
+    fig, ax = _new_figure()
+    source = ", ".join(sorted(invocations["source"].dropna().unique()))
+    groups = _per_memory_box(
+        invocations, "duration_ms", "duration, ms", f"Duration per invocation by memory size ({source})", ax
+    )
+    ax.set_yscale("log")
+    for i, values in enumerate(groups.values()):
+        ax.annotate(
+            f"n={len(values)}",
+            (i, values.max()),
+            textcoords="offset points",
+            xytext=(0, 6),
+            ha="center",
+            fontsize="small",
+        )
+    return _save(fig, report_dir, "duration_distribution")
+
+
+def cold_start(invocations: pd.DataFrame, report_dir: str | Path) -> Figure:
+    """4. Init duration of cold starts per memory size."""
+    cold = invocations[invocations["init_ms"].notna()] if not invocations.empty else invocations
+    if cold.empty:
+        raise NoDataError("No cold start recorded (no Init Duration in any REPORT line or local record).")
+    fig, ax = _new_figure()
+    groups = _per_memory_box(
+        cold, "init_ms", "init duration, ms", "Cold start (init duration) by memory size", ax
+    )
+    medians = [values.median() for values in groups.values()]
+    ax.plot(range(len(medians)), medians, ":", color="tab:orange", label="median")
+    ax.set_ylim(bottom=0)
+    ax.legend(fontsize="small")
+    return _save(fig, report_dir, "cold_start")
+
+
+def memory_headroom(invocations: pd.DataFrame, report_dir: str | Path) -> Figure:
+    """5. Max memory used against the memory size: how much headroom each size leaves."""
+    used = invocations.dropna(subset=["max_memory_used_mb"]) if not invocations.empty else invocations
+    if used.empty:
+        raise NoDataError("No Max Memory Used figures (no REPORT lines or local records): no headroom chart.")
+    peak = used.groupby("memory_mb")["max_memory_used_mb"].max().sort_index()
+    fig, ax = _new_figure()
+    x = _categorical_memory(ax, [int(p) for p in peak.index])
+    positions = list(x.values())
+    ax.bar(positions, peak.index, width=0.6, color="tab:blue", alpha=0.25, label="memory size")
+    ax.bar(positions, peak.values, width=0.6, color="tab:blue", label="max memory used (peak)")
+    for position, size, top in zip(positions, peak.index, peak.values, strict=True):
+        ax.annotate(
+            f"{top:.0f} MB ({top / size:.0%})",
+            (position, top),
+            textcoords="offset points",
+            xytext=(0, 3),
+            ha="center",
+            fontsize="small",
+        )
+    ax.set_yscale("log", base=2)
+    ax.set_ylim(bottom=min(16, float(peak.min()) / 2), top=float(peak.index.max()) * 1.6)
+    ax.yaxis.set_major_formatter(ScalarFormatter())
+    ax.set_ylabel("memory, MB (log scale)")
+    ax.legend(fontsize="small", loc="upper left")
+    ax.set_title("Memory headroom: peak Max Memory Used against memory size")
+    return _save(fig, report_dir, "memory_headroom")
+
+
+def request_price(costs: pd.DataFrame, mix: Mapping[str, float], report_dir: str | Path) -> Figure:
+    """6. The full price of one API request stacked by component, per memory size."""
+    if costs.empty:
+        raise NoDataError("No successful tuning run: no per-request price to break down.")
+    fig, ax = _new_figure()
+    x = _categorical_memory(ax, [int(p) for p in costs["power"]])
+    bottom = pd.Series(0.0, index=costs.index)
+    for part in COST_PARTS:
+        values = costs[part] * PER_MILLION
+        ax.bar(list(x.values()), values, bottom=bottom, width=0.6, label=_PART_LABELS[part])
+        bottom = bottom + values
+    for position, total in zip(x.values(), bottom, strict=True):
+        ax.annotate(
+            f"${total:.2f}",
+            (position, total),
+            textcoords="offset points",
+            xytext=(0, 3),
+            ha="center",
+            fontsize="small",
+        )
+    mix_text = ", ".join(f"{name} {weight}" for name, weight in mix.items())
+    ax.set_ylabel("$ per 1M requests")
+    ax.legend(fontsize="small", loc="upper left")
+    ax.set_title(
+        f"Full price of a request by component (mix {mix_text}; {costs['prices_region'].iloc[0]} list prices)"
+    )
+    return _save(fig, report_dir, "request_price")
+
+
+def monthly_cost(
+    costs: pd.DataFrame, recommendation: pd.DataFrame, requests_per_month: int, report_dir: str | Path
+) -> Figure:
+    """7. The monthly bill at ``requests_per_month`` per memory size, current size and picks marked."""
+    if costs.empty:
+        raise NoDataError("No successful tuning run: no monthly cost to estimate.")
+    fig, ax = _new_figure()
+    x = _categorical_memory(ax, [int(p) for p in costs["power"]])
+    current = recommendation["current_memory_mb"].iloc[0] if not recommendation.empty else None
+    colours = ["tab:orange" if p == current else "tab:blue" for p in costs["power"]]
+    ax.bar(list(x.values()), costs["monthly_cost"], width=0.6, color=colours)
+    for position, value in zip(x.values(), costs["monthly_cost"], strict=True):
+        ax.annotate(
+            f"${value:,.0f}",
+            (position, value),
+            textcoords="offset points",
+            xytext=(0, 3),
+            ha="center",
+            fontsize="small",
+        )
+    for pick in recommendation.itertuples():
+        if pick.memory_mb in x:
+            ax.annotate(
+                pick.strategy,
+                (x[pick.memory_mb], 0),
+                textcoords="offset points",
+                xytext=(0, 12 + 12 * list(_PICK_MARKERS).index(pick.strategy)),
+                ha="center",
+                fontsize="small",
+                color=_PICK_MARKERS[pick.strategy][1],
+                weight="bold",
+            )
+    ax.set_ylabel("$ per month")
+    note = f" (orange: current {current} MB)" if current in x else ""
+    ax.set_title(f"Monthly cost at {requests_per_month:,} requests per memory size{note}")
+    return _save(fig, report_dir, "monthly_cost")
+
+
+def run_comparison(stats: pd.DataFrame, report_dir: str | Path) -> Figure:
+    """8. Run against run (e.g. arm64 against x86_64, before against after a change): duration and cost."""
+    if stats.empty or stats["run"].nunique() < 2:
+        raise NoDataError("Only one successful tuning run: nothing to compare it with yet.")
+    fig, (duration_ax, cost_ax) = _new_figure(ncols=2)
+    powers = sorted(int(p) for p in stats["power"].unique())
+    x = _categorical_memory(duration_ax, powers)
+    _categorical_memory(cost_ax, powers)
+    runs = list(stats.sort_values("started").groupby("run", sort=False))
+    width = 0.8 / len(runs)
+    for index, (_, rows) in enumerate(runs):
+        offsets = [x[int(p)] - 0.4 + width * (index + 0.5) for p in rows["power"]]
+        label = _run_label(rows)
+        duration_ax.bar(offsets, rows["averageDuration"], width=width, label=label)
+        cost_ax.bar(offsets, rows["averagePrice"] * PER_MILLION, width=width, label=label)
+    duration_ax.set_ylabel("average duration, ms")
+    cost_ax.set_ylabel("cost, $ per 1M invocations (Lambda compute only)")
+    duration_ax.set_title("Duration, run against run")
+    cost_ax.set_title("Cost, run against run")
+    duration_ax.legend(fontsize="x-small")
+    return _save(fig, report_dir, "run_comparison")
+
+
+def render(chart: Callable[..., Figure], *args: Any, report_dir: str | Path, **kwargs: Any) -> Any:
+    """Draw one chart for the notebook: the saved PNG for inline display, or a sentence saying what's
+    missing. The PNG (not the live figure) is displayed so inline image, HTML export and file are one image.
+    """
+    from IPython.display import Image, Markdown
+
+    try:
+        chart(*args, report_dir=report_dir, **kwargs)
+    except NoDataError as missing:
+        return Markdown(f"*{missing}*")
+    return Image(filename=str(Path(report_dir) / f"{chart.__name__}.png"))

@@ -1,0 +1,145 @@
+"""From a tuning run to a decision: the full price per memory size, the Pareto front, and per strategy the
+memory to set, what it saves a month, and the Pulumi command that applies it (Pulumi stays the source of
+truth: Power Tuning's autoOptimize would change the function behind its back).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import pandas as pd
+
+from tuning.analysis import find_optimum
+from tuning.pricing import PRICES, request_cost_breakdown
+
+STRATEGIES = ("cost", "speed", "balanced")
+COST_PARTS = ("lambda_compute", "lambda_request", "api_gateway", "dynamodb")
+FALLBACK_PRICE_REGION = "us-east-1"
+
+
+def succeeded_stats(stats: pd.DataFrame) -> pd.DataFrame:
+    """Only the rows of runs that measured something (failed and running runs carry no power)."""
+    if stats.empty:
+        return stats
+    return stats[(stats["status"] == "succeeded") & stats["power"].notna()]
+
+
+def latest_run(stats: pd.DataFrame) -> pd.DataFrame:
+    """The per-power rows of the most recently started successful run, sorted by power; empty if none."""
+    measured = succeeded_stats(stats)
+    if measured.empty:
+        return measured
+    newest = measured.sort_values("started").iloc[-1]["run"]
+    return measured[measured["run"] == newest].sort_values("power", ignore_index=True)
+
+
+def pareto_front(run_stats: pd.DataFrame) -> pd.Series:
+    """True for each power no other power beats on both cost and duration (the only sensible choices)."""
+    cost = run_stats["averagePrice"].to_numpy()
+    duration = run_stats["averageDuration"].to_numpy()
+    dominated = [
+        any(
+            cost[j] <= cost[i]
+            and duration[j] <= duration[i]
+            and (cost[j] < cost[i] or duration[j] < duration[i])
+            for j in range(len(cost))
+        )
+        for i in range(len(cost))
+    ]
+    return pd.Series([not d for d in dominated], index=run_stats.index, name="pareto")
+
+
+def price_region(region: str | None) -> str:
+    """The region whose list prices apply; regions missing from the dated table fall back to us-east-1."""
+    return region if region in PRICES else FALLBACK_PRICE_REGION
+
+
+def cost_table(
+    run_stats: pd.DataFrame,
+    *,
+    mix: Mapping[str, float],
+    requests_per_month: int,
+    architecture: str,
+    region: str | None,
+) -> pd.DataFrame:
+    """Per power: the full USD price of one request by component, its total, and the monthly bill.
+
+    Duration is the run's trimmed average (what Power Tuning prices); the other components come from the
+    operation ``mix``, which Power Tuning leaves out.
+    """
+    prices_in = price_region(region)
+    rows = []
+    for _, row in run_stats.iterrows():
+        parts = request_cost_breakdown(
+            row["averageDuration"], row["power"], architecture=architecture, region=prices_in, operation=mix
+        )
+        rows.append({"power": int(row["power"]), "averageDuration": row["averageDuration"], **parts})
+    table = pd.DataFrame(rows, columns=["power", "averageDuration", *COST_PARTS, "total"])
+    table["monthly_cost"] = table["total"] * requests_per_month
+    table["prices_region"] = prices_in
+    return table
+
+
+def pulumi_command(memory_mb: int, stack: str | None) -> str:
+    """The command that puts ``memory_mb`` into the stack's config (without a stack: the selected one)."""
+    return f"pulumi config set memorySize {memory_mb}" + (f" -s {stack}" if stack else "")
+
+
+def recommend(
+    run_stats: pd.DataFrame,
+    costs: pd.DataFrame,
+    *,
+    current_memory: int | None,
+    stack: str | None,
+    balanced_weight: float = 0.5,
+) -> pd.DataFrame:
+    """One row per strategy: the chosen memory against the current one, monthly cost and saving, the command.
+
+    The saving is NaN when the current memory was not among the run's power values (nothing to compare with).
+    """
+    entries = [
+        {"value": int(r.power), "averagePrice": r.averagePrice, "averageDuration": r.averageDuration}
+        for r in run_stats.itertuples()
+    ]
+    monthly = dict(zip(costs["power"], costs["monthly_cost"], strict=True))
+    durations = dict(zip(costs["power"], costs["averageDuration"], strict=True))
+    rows = []
+    for strategy in STRATEGIES:
+        optimum = find_optimum(entries, strategy=strategy, balanced_weight=balanced_weight)
+        chosen = int(optimum["power"])
+        current_cost = monthly.get(current_memory, float("nan"))
+        rows.append(
+            {
+                "strategy": strategy,
+                "memory_mb": chosen,
+                "current_memory_mb": current_memory,
+                "duration_ms": optimum["duration"],
+                "current_duration_ms": durations.get(current_memory, float("nan")),
+                "cost_per_invocation": optimum["cost"],
+                "monthly_cost": monthly[chosen],
+                "current_monthly_cost": current_cost,
+                "monthly_saving": current_cost - monthly[chosen],
+                "command": pulumi_command(chosen, stack)
+                if chosen != current_memory
+                else "(keep the current size)",
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def describe(recommendation: pd.DataFrame, requests_per_month: int) -> list[str]:
+    """One plain sentence per strategy, for readers who skip the table."""
+    sentences = []
+    for r in recommendation.itertuples():
+        head = f"{r.strategy}: {r.memory_mb} MB ({r.duration_ms:.1f} ms)"
+        if r.memory_mb == r.current_memory_mb:
+            sentences.append(f"{head} is the current memory size: nothing to change.")
+            continue
+        now = f"now {r.current_memory_mb} MB" if r.current_memory_mb else "current size unknown"
+        if pd.isna(r.monthly_saving):
+            money = "the current size was not measured in this run, so no saving can be computed"
+        else:
+            verb = "saves" if r.monthly_saving >= 0 else "costs"
+            money = f"{verb} ${abs(r.monthly_saving):,.2f} a month at {requests_per_month:,} requests"
+        sentences.append(f"{head}, {now}: {money}. Apply: `{r.command}` then `pulumi up`.")
+    return sentences
