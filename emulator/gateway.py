@@ -1,0 +1,491 @@
+"""The local API Gateway: what the REST API's prod stage does in front of the function, on one machine.
+
+It routes by ``api/openapi.yaml`` (the document API Gateway imports), enforces the API key like a usage-plan
+stage, builds REST proxy events (payload v1), invokes the function through an ``invoke`` callable (the local
+Lambda runtime) and maps the proxy response back — including API Gateway's own answers, so clients see the
+same statuses offline as on AWS:
+
+* unknown path, or a method the spec does not define on a path → 403 ``Missing Authentication Token``
+  (REST APIs answer an undefined route this way, before the key is even looked at);
+* missing or wrong ``x-api-key`` on a key-protected method → 403 ``{"message":"Forbidden"}``;
+* a function error or an invalid proxy response → 502 ``{"message": "Internal server error"}``;
+* a request body over API Gateway's 10 MB → 413 ``{"message":"Request Too Long"}``.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import fnmatch
+import hmac
+import json
+import logging
+import re
+import time
+import uuid
+import zlib
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email.utils import formatdate
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any, Protocol
+from urllib.parse import parse_qsl, unquote
+
+import yaml
+
+logger = logging.getLogger(__name__)
+
+STAGE = "prod"
+ACCOUNT_ID = "123456789012"
+API_ID = "local"
+MAX_BODY_BYTES = 10 * 1024 * 1024  # API Gateway's payload limit
+API_KEY_HEADER = "x-api-key"
+_METHODS = ("get", "put", "post", "delete", "options", "head", "patch")
+_ANY_METHOD = "x-amazon-apigateway-any-method"
+_PROXY_RESPONSE_KEYS = {"statusCode", "headers", "multiValueHeaders", "body", "isBase64Encoded"}
+
+
+class InvocationResult(Protocol):
+    """What the gateway needs from an invocation (``emulator.runtime.Invocation`` satisfies it)."""
+
+    request_id: str
+    payload: Any
+    error: dict | None
+
+
+@dataclass(frozen=True)
+class Operation:
+    """One method on one resource, as the spec declares it."""
+
+    method: str
+    api_key_required: bool
+
+
+@dataclass(frozen=True)
+class Route:
+    """One API Gateway resource (``/items/{id}``) and the methods defined on it."""
+
+    resource: str
+    pattern: re.Pattern[str]
+    operations: Mapping[str, Operation]  # "GET" → Operation; "ANY" for x-amazon-apigateway-any-method
+    literal_segments: int
+    greedy: bool
+
+    def operation(self, method: str) -> Operation | None:
+        return self.operations.get(method) or self.operations.get("ANY")
+
+
+@dataclass(frozen=True)
+class RouteTable:
+    """The resources of the REST API, matched the way API Gateway matches them (literal beats variable)."""
+
+    routes: tuple[Route, ...]
+    binary_media_types: tuple[str, ...] = ()
+
+    @classmethod
+    def from_openapi(cls, spec_path: Path) -> RouteTable:
+        spec = yaml.safe_load(spec_path.read_text(encoding="utf-8"))
+        return cls.from_spec(spec)
+
+    @classmethod
+    def from_spec(cls, spec: Mapping[str, Any]) -> RouteTable:
+        key_schemes = _api_key_schemes(spec)
+        default_security = spec.get("security", [])
+        routes = []
+        for resource, path_item in (spec.get("paths") or {}).items():
+            operations = {}
+            for key, op in path_item.items():
+                if key in _METHODS or key == _ANY_METHOD:
+                    method = "ANY" if key == _ANY_METHOD else key.upper()
+                    security = op.get("security", default_security) if isinstance(op, dict) else []
+                    operations[method] = Operation(method, _requires_key(security, key_schemes))
+            routes.append(_route(resource, operations))
+        # API Gateway prefers the most specific resource: more literal segments first, greedy proxies last.
+        routes.sort(key=lambda r: (r.greedy, -r.literal_segments, -len(r.resource)))
+        binary = tuple(spec.get("x-amazon-apigateway-binary-media-types") or ())
+        return cls(tuple(routes), binary)
+
+    def match(self, path: str) -> tuple[Route, dict[str, str]] | None:
+        """The resource serving ``path`` (stage prefix removed, URL-encoded) and its decoded parameters."""
+        for route in self.routes:
+            found = route.pattern.fullmatch(path)
+            if found:
+                return route, {name: unquote(value) for name, value in found.groupdict().items()}
+        return None
+
+    def is_binary(self, content_type: str | None) -> bool:
+        if not content_type:
+            return False
+        media_type = content_type.split(";", 1)[0].strip().lower()
+        return any(fnmatch.fnmatch(media_type, pattern.lower()) for pattern in self.binary_media_types)
+
+
+def _api_key_schemes(spec: Mapping[str, Any]) -> set[str]:
+    schemes = ((spec.get("components") or {}).get("securitySchemes")) or {}
+    return {
+        name
+        for name, scheme in schemes.items()
+        if scheme.get("type") == "apiKey"
+        and scheme.get("in") == "header"
+        and str(scheme.get("name", "")).lower() == API_KEY_HEADER
+    }
+
+
+def _requires_key(security: Iterable[Mapping[str, Any]], key_schemes: set[str]) -> bool:
+    return any(name in key_schemes for requirement in security for name in requirement)
+
+
+def _route(resource: str, operations: dict[str, Operation]) -> Route:
+    parts = []
+    literal = 0
+    greedy = False
+    for segment in resource.strip("/").split("/") if resource != "/" else []:
+        variable = re.fullmatch(r"\{([A-Za-z0-9_]+)(\+?)\}", segment)
+        if variable is None:
+            parts.append(re.escape(segment))
+            literal += 1
+        elif variable.group(2):
+            parts.append(f"(?P<{variable.group(1)}>.+)")
+            greedy = True
+        else:
+            parts.append(f"(?P<{variable.group(1)}>[^/]+)")
+    pattern = re.compile("/" + "/".join(parts))
+    return Route(resource, pattern, operations, literal, greedy)
+
+
+@dataclass
+class HttpRequest:
+    """An incoming HTTP request as the server read it; headers keep their order, case and repeats."""
+
+    method: str
+    target: str  # path and query, as sent
+    headers: list[tuple[str, str]]
+    body: bytes
+    source_ip: str = "127.0.0.1"
+    protocol: str = "HTTP/1.1"
+
+
+@dataclass
+class HttpResponse:
+    status: int
+    headers: list[tuple[str, str]] = field(default_factory=list)
+    body: bytes = b""
+    request_id: str | None = None
+
+
+def _gateway_error(status: int, message: str, error_type: str, request_id: str) -> HttpResponse:
+    body = json.dumps({"message": message}).encode()
+    headers = [
+        ("Content-Type", "application/json"),
+        ("x-amzn-RequestId", request_id),
+        ("x-amzn-ErrorType", error_type),
+    ]
+    return HttpResponse(status, headers, body, request_id)
+
+
+def internal_server_error(request_id: str) -> HttpResponse:
+    """API Gateway's answer to a function error or a malformed proxy response."""
+    return _gateway_error(502, "Internal server error", "InternalServerErrorException", request_id)
+
+
+class LocalApiGateway:
+    """Turns HTTP requests into proxy events and proxy responses into HTTP responses; transport-agnostic."""
+
+    def __init__(
+        self,
+        routes: RouteTable,
+        *,
+        api_key: str,
+        invoke: Callable[[dict[str, Any]], InvocationResult],
+        stage: str = STAGE,
+        host: str = "127.0.0.1",
+        port: int = 3000,
+    ) -> None:
+        self.routes = routes
+        self._api_key = api_key
+        self.invoke = invoke  # settable: the stack binds the port before the runtime is up
+        self.stage = stage
+        self.host = host
+        self.port = port
+
+    def handle(self, request: HttpRequest) -> HttpResponse:
+        request_id = str(uuid.uuid4())
+        path, _, query = request.target.partition("?")
+        prefix = f"/{self.stage}"
+        if not (path == prefix or path.startswith(prefix + "/")):
+            return _gateway_error(
+                403, "Missing Authentication Token", "MissingAuthenticationTokenException", request_id
+            )
+        resource_path = path[len(prefix) :] or "/"
+        matched = self.routes.match(resource_path)
+        operation = matched[0].operation(request.method) if matched else None
+        if matched is None or operation is None:
+            return _gateway_error(
+                403, "Missing Authentication Token", "MissingAuthenticationTokenException", request_id
+            )
+        route, path_parameters = matched
+        presented_key = _last_header(request.headers, API_KEY_HEADER)
+        if operation.api_key_required and not self._key_is_valid(presented_key):
+            return _gateway_error(403, "Forbidden", "ForbiddenException", request_id)
+        if len(request.body) > MAX_BODY_BYTES:
+            return _gateway_error(413, "Request Too Long", "RequestTooLongException", request_id)
+        event = self.build_event(
+            request, route, path_parameters, resource_path, query, request_id, presented_key, operation
+        )
+        result = self.invoke(event)
+        if result.error is not None:
+            return internal_server_error(request_id)
+        response = proxy_response_to_http(result.payload, request_id)
+        return response or internal_server_error(request_id)
+
+    def _key_is_valid(self, presented: str | None) -> bool:
+        return presented is not None and hmac.compare_digest(presented.encode(), self._api_key.encode())
+
+    def build_event(
+        self,
+        request: HttpRequest,
+        route: Route,
+        path_parameters: dict[str, str],
+        resource_path: str,
+        query: str,
+        request_id: str,
+        presented_key: str | None,
+        operation: Operation,
+    ) -> dict[str, Any]:
+        """A REST API proxy event (payload format 1.0), as Lambda receives it from the prod stage."""
+        headers = [
+            *request.headers,
+            ("X-Forwarded-For", request.source_ip),
+            ("X-Forwarded-Port", str(self.port)),
+            ("X-Forwarded-Proto", "http"),
+        ]
+        single_headers, multi_headers = _single_and_multi(headers)
+        query_pairs = parse_qsl(query, keep_blank_values=True)
+        single_query, multi_query = _single_and_multi(query_pairs)
+        binary = self.routes.is_binary(_last_header(request.headers, "content-type"))
+        body: str | None
+        if not request.body:
+            body = None
+        elif binary:
+            body = base64.b64encode(request.body).decode("ascii")
+        else:
+            body = request.body.decode("utf-8", errors="replace")
+        now = datetime.now(UTC)
+        identity = {
+            "apiKey": presented_key if operation.api_key_required else None,
+            "apiKeyId": "local-api-key" if operation.api_key_required else None,
+            "sourceIp": request.source_ip,
+            "userAgent": _last_header(request.headers, "user-agent"),
+            "accessKey": None,
+            "accountId": None,
+            "caller": None,
+            "cognitoAuthenticationProvider": None,
+            "cognitoAuthenticationType": None,
+            "cognitoIdentityId": None,
+            "cognitoIdentityPoolId": None,
+            "principalOrgId": None,
+            "user": None,
+            "userArn": None,
+        }
+        return {
+            "resource": route.resource,
+            "path": unquote(resource_path),
+            "httpMethod": request.method,
+            "headers": single_headers or None,
+            "multiValueHeaders": multi_headers or None,
+            "queryStringParameters": single_query or None,
+            "multiValueQueryStringParameters": multi_query or None,
+            "pathParameters": path_parameters or None,
+            "stageVariables": None,
+            "requestContext": {
+                "resourceId": f"{zlib.crc32(route.resource.encode()):08x}",
+                "resourcePath": route.resource,
+                "httpMethod": request.method,
+                "extendedRequestId": request_id,
+                "requestTime": now.strftime("%d/%b/%Y:%H:%M:%S +0000"),
+                "requestTimeEpoch": int(now.timestamp() * 1000),
+                "path": f"/{self.stage}{unquote(resource_path)}",
+                "accountId": ACCOUNT_ID,
+                "protocol": request.protocol,
+                "stage": self.stage,
+                "domainPrefix": self.host,
+                "domainName": f"{self.host}:{self.port}",
+                "requestId": request_id,
+                "identity": identity,
+                "apiId": API_ID,
+            },
+            "body": body,
+            "isBase64Encoded": binary and body is not None,
+        }
+
+
+def _last_header(headers: Iterable[tuple[str, str]], name: str) -> str | None:
+    value = None
+    for key, candidate in headers:
+        if key.lower() == name:
+            value = candidate
+    return value
+
+
+def _single_and_multi(pairs: Iterable[tuple[str, str]]) -> tuple[dict[str, str], dict[str, list[str]]]:
+    """API Gateway's two views of repeated names: the last value, and every value in order."""
+    single: dict[str, str] = {}
+    multi: dict[str, list[str]] = {}
+    for name, value in pairs:
+        single[name] = value
+        multi.setdefault(name, []).append(value)
+    return single, multi
+
+
+def proxy_response_to_http(payload: Any, request_id: str) -> HttpResponse | None:
+    """Map a Lambda proxy response to HTTP; None when API Gateway would call it malformed."""
+    if not isinstance(payload, dict) or not set(payload) <= _PROXY_RESPONSE_KEYS:
+        return None
+    status = payload.get("statusCode")
+    if isinstance(status, str) and status.isdigit():
+        status = int(status)
+    if isinstance(status, bool) or not isinstance(status, int) or not 100 <= status <= 599:
+        return None
+    headers = _response_headers(payload.get("headers"), payload.get("multiValueHeaders"))
+    body = payload.get("body")
+    if headers is None or not (body is None or isinstance(body, str)):
+        return None
+    is_base64 = payload.get("isBase64Encoded", False)
+    if not isinstance(is_base64, bool):
+        return None
+    try:
+        raw = base64.b64decode(body or "", validate=True) if is_base64 else (body or "").encode("utf-8")
+    except (binascii.Error, ValueError):
+        return None
+    names = {name.lower() for name, _ in headers}
+    if "content-type" not in names:
+        headers.append(("Content-Type", "application/json"))
+    headers += [("x-amzn-RequestId", request_id), ("Date", formatdate(time.time(), usegmt=True))]
+    return HttpResponse(status, headers, raw, request_id)
+
+
+def _response_headers(single: Any, multi: Any) -> list[tuple[str, str]] | None:
+    """Merge ``headers`` and ``multiValueHeaders`` as API Gateway does (multi-value entries win a clash)."""
+    if single is not None and not isinstance(single, dict):
+        return None
+    if multi is not None and not isinstance(multi, dict):
+        return None
+    merged: list[tuple[str, str]] = []
+    multi_names = set()
+    for name, values in (multi or {}).items():
+        if not isinstance(values, list) or not all(_is_scalar(v) for v in values):
+            return None
+        multi_names.add(str(name).lower())
+        merged += [(str(name), _header_value(v)) for v in values]
+    for name, value in (single or {}).items():
+        if not _is_scalar(value):
+            return None
+        if str(name).lower() not in multi_names:
+            merged.append((str(name), _header_value(value)))
+    return merged
+
+
+def _is_scalar(value: Any) -> bool:
+    """Header values API Gateway can send; CR/LF would split the response in two (refused as malformed)."""
+    if isinstance(value, str):
+        return "\r" not in value and "\n" not in value
+    return isinstance(value, int | float | bool) or value is None
+
+
+def _header_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return str(value).lower()
+    return "" if value is None else str(value)
+
+
+class _RequestHandler(BaseHTTPRequestHandler):
+    """HTTP/1.1 with keep-alive (load tools reuse connections); every method goes through the gateway."""
+
+    protocol_version = "HTTP/1.1"
+    server_version = "LocalApiGateway"
+    sys_version = ""
+    server: GatewayHttpServer
+
+    def _serve(self) -> None:
+        started = time.perf_counter()
+        length = self.headers.get("Content-Length")
+        if length is not None and (not length.isdigit() or int(length) > MAX_BODY_BYTES):
+            self.close_connection = True
+            self._send(_gateway_error(413, "Request Too Long", "RequestTooLongException", str(uuid.uuid4())))
+            return
+        body = self.rfile.read(int(length)) if length else self._read_chunked()
+        if body is None:
+            self.close_connection = True
+            self._send(_gateway_error(413, "Request Too Long", "RequestTooLongException", str(uuid.uuid4())))
+            return
+        request = HttpRequest(
+            method=self.command,
+            target=self.path,
+            headers=list(self.headers.items()),
+            body=body,
+            source_ip=self.client_address[0],
+            protocol=self.request_version,
+        )
+        try:
+            response = self.server.gateway.handle(request)
+        except Exception:  # a bug or a dead runtime must not kill the connection thread silently
+            logger.exception("local API gateway failed on %s %s", self.command, self.path.partition("?")[0])
+            response = _gateway_error(500, "Internal server error", "InternalServerErrorException", "-")
+        self._send(response)
+        if self.server.on_request is not None:
+            elapsed_ms = (time.perf_counter() - started) * 1000
+            self.server.on_request(self.command, self.path.partition("?")[0], response.status, elapsed_ms)
+
+    def _read_chunked(self) -> bytes | None:
+        """A chunked body (some clients stream); None once it passes API Gateway's size limit."""
+        if "chunked" not in self.headers.get("Transfer-Encoding", "").lower():
+            return b""
+        chunks: list[bytes] = []
+        total = 0
+        while True:
+            size = int(self.rfile.readline().split(b";", 1)[0].strip() or b"0", 16)
+            if size == 0:
+                self.rfile.readline()
+                return b"".join(chunks)
+            total += size
+            if total > MAX_BODY_BYTES:
+                return None
+            chunks.append(self.rfile.read(size))
+            self.rfile.readline()
+
+    def _send(self, response: HttpResponse) -> None:
+        self.send_response(response.status)
+        for name, value in response.headers:
+            if name.lower() not in {"content-length", "connection", "transfer-encoding", "date"}:
+                self.send_header(name, value)
+        self.send_header("Content-Length", str(len(response.body)))
+        if self.close_connection:
+            self.send_header("Connection", "close")
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(response.body)
+
+    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _serve  # noqa: N815
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Silenced: requests are reported through ``on_request`` (no API key ever reaches a log)."""
+
+
+class GatewayHttpServer(ThreadingHTTPServer):
+    """A threaded HTTP server on loopback serving one ``LocalApiGateway``."""
+
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(
+        self,
+        address: tuple[str, int],
+        gateway: LocalApiGateway,
+        on_request: Callable[[str, str, int, float], None] | None = None,
+    ) -> None:
+        super().__init__(address, _RequestHandler)
+        self.gateway = gateway
+        self.on_request = on_request
+        gateway.port = self.server_address[1]

@@ -1,0 +1,282 @@
+"""The local API Gateway against the real api/openapi.yaml: routing, API key, proxy events and responses."""
+
+from __future__ import annotations
+
+import base64
+import http.client
+import json
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from emulator.gateway import GatewayHttpServer, HttpRequest, LocalApiGateway, RouteTable
+
+SPEC = Path(__file__).resolve().parents[2] / "api" / "openapi.yaml"
+KEY = "the-right-key"
+
+
+@dataclass
+class FakeInvocation:
+    request_id: str
+    payload: Any
+    error: dict | None = None
+
+
+class FakeFunction:
+    """Records every event and answers with a fixed payload (or error)."""
+
+    def __init__(self, payload: Any = ..., error: dict | None = None) -> None:
+        self.events: list[dict[str, Any]] = []
+        self.payload = {"statusCode": 200, "body": "{}"} if payload is ... else payload
+        self.error = error
+
+    def __call__(self, event: dict[str, Any]) -> FakeInvocation:
+        self.events.append(event)
+        return FakeInvocation("req-1", self.payload, self.error)
+
+
+def request(method: str, target: str, *, key: str | None = KEY, headers=(), body: bytes = b"") -> HttpRequest:
+    all_headers = [("Host", "127.0.0.1:3000"), *headers]
+    if key is not None:
+        all_headers.append(("x-api-key", key))
+    return HttpRequest(method, target, all_headers, body, source_ip="127.0.0.9")
+
+
+@pytest.fixture(scope="module")
+def routes() -> RouteTable:
+    return RouteTable.from_openapi(SPEC)
+
+
+def gateway(routes: RouteTable, function: FakeFunction) -> LocalApiGateway:
+    return LocalApiGateway(routes, api_key=KEY, invoke=function, port=3000)
+
+
+def test_every_spec_operation_requires_the_api_key(routes: RouteTable) -> None:
+    operations = {
+        (route.resource, method): op for route in routes.routes for method, op in route.operations.items()
+    }
+    assert ("/items", "POST") in operations
+    assert ("/items/{id}", "PATCH") in operations
+    assert ("/DynamoDBManager", "POST") in operations
+    assert all(op.api_key_required for op in operations.values())
+
+
+@pytest.mark.parametrize(
+    ("target", "method"),
+    [
+        ("/prod/nothing-here", "GET"),
+        ("/prod/items/a/b", "GET"),
+        ("/prod/items", "DELETE"),  # the path exists, the method does not
+        ("/prod/DynamoDBManager", "GET"),
+        ("/items", "GET"),  # no stage prefix
+        ("/test/items", "GET"),  # another stage
+    ],
+)
+def test_undefined_route_is_missing_authentication_token_before_the_key(routes, target, method) -> None:
+    function = FakeFunction()
+    response = gateway(routes, function).handle(request(method, target, key=None))
+    assert response.status == 403
+    assert json.loads(response.body) == {"message": "Missing Authentication Token"}
+    assert function.events == []
+
+
+@pytest.mark.parametrize("key", [None, "wrong-key", "", KEY + "x"])
+def test_missing_or_wrong_key_is_forbidden_and_never_reaches_the_function(routes, key) -> None:
+    function = FakeFunction()
+    response = gateway(routes, function).handle(request("GET", "/prod/items", key=key))
+    assert response.status == 403
+    assert json.loads(response.body) == {"message": "Forbidden"}
+    assert ("Content-Type", "application/json") in response.headers
+    assert function.events == []
+
+
+def test_proxy_event_has_the_rest_v1_shape(routes: RouteTable) -> None:
+    function = FakeFunction()
+    headers = [("Accept", "text/plain"), ("Accept", "application/json"), ("Content-Type", "application/json")]
+    target = "/prod/items/caf%C3%A9%3A1?limit=5&tag=a&tag=b&empty="
+    gateway(routes, function).handle(request("PUT", target, headers=headers, body=b'{"n": 1}'))
+
+    (event,) = function.events
+    assert event["resource"] == "/items/{id}"
+    assert event["path"] == "/items/café:1"
+    assert event["httpMethod"] == "PUT"
+    assert event["pathParameters"] == {"id": "café:1"}
+    assert event["queryStringParameters"] == {"limit": "5", "tag": "b", "empty": ""}
+    assert event["multiValueQueryStringParameters"] == {"limit": ["5"], "tag": ["a", "b"], "empty": [""]}
+    assert event["headers"]["Accept"] == "application/json"
+    assert event["multiValueHeaders"]["Accept"] == ["text/plain", "application/json"]
+    assert event["headers"]["x-api-key"] == KEY
+    assert event["headers"]["X-Forwarded-For"] == "127.0.0.9"
+    assert event["stageVariables"] is None
+    assert event["body"] == '{"n": 1}'
+    assert event["isBase64Encoded"] is False
+    context = event["requestContext"]
+    assert context["stage"] == "prod"
+    assert context["resourcePath"] == "/items/{id}"
+    assert context["path"] == "/prod/items/café:1"
+    assert context["httpMethod"] == "PUT"
+    assert context["identity"]["sourceIp"] == "127.0.0.9"
+    assert context["identity"]["apiKey"] == KEY
+    assert len(context["requestId"]) == 36
+
+
+def test_absent_parts_are_null_as_api_gateway_sends_them(routes: RouteTable) -> None:
+    function = FakeFunction()
+    gateway(routes, function).handle(request("GET", "/prod/items"))
+    (event,) = function.events
+    assert event["resource"] == "/items"
+    assert event["queryStringParameters"] is None
+    assert event["multiValueQueryStringParameters"] is None
+    assert event["pathParameters"] is None
+    assert event["body"] is None
+
+
+def test_each_request_gets_its_own_request_id(routes: RouteTable) -> None:
+    function = FakeFunction()
+    gw = gateway(routes, function)
+    first, second = (gw.handle(request("GET", "/prod/items")) for _ in range(2))
+    ids = {event["requestContext"]["requestId"] for event in function.events}
+    assert len(ids) == 2
+    assert first.request_id in ids
+    assert second.request_id in ids
+
+
+def test_literal_resource_beats_a_path_parameter() -> None:
+    spec = {
+        "paths": {
+            "/items/{id}": {"get": {}},
+            "/items/special": {"get": {}},
+            "/files/{path+}": {"get": {}},
+        }
+    }
+    table = RouteTable.from_spec(spec)
+    assert table.match("/items/special")[0].resource == "/items/special"
+    assert table.match("/items/other") == (table.match("/items/other")[0], {"id": "other"})
+    assert table.match("/items/other")[0].resource == "/items/{id}"
+    assert table.match("/files/a/b/c")[1] == {"path": "a/b/c"}
+
+
+def test_operation_without_security_needs_no_key() -> None:
+    spec = {
+        "components": {"securitySchemes": {"k": {"type": "apiKey", "in": "header", "name": "x-api-key"}}},
+        "security": [{"k": []}],
+        "paths": {"/open": {"get": {"security": []}}, "/closed": {"get": {}}},
+    }
+    function = FakeFunction()
+    gw = LocalApiGateway(RouteTable.from_spec(spec), api_key=KEY, invoke=function)
+    assert gw.handle(request("GET", "/prod/open", key=None)).status == 200
+    assert gw.handle(request("GET", "/prod/closed", key=None)).status == 403
+    assert function.events[0]["requestContext"]["identity"]["apiKey"] is None
+
+
+def test_proxy_response_is_mapped_back(routes: RouteTable) -> None:
+    payload = {
+        "statusCode": 201,
+        "headers": {"ETag": '"1"', "X-Count": 3, "Set-Cookie": "ignored-single"},
+        "multiValueHeaders": {"Set-Cookie": ["a=1", "b=2"]},
+        "body": '{"id": "x"}',
+        "isBase64Encoded": False,
+    }
+    response = gateway(routes, FakeFunction(payload)).handle(request("POST", "/prod/items", body=b"{}"))
+    assert response.status == 201
+    assert response.body == b'{"id": "x"}'
+    assert ("ETag", '"1"') in response.headers
+    assert ("X-Count", "3") in response.headers
+    assert [v for k, v in response.headers if k == "Set-Cookie"] == ["a=1", "b=2"]
+    assert ("Content-Type", "application/json") in response.headers  # API Gateway's default
+
+
+def test_base64_response_body_is_decoded(routes: RouteTable) -> None:
+    raw = bytes(range(256))
+    payload = {
+        "statusCode": 200,
+        "headers": {"Content-Type": "application/octet-stream"},
+        "body": base64.b64encode(raw).decode(),
+        "isBase64Encoded": True,
+    }
+    response = gateway(routes, FakeFunction(payload)).handle(request("GET", "/prod/items"))
+    assert response.body == raw
+    assert ("Content-Type", "application/json") not in response.headers
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        "just a string",
+        None,
+        {"body": "{}"},  # no statusCode
+        {"statusCode": 200, "body": {"not": "a string"}},
+        {"statusCode": 200, "body": "{}", "extra": 1},
+        {"statusCode": 99, "body": ""},
+        {"statusCode": True, "body": ""},
+        {"statusCode": 200, "headers": {"X-Evil": "a\r\nSet-Cookie: x=1"}, "body": ""},
+        {"statusCode": 200, "headers": ["not", "a", "dict"], "body": ""},
+        {"statusCode": 200, "multiValueHeaders": {"X": "not-a-list"}, "body": ""},
+        {"statusCode": 200, "body": "***", "isBase64Encoded": True},
+        {"statusCode": 200, "body": "", "isBase64Encoded": "yes"},
+    ],
+)
+def test_malformed_proxy_response_is_a_502(routes: RouteTable, payload: Any) -> None:
+    response = gateway(routes, FakeFunction(payload)).handle(request("GET", "/prod/items"))
+    assert response.status == 502
+    assert json.loads(response.body) == {"message": "Internal server error"}
+
+
+def test_function_error_is_a_502(routes: RouteTable) -> None:
+    function = FakeFunction(error={"errorType": "KeyError", "errorMessage": "'x'"})
+    response = gateway(routes, function).handle(request("GET", "/prod/items"))
+    assert response.status == 502
+    assert json.loads(response.body) == {"message": "Internal server error"}
+
+
+@pytest.fixture
+def http_server(routes: RouteTable):
+    function = FakeFunction({"statusCode": 200, "headers": {"X-Seen": "yes"}, "body": '{"ok": true}'})
+    server = GatewayHttpServer(("127.0.0.1", 0), gateway(routes, function))
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
+    thread.start()
+    try:
+        yield server, function
+    finally:
+        server.shutdown()
+        thread.join()
+        server.server_close()
+
+
+def test_http_server_keeps_the_connection_alive_and_passes_bodies(http_server) -> None:
+    server, function = http_server
+    connection = http.client.HTTPConnection("127.0.0.1", server.server_address[1], timeout=10)
+    try:
+        for body in (b'{"a": 1}', '{"name": "é"}'.encode()):
+            connection.request("POST", "/prod/items", body=body, headers={"x-api-key": KEY})
+            response = connection.getresponse()
+            assert response.status == 200
+            assert response.getheader("X-Seen") == "yes"
+            assert json.loads(response.read()) == {"ok": True}
+        connection.request("HEAD", "/prod/items", headers={"x-api-key": KEY})  # not in the spec
+        head = connection.getresponse()
+        assert head.status == 403
+        assert head.read() == b""  # HEAD answers carry no body, whatever the status
+    finally:
+        connection.close()
+    assert [event["body"] for event in function.events[:2]] == ['{"a": 1}', '{"name": "é"}']
+    assert function.events[0]["requestContext"]["domainName"] == f"127.0.0.1:{server.server_address[1]}"
+
+
+def test_http_server_refuses_a_body_over_10_mb_without_reading_it(http_server) -> None:
+    server, function = http_server
+    connection = http.client.HTTPConnection("127.0.0.1", server.server_address[1], timeout=10)
+    try:
+        connection.putrequest("POST", "/prod/items")
+        connection.putheader("x-api-key", KEY)
+        connection.putheader("Content-Length", str(10 * 1024 * 1024 + 1))
+        connection.endheaders()
+        response = connection.getresponse()
+        assert response.status == 413
+        assert json.loads(response.read()) == {"message": "Request Too Long"}
+    finally:
+        connection.close()
+    assert function.events == []
