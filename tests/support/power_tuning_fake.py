@@ -1,0 +1,234 @@
+"""A stand-in for the Power Tuning state machine on the emulator's moto server, for runner and notebook tests.
+
+Each fake is a small ASL definition (Pass/Map/Fail states, not the upstream one) whose executions end the
+way the
+real tool's do: (a) ``success`` — SUCCEEDED with a realistic Analyzer output incl. ``stats``; (b)
+``no_stats`` — the
+same without ``stats`` (the per-power averages only in the visualization URL); (c) ``caught_error`` —
+SUCCEEDED with
+``{}`` after ``CleanUpOnError`` whose input carries ``error: {Error, Cause}``; (d) ``failed`` — FAILED in the
+Initializer. Numbers live in the definition, normalised for moto's ASL number-literal bug.
+
+``create_fake_function`` adds the tuned function (IAM role, function, ``live`` alias) so runners can seed
+items;
+moto's Lambda answers from the shared queue that ``queue_lambda_results`` fills.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+import urllib.request
+import zipfile
+from typing import Any
+
+from tuning.analysis import build_output
+
+OUTCOMES = ("success", "no_stats", "caught_error", "failed")
+ACCOUNT_ID = "123456789012"
+REGION = "us-east-1"
+DEFAULT_POWER_VALUES = (128, 256, 512, 1024, 1536, 3008)
+DEFAULT_CAUGHT_ERROR = "Error"
+DEFAULT_CAUGHT_CAUSE = json.dumps(
+    {
+        "errorType": "Error",
+        "errorMessage": "Invocation error (running in parallel): "
+        '{"errorType":"Runtime.ExitError","errorMessage":"RequestId: 1 Error: Runtime exited with error"}',
+    }
+)
+DEFAULT_FAILED_ERROR = "Error"
+DEFAULT_FAILED_CAUSE = json.dumps({"errorType": "Error", "errorMessage": "Missing num or num below 5"})
+_EXPONENT = re.compile(r"([eE])\+?(-?)0*(\d)")
+_ROLE_POLICY = json.dumps(
+    {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Principal": {"Service": "states.amazonaws.com"}, "Action": "sts:AssumeRole"}
+        ],
+    }
+)
+
+
+def cpu_bound_measurements(
+    power_values: tuple[int, ...] | list[int] = DEFAULT_POWER_VALUES, num: int = 10
+) -> list[tuple[int, list[tuple[float, int]]]]:
+    """Deterministic (duration_ms, billed_ms) per power value of a CPU-bound function: 300 ms of CPU at one
+    vCPU (1769 MB), a cold first invocation with 250 ms of init at the same share, a little jitter."""
+    measurements = []
+    for power in power_values:
+        slowdown = 1769 / min(power, 1769)
+        invocations = []
+        for index in range(num):
+            duration = 8 + 300 * slowdown + (index % 5) * 0.37
+            if index == 0:
+                duration += 250 * slowdown
+            invocations.append((round(duration, 2), int(-(-duration // 1))))
+        measurements.append((power, invocations))
+    return measurements
+
+
+def realistic_output(
+    power_values: tuple[int, ...] | list[int] = DEFAULT_POWER_VALUES,
+    num: int = 10,
+    *,
+    strategy: str = "cost",
+    include_stats: bool = True,
+) -> dict[str, Any]:
+    """An Analyzer output as the tool would produce for ``cpu_bound_measurements`` (x86_64, us-east-1)."""
+    return build_output(
+        cpu_bound_measurements(power_values, num), strategy=strategy, include_stats=include_stats
+    )
+
+
+def asl_json(definition: dict[str, Any]) -> str:
+    """JSON text of a definition that moto's ASL parser accepts (``2.1e-07`` → ``2.1e-7``)."""
+    return _EXPONENT.sub(r"\1\2\3", json.dumps(definition))
+
+
+def _map_of_executors(next_state: str) -> dict[str, Any]:
+    return {
+        "Type": "Map",
+        "ItemsPath": "$.powerValues",
+        "ItemSelector": {"value.$": "$$.Map.Item.Value"},
+        "ItemProcessor": {
+            "ProcessorConfig": {"Mode": "INLINE"},
+            "StartAt": "Executor",
+            "States": {"Executor": {"Type": "Pass", "End": True}},
+        },
+        "ResultPath": "$.stats",
+        "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "CleanUpOnError"}],
+        "Next": next_state,
+    }
+
+
+def fake_definition(
+    outcome: str = "success",
+    *,
+    output: dict[str, Any] | None = None,
+    error: str | None = None,
+    cause: str | None = None,
+) -> str:
+    """The ASL text of a fake whose executions end with ``outcome`` (one of OUTCOMES)."""
+    if outcome not in OUTCOMES:
+        raise ValueError(f"outcome must be one of {OUTCOMES}, got {outcome!r}")
+    clean_up = {"Type": "Pass", "ResultPath": None, "OutputPath": None, "End": True}
+    if outcome == "failed":
+        states: dict[str, Any] = {
+            "Initializer": {
+                "Type": "Fail",
+                "Error": error or DEFAULT_FAILED_ERROR,
+                "Cause": cause or DEFAULT_FAILED_CAUSE,
+            }
+        }
+    elif outcome == "caught_error":
+        failing_map = _map_of_executors("Analyzer")
+        failing_map["ItemProcessor"]["States"]["Executor"] = {
+            "Type": "Fail",
+            "Error": error or DEFAULT_CAUGHT_ERROR,
+            "Cause": cause or DEFAULT_CAUGHT_CAUSE,
+        }
+        states = {
+            "Initializer": {"Type": "Pass", "Next": "Branching"},
+            "Branching": failing_map,
+            "CleanUpOnError": clean_up,
+            "Analyzer": {"Type": "Pass", "End": True},
+        }
+    else:
+        result = output if output is not None else realistic_output(include_stats=outcome == "success")
+        states = {
+            "Initializer": {"Type": "Pass", "Next": "Branching"},
+            "Branching": _map_of_executors("Analyzer"),
+            "CleanUpOnError": clean_up,
+            "Analyzer": {"Type": "Pass", "Result": result, "ResultPath": "$.analysis", "Next": "Optimizer"},
+            "Optimizer": {"Type": "Pass", "OutputPath": "$.analysis", "End": True},
+        }
+    return asl_json({"Comment": f"Power Tuning fake: {outcome}", "StartAt": "Initializer", "States": states})
+
+
+def _role(iam: Any, name: str) -> str:
+    try:
+        return iam.get_role(RoleName=name)["Role"]["Arn"]
+    except iam.exceptions.NoSuchEntityException:
+        return iam.create_role(RoleName=name, AssumeRolePolicyDocument=_ROLE_POLICY)["Role"]["Arn"]
+
+
+def create_fake_power_tuning(
+    sfn: Any,
+    iam: Any,
+    outcome: str = "success",
+    *,
+    output: dict[str, Any] | None = None,
+    error: str | None = None,
+    cause: str | None = None,
+    name: str | None = None,
+) -> str:
+    """Create the fake state machine (boto3 ``stepfunctions`` and ``iam`` clients); returns its ARN."""
+    definition = fake_definition(outcome, output=output, error=error, cause=cause)
+    return sfn.create_state_machine(
+        name=name or f"powerTuningFake-{outcome.replace('_', '-')}",
+        definition=definition,
+        roleArn=_role(iam, "power-tuning-fake-sfn"),
+    )["stateMachineArn"]
+
+
+def _function_zip() -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("app.py", "def lambda_handler(event, context):\n    return event\n")
+    return buffer.getvalue()
+
+
+def create_fake_function(
+    lambda_client: Any, iam: Any, function_name: str = "crud-fn", memory_size: int = 256
+) -> dict[str, Any]:
+    """The tuned function with its ``live`` alias and log group name; returns stack-output-shaped facts."""
+    role_arn = _role(iam, "crud-fn-role")
+    function = lambda_client.create_function(
+        FunctionName=function_name,
+        Runtime="python3.13",
+        Role=role_arn,
+        Handler="app.lambda_handler",
+        Code={"ZipFile": _function_zip()},
+        MemorySize=memory_size,
+        Architectures=["x86_64"],
+    )
+    version = lambda_client.publish_version(FunctionName=function_name)["Version"]
+    alias = lambda_client.create_alias(FunctionName=function_name, Name="live", FunctionVersion=version)
+    return {
+        "function_name": function_name,
+        "function_arn": function["FunctionArn"],
+        "alias_arn": alias["AliasArn"],
+        "log_group_name": f"/aws/lambda/{function_name}",
+        "memory_size": memory_size,
+        "architecture": "x86_64",
+        "region": REGION,
+    }
+
+
+def fake_stack_outputs(
+    endpoint_url: str, lambda_client: Any, sfn: Any, iam: Any, outcome: str = "success", **fake: Any
+) -> dict[str, Any]:
+    """Stack outputs (the contract's keys) of a fake stack: function + fake state machine on
+    ``endpoint_url``."""
+    function = create_fake_function(lambda_client, iam)
+    return {
+        **function,
+        "state_machine_arn": create_fake_power_tuning(sfn, iam, outcome, **fake),
+        "table_name": "items",
+        "api_url": "https://fake.execute-api.us-east-1.amazonaws.com/prod",
+        "endpoint_url": endpoint_url,
+    }
+
+
+def queue_lambda_results(endpoint_url: str, results: list[Any], region: str = REGION) -> None:
+    """Queue what moto's Lambda returns for the next invocations (one FIFO per account/region)."""
+    body = json.dumps({"results": [json.dumps(r) for r in results], "region": region}).encode()
+    request = urllib.request.Request(
+        f"{endpoint_url}/moto-api/static/lambda-simple/response",
+        data=body,
+        method="POST",
+        headers={"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=10):
+        pass
