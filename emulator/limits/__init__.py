@@ -1,0 +1,206 @@
+"""CPU and memory limits for one execution environment: Lambda's CPU share of a memory size, on this machine.
+
+Lambda gives a function ``memory / 1769`` of one vCPU (1,769 MB = 1 vCPU). We cap a worker at that share of
+one host core (above one core, at most the cores present) with the best method this host allows:
+
+* CPU: ``cgroup-v2`` (cpu.max) → ``cgroup-v1`` (cpu.cfs_quota_us) → ``dutycycle`` (SIGSTOP/SIGCONT,
+  unprivileged).
+* Memory: ``cgroup-v2`` (memory.max) → ``cgroup-v1`` (memory.limit_in_bytes) → ``rss-check`` (unprivileged:
+  the runtime polls the worker's peak resident memory (VmHWM) while it runs and checks it after each
+  invocation, killing the worker when over the size; the kernel does not enforce it, so the kill comes up to
+  one poll late).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shlex
+from dataclasses import dataclass
+
+from emulator.limits.cgroups import CPU_PERIOD_US, Cgroup, CgroupError, probe
+from emulator.limits.dutycycle import DEFAULT_PERIOD_S, DutyCycleLimiter
+
+MB_PER_VCPU = 1769
+CPU_METHODS = ("auto", "cgroup-v2", "cgroup-v1", "dutycycle", "none")
+MEMORY_METHODS = ("auto", "cgroup-v2", "cgroup-v1", "rss-check")
+_JOIN_FAILED_EXIT = 97
+
+__all__ = [
+    "CPU_METHODS",
+    "MB_PER_VCPU",
+    "MEMORY_METHODS",
+    "CgroupError",
+    "EnvironmentLimits",
+    "LimitPlan",
+    "cpu_share",
+    "host_cores",
+    "plan_limits",
+]
+
+
+def host_cores() -> int:
+    """Cores this process may run on (affinity), which bound any share above one core."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def cpu_share(memory_mb: int) -> float:
+    """Lambda's CPU for ``memory_mb``, in cores: 128 MB → 0.072, 1769 MB → 1.0."""
+    return memory_mb / MB_PER_VCPU
+
+
+def _cgroup_version(method: str) -> int:
+    return 2 if method == "cgroup-v2" else 1
+
+
+def _choose(requested: str, controller: str, fallback: str) -> str:
+    """The method to use: the first cgroup version that works for ``auto``; a forced cgroup must work."""
+    if requested == "auto":
+        for method in ("cgroup-v2", "cgroup-v1"):
+            if probe(_cgroup_version(method), controller) is None:
+                return method
+        return fallback
+    if requested.startswith("cgroup-"):
+        reason = probe(_cgroup_version(requested), controller)
+        if reason is not None:
+            raise CgroupError(f"{requested} {controller} limit not possible here: {reason}")
+    return requested
+
+
+@dataclass(frozen=True)
+class LimitPlan:
+    """How every environment of one runtime is limited; decided once, recorded in the results."""
+
+    memory_mb: int
+    cpu_method: str
+    memory_method: str
+    cores_allowed: float | None  # None: no cap (share ≥ 1 core with the duty cycle, or cpu_method "none")
+
+    def describe(self) -> dict[str, object]:
+        period_ms = CPU_PERIOD_US / 1000 if self.cpu_method.startswith("cgroup") else DEFAULT_PERIOD_S * 1000
+        return {
+            "cpu_limiter": self.cpu_method,
+            "cpu_share": round(cpu_share(self.memory_mb), 4),
+            "cpu_cores_allowed": None if self.cores_allowed is None else round(self.cores_allowed, 4),
+            "cpu_period_ms": period_ms if self.cores_allowed is not None else None,
+            "memory_limit": self.memory_method,
+            "memory_limit_mb": self.memory_mb,
+            "host_cores": host_cores(),
+        }
+
+    def new_environment(self, *, cap_from_start: bool) -> EnvironmentLimits:
+        return EnvironmentLimits(self, cap_from_start=cap_from_start)
+
+
+def plan_limits(memory_mb: int, cpu_limiter: str = "auto", memory_limiter: str = "auto") -> LimitPlan:
+    """Pick the methods for ``memory_mb``; ValueError for unknown names, CgroupError for a forced cgroup."""
+    if cpu_limiter not in CPU_METHODS:
+        raise ValueError(f"cpu_limiter must be one of {', '.join(CPU_METHODS)}; got {cpu_limiter!r}")
+    if memory_limiter not in MEMORY_METHODS:
+        raise ValueError(f"memory_limiter must be one of {', '.join(MEMORY_METHODS)}; got {memory_limiter!r}")
+    if memory_mb < 1:
+        raise ValueError(f"memory_mb must be positive, got {memory_mb}")
+    cores = min(cpu_share(memory_mb), host_cores())
+    cpu_method = _choose(cpu_limiter, "cpu", "dutycycle")
+    # A duty cycle stops the whole process, so it cannot grant more than one core: a single-threaded handler
+    # cannot use more anyway, so ≥ 1 core is simply left uncapped.
+    uncapped = cpu_method == "none" or (cpu_method == "dutycycle" and cores >= 1)
+    return LimitPlan(
+        memory_mb=memory_mb,
+        cpu_method=cpu_method,
+        memory_method=_choose(memory_limiter, "memory", "rss-check"),
+        cores_allowed=None if uncapped else cores,
+    )
+
+
+class EnvironmentLimits:
+    """The limits of one worker process: its cgroups or its duty-cycle thread, and their cleanup.
+
+    Use: ``wrap(command)`` → start the process → ``attach(pid)`` → (after init, for init_cpu "boost")
+    ``cap_cpu()`` → … → kill the process → ``close()``.
+    """
+
+    def __init__(self, plan: LimitPlan, *, cap_from_start: bool) -> None:
+        self.plan = plan
+        self._cap_from_start = cap_from_start
+        self._cgroups: list[Cgroup] = []
+        self._cpu_cgroup: Cgroup | None = None
+        self.memory_cgroup: Cgroup | None = None
+        self._limiter: DutyCycleLimiter | None = None
+        try:
+            self._create_cgroups()
+        except BaseException:
+            self.close()
+            raise
+
+    def _create_cgroups(self) -> None:
+        plan = self.plan
+        if plan.cpu_method.startswith("cgroup") and plan.cores_allowed is not None:
+            self._cpu_cgroup = self._new_cgroup(plan.cpu_method, "cpu")
+            self._cpu_cgroup.set_cpu(plan.cores_allowed if self._cap_from_start else None)
+        if plan.memory_method.startswith("cgroup"):
+            if plan.memory_method == plan.cpu_method == "cgroup-v2" and self._cpu_cgroup is not None:
+                self.memory_cgroup = self._cpu_cgroup  # v2: one directory holds every controller
+            else:
+                self.memory_cgroup = self._new_cgroup(plan.memory_method, "memory")
+            self.memory_cgroup.set_memory(plan.memory_mb * 1024 * 1024)
+
+    def _new_cgroup(self, method: str, controller: str) -> Cgroup:
+        cgroup = Cgroup.create(_cgroup_version(method), controller)
+        self._cgroups.append(cgroup)
+        return cgroup
+
+    def wrap(self, command: list[str]) -> list[str]:
+        """Prefix ``command`` so the process enters its cgroups itself, before exec: limited from its first
+        instruction, with no race and no code run between fork and exec in this (threaded) parent."""
+        if not self._cgroups:
+            return command
+        joins = " && ".join(f"echo $$ > {shlex.quote(str(c.procs_file))}" for c in self._cgroups)
+        script = f'{{ {joins}; }} 2>/dev/null || exit {_JOIN_FAILED_EXIT}; exec "$@"'
+        return ["/bin/sh", "-c", script, "lambda-environment", *command]
+
+    @staticmethod
+    def describe_exit(returncode: int | None) -> str | None:
+        """Why the process ended before starting, when it was the cgroup join in ``wrap`` that failed."""
+        if returncode == _JOIN_FAILED_EXIT:
+            return "the worker could not join its cgroups"
+        return None
+
+    def attach(self, pid: int) -> None:
+        """Called right after the process starts; the duty cycle starts now when init is capped too."""
+        if self.plan.cpu_method == "dutycycle" and self.plan.cores_allowed is not None:
+            self._limiter = DutyCycleLimiter(pid, self.plan.cores_allowed)
+            if self._cap_from_start:
+                self._limiter.start()
+
+    def cap_cpu(self) -> None:
+        """Apply the CPU cap now (init_cpu "boost": after init, before the first invocation)."""
+        if self._cap_from_start:
+            return
+        if self._cpu_cgroup is not None and self.plan.cores_allowed is not None:
+            self._cpu_cgroup.set_cpu(self.plan.cores_allowed)
+        if self._limiter is not None:
+            self._limiter.start()
+
+    @property
+    def cgroups(self) -> list[Cgroup]:
+        """The cgroups this worker joins (empty without cgroup limits)."""
+        return list(self._cgroups)
+
+    def oom_killed(self) -> bool:
+        return self.memory_cgroup is not None and self.memory_cgroup.oom_kills() > 0
+
+    def close(self) -> None:
+        """Stop the duty cycle and remove the cgroups (call after the process has been killed and reaped)."""
+        if self._limiter is not None:
+            with contextlib.suppress(ProcessLookupError, RuntimeError):
+                self._limiter.stop()
+        errors = []
+        for cgroup in self._cgroups:
+            try:
+                cgroup.remove()
+            except (OSError, CgroupError) as exc:
+                errors.append(str(exc))
+        self._cgroups.clear()
+        if errors:
+            raise CgroupError("; ".join(errors))
