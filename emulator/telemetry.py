@@ -36,6 +36,7 @@ class PublishedInvocation(Protocol):
     duration_ms: float
     error: dict | None
     log_lines: list[str]
+    log_stream: str  # the execution environment's stream; "" → one stream per day for this publisher
 
 
 @dataclass(frozen=True)
@@ -45,6 +46,7 @@ class _Record:
     ended_at: float  # epoch seconds
     duration_ms: float
     log_lines: tuple[str, ...]
+    log_stream: str
     error: bool
     concurrent: int
 
@@ -68,7 +70,8 @@ class Telemetry:
         self._cloudwatch = cloudwatch_client
         self._flush_interval_s = flush_interval_s
         self._queue: queue.Queue[_Record | threading.Event | None] = queue.Queue()
-        self._streams: dict[str, str] = {}  # UTC day → stream name (Lambda starts a new stream per day)
+        self._created_streams: set[str] = set()
+        self._day_streams: dict[str, str] = {}  # UTC day → stream, for invocations that name none
         self._thread: threading.Thread | None = None
         self._failures_reported = False
 
@@ -86,6 +89,7 @@ class Telemetry:
                 ended_at=time.time(),
                 duration_ms=invocation.duration_ms,
                 log_lines=tuple(invocation.log_lines),
+                log_stream=invocation.log_stream,
                 error=invocation.error is not None,
                 concurrent=concurrent,
             )
@@ -162,7 +166,7 @@ class Telemetry:
         by_stream: dict[str, list[dict[str, Any]]] = defaultdict(list)
         for record in batch:
             if record.log_lines:
-                by_stream[self._stream_for(record.ended_at)] += _log_events(record)
+                by_stream[record.log_stream or self._day_stream(record.ended_at)] += _log_events(record)
         for stream, events in by_stream.items():
             events.sort(key=lambda event: event["timestamp"])  # CloudWatch refuses unordered events in a call
             for start in range(0, len(events), _MAX_EVENTS_PER_PUT):
@@ -172,23 +176,23 @@ class Telemetry:
                 except self._logs.exceptions.ResourceNotFoundException:
                     # Someone deleted the group: Lambda recreates it on the next invocation, so do we.
                     self._create_log_group()
-                    self._streams.clear()
-                    self._put_log_events(self._stream_for(chunk[-1]["timestamp"] / 1000), chunk)
+                    self._created_streams.clear()
+                    self._put_log_events(stream, chunk)
 
     def _put_log_events(self, stream: str, events: list[dict[str, Any]]) -> None:
+        if stream not in self._created_streams:
+            with contextlib.suppress(self._logs.exceptions.ResourceAlreadyExistsException):
+                self._logs.create_log_stream(logGroupName=self.log_group_name, logStreamName=stream)
+            self._created_streams.add(stream)
         self._logs.put_log_events(logGroupName=self.log_group_name, logStreamName=stream, logEvents=events)
 
     def _create_log_group(self) -> None:
         with contextlib.suppress(self._logs.exceptions.ResourceAlreadyExistsException):
             self._logs.create_log_group(logGroupName=self.log_group_name)
 
-    def _stream_for(self, epoch_s: float) -> str:
+    def _day_stream(self, epoch_s: float) -> str:
         day = datetime.fromtimestamp(epoch_s, UTC).strftime("%Y/%m/%d")
-        if day not in self._streams:
-            name = f"{day}/[$LATEST]{secrets.token_hex(16)}"
-            self._logs.create_log_stream(logGroupName=self.log_group_name, logStreamName=name)
-            self._streams[day] = name
-        return self._streams[day]
+        return self._day_streams.setdefault(day, f"{day}/[$LATEST]{secrets.token_hex(16)}")
 
     def _put_metrics(self, batch: list[_Record]) -> None:
         data = list(metric_data(batch, self.function_name, self.resource))

@@ -21,9 +21,12 @@ class FakeInvocation:
     duration_ms: float
     error: dict | None = None
     log_lines: list[str] = field(default_factory=list)
+    log_stream: str = ""
 
 
-def invocation(request_id: str, duration_ms: float, error: dict | None = None) -> FakeInvocation:
+def invocation(
+    request_id: str, duration_ms: float, error: dict | None = None, stream: str = ""
+) -> FakeInvocation:
     lines = [
         f"START RequestId: {request_id} Version: $LATEST",
         f'{{"requestId": "{request_id}", "level": "INFO"}}',
@@ -31,7 +34,7 @@ def invocation(request_id: str, duration_ms: float, error: dict | None = None) -
         f"REPORT RequestId: {request_id}\tDuration: {duration_ms:.2f} ms\tBilled Duration: "
         f"{int(duration_ms) + 1} ms\tMemory Size: 1024 MB\tMax Memory Used: 60 MB",
     ]
-    return FakeInvocation(duration_ms, error, lines)
+    return FakeInvocation(duration_ms, error, lines, stream)
 
 
 @pytest.fixture
@@ -141,3 +144,18 @@ def test_metered_invoker_counts_invocations_in_flight() -> None:
     invoker({"wait": False})
     assert sorted(recorder.concurrency[:2]) == [1, 2]
     assert recorder.concurrency[2] == 1
+
+
+def test_each_execution_environment_logs_to_its_own_stream(aws) -> None:
+    logs, cloudwatch = aws
+    streams = ["2026/11/27/[$LATEST]" + "a" * 32, "2026/11/27/[$LATEST]" + "b" * 32]
+    with Telemetry(function_name=FUNCTION, logs_client=logs, cloudwatch_client=cloudwatch) as telemetry:
+        telemetry.record(invocation("r1", 1.0, stream=streams[0]), concurrent=1)
+        telemetry.record(invocation("r2", 1.0, stream=streams[1]), concurrent=2)
+        telemetry.record(invocation("r3", 1.0, stream=streams[0]), concurrent=1)
+        assert telemetry.flush(timeout_s=30)
+    for stream, request_ids in zip(streams, (["r1", "r3"], ["r2"]), strict=True):
+        events = logs.get_log_events(
+            logGroupName=f"/aws/lambda/{FUNCTION}", logStreamName=stream, startFromHead=True
+        )["events"]
+        assert [e["message"].split()[2] for e in events if e["message"].startswith("START")] == request_ids
