@@ -1,0 +1,358 @@
+"""Microservice: the DynamoDB table, the Lambda function behind alias `live`, and the REST API in front of it.
+
+One component because the three only make sense together: the role may touch only this table and this log
+group, the API may invoke only this alias, and the alarms watch this function and this stage.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+import pulumi
+import pulumi_aws as aws
+
+from components import iam
+from components.openapi_body import build_body, load_spec
+from components.package import function_archive
+from components.settings import Settings
+from components.table_schema import load_table_keys
+
+STAGE_NAME = "prod"
+ALIAS_NAME = "live"
+RUNTIME = "python3.13"
+HANDLER = "app.lambda_handler"
+ALARM_PERIOD_S = 300
+# One JSON object per request, with what ties a request to its Lambda invocation and its trace.
+ACCESS_LOG_FORMAT = json.dumps(
+    {
+        "requestId": "$context.requestId",
+        "extendedRequestId": "$context.extendedRequestId",
+        "ip": "$context.identity.sourceIp",
+        "requestTime": "$context.requestTime",
+        "httpMethod": "$context.httpMethod",
+        "resourcePath": "$context.resourcePath",
+        "path": "$context.path",
+        "status": "$context.status",
+        "protocol": "$context.protocol",
+        "responseLength": "$context.responseLength",
+        "responseLatency": "$context.responseLatency",
+        "integrationLatency": "$context.integration.latency",
+        "integrationStatus": "$context.integration.status",
+        "integrationError": "$context.integration.error",
+        "errorMessage": "$context.error.message",
+        "apiKeyId": "$context.identity.apiKeyId",
+        "xrayTraceId": "$context.xrayTraceId",
+    },
+    separators=(",", ":"),
+)
+
+
+def _fingerprint(body: str) -> str:
+    """Identifies a body version for the Deployment trigger (not a security use of SHA-1)."""
+    return hashlib.sha1(body.encode(), usedforsecurity=False).hexdigest()
+
+
+class Microservice(pulumi.ComponentResource):
+    """Table + function + REST API (+ alarms) of one stack; exposes what the stack outputs."""
+
+    def __init__(
+        self,
+        name: str,
+        *,
+        settings: Settings,
+        function_name: str,
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        super().__init__("serverless-crud:index:Microservice", name, None, opts)
+        self._name = name
+        self._settings = settings
+        self._child = pulumi.ResourceOptions(parent=self)
+
+        table = self._table()
+        log_group = aws.cloudwatch.LogGroup(
+            f"{name}-function-logs",
+            name=f"/aws/lambda/{function_name}",  # Lambda's group, created first so it has a retention
+            retention_in_days=settings.log_retention_days,
+            opts=self._child,
+        )
+        role, role_policy = self._role(table, log_group)
+        function = self._function(function_name, table, log_group, role, role_policy)
+        alias = aws.lambda_.Alias(
+            f"{name}-alias",
+            name=ALIAS_NAME,
+            function_name=function.name,
+            function_version=function.version,
+            description="What API Gateway invokes; Power Tuning's RAM<n> aliases live next to it.",
+            opts=self._child,
+        )
+        api, stage = self._rest_api(function_name, function, alias)
+        self._alarms(function, api, stage)
+
+        self.table_name = table.name
+        self.table_arn = table.arn
+        self.function_name = function.name
+        self.function_arn = function.arn
+        self.alias_arn = alias.arn
+        self.log_group_name = log_group.name
+        self.memory_size = function.memory_size
+        self.architecture = function.architectures.apply(lambda archs: archs[0])
+        self.rest_api_id = api.id
+        self.api_url = stage.invoke_url  # already ends in /prod
+        self.api_key: pulumi.Output[str] | None = (
+            self._api_key(api, stage) if settings.auth_mode == "api_key" else None
+        )
+        self.register_outputs(
+            {
+                "table_name": self.table_name,
+                "function_name": self.function_name,
+                "function_arn": self.function_arn,
+                "alias_arn": self.alias_arn,
+                "log_group_name": self.log_group_name,
+                "api_url": self.api_url,
+            }
+        )
+
+    def _table(self) -> aws.dynamodb.Table:
+        keys = load_table_keys()
+        return aws.dynamodb.Table(
+            f"{self._name}-table",
+            attributes=keys.attributes,
+            hash_key=keys.hash_key,
+            range_key=keys.range_key,
+            billing_mode="PAY_PER_REQUEST",
+            point_in_time_recovery={"enabled": True},
+            server_side_encryption={
+                "enabled": True
+            },  # AWS-managed key aws/dynamodb, visible in KMS and CloudTrail
+            deletion_protection_enabled=self._settings.table_deletion_protection,
+            opts=pulumi.ResourceOptions(parent=self, protect=self._settings.protect_table),
+        )
+
+    def _role(
+        self, table: aws.dynamodb.Table, log_group: aws.cloudwatch.LogGroup
+    ) -> tuple[aws.iam.Role, aws.iam.RolePolicy]:
+        role = aws.iam.Role(
+            f"{self._name}-function-role",
+            assume_role_policy=json.dumps(iam.assume_role_policy("lambda.amazonaws.com")),
+            description="Execution role of the CRUD function: its table, its log group, X-Ray; nothing else.",
+            opts=self._child,
+        )
+        policy = aws.iam.RolePolicy(
+            f"{self._name}-function-policy",
+            role=role.id,
+            policy=pulumi.Output.json_dumps(
+                iam.function_policy(
+                    table_arn=table.arn, log_group_arn=log_group.arn, tracing=self._settings.tracing
+                )
+            ),
+            opts=self._child,
+        )
+        return role, policy
+
+    def _function(
+        self,
+        function_name: str,
+        table: aws.dynamodb.Table,
+        log_group: aws.cloudwatch.LogGroup,
+        role: aws.iam.Role,
+        role_policy: aws.iam.RolePolicy,
+    ) -> aws.lambda_.Function:
+        settings = self._settings
+        variables: dict[str, pulumi.Input[str]] = {"TABLE_NAME": table.name}
+        if settings.cors_allow_origin is not None:
+            variables["CORS_ALLOW_ORIGIN"] = settings.cors_allow_origin
+        return aws.lambda_.Function(
+            f"{self._name}-function",
+            name=function_name,
+            role=role.arn,
+            runtime=RUNTIME,
+            handler=HANDLER,
+            code=function_archive(),
+            architectures=[settings.architecture],
+            memory_size=settings.memory_size,
+            timeout=settings.timeout,
+            reserved_concurrent_executions=settings.reserved_concurrency,
+            environment={"variables": variables},
+            tracing_config={"mode": "Active" if settings.tracing else "PassThrough"},
+            # Text, not JSON: Power Tuning 4.4.0 parses text REPORT lines and misreads JSON logs.
+            logging_config={"log_format": "Text", "log_group": log_group.name},
+            publish=True,  # every code or config change publishes a version that alias `live` moves to
+            # The role's policy must exist before the first invocation can write logs or read the table.
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[log_group, role_policy]),
+        )
+
+    def _rest_api(
+        self, function_name: str, function: aws.lambda_.Function, alias: aws.lambda_.Alias
+    ) -> tuple[aws.apigateway.RestApi, aws.apigateway.Stage]:
+        settings = self._settings
+        body = pulumi.Output.json_dumps(
+            build_body(
+                load_spec(),
+                invoke_uri=alias.invoke_arn,
+                auth_mode=settings.auth_mode,
+                cors_origin=settings.cors_allow_origin,
+            )
+        )
+        api = aws.apigateway.RestApi(
+            f"{self._name}-api",
+            name=f"{function_name}-api",
+            body=body,
+            endpoint_configuration={"types": "REGIONAL"},
+            opts=self._child,
+        )
+        # A Deployment is a snapshot: only a new one (triggered by the body's hash) makes an edited API live.
+        deployment = aws.apigateway.Deployment(
+            f"{self._name}-deployment",
+            rest_api=api.id,
+            triggers={"redeployment": body.apply(_fingerprint)},
+            opts=self._child,
+        )
+        access_logs = aws.cloudwatch.LogGroup(
+            f"{self._name}-access-logs",
+            name=f"/aws/apigateway/{function_name}-api/{STAGE_NAME}/access",
+            retention_in_days=settings.log_retention_days,
+            opts=self._child,
+        )
+        account = self._api_gateway_account() if settings.manage_api_gateway_account else None
+        stage = aws.apigateway.Stage(
+            f"{self._name}-stage",
+            rest_api=api.id,
+            deployment=deployment.id,
+            stage_name=STAGE_NAME,
+            xray_tracing_enabled=settings.tracing,
+            access_log_settings={"destination_arn": access_logs.arn, "format": ACCESS_LOG_FORMAT},
+            # Access logging fails unless the region's account settings already name a CloudWatch role.
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[account] if account else []),
+        )
+        aws.apigateway.MethodSettings(
+            f"{self._name}-method-settings",
+            rest_api=api.id,
+            stage_name=stage.stage_name,
+            method_path="*/*",
+            settings={
+                "metrics_enabled": True,
+                "throttling_rate_limit": settings.throttle_rate_limit,
+                "throttling_burst_limit": settings.throttle_burst_limit,
+            },
+            opts=self._child,
+        )
+        aws.lambda_.Permission(
+            f"{self._name}-invoke-permission",
+            action="lambda:InvokeFunction",
+            function=function.name,
+            qualifier=alias.name,
+            principal="apigateway.amazonaws.com",
+            # Only this API's prod stage, any method and path: <execution ARN>/<stage>/<METHOD>/<path>.
+            source_arn=pulumi.Output.concat(api.execution_arn, f"/{STAGE_NAME}/*/*"),
+            opts=self._child,
+        )
+        return api, stage
+
+    def _api_gateway_account(self) -> aws.apigateway.Account:
+        """The region-wide setting letting API Gateway write logs; kept on destroy: other APIs rely on it."""
+        keep = pulumi.ResourceOptions(parent=self, retain_on_delete=True)
+        role = aws.iam.Role(
+            f"{self._name}-apigateway-cloudwatch-role",
+            assume_role_policy=json.dumps(iam.assume_role_policy("apigateway.amazonaws.com")),
+            description="Lets API Gateway write access logs to CloudWatch Logs in this account and region.",
+            opts=keep,
+        )
+        # The only AWS-managed policy in the stack: AWS maintains the exact log actions API Gateway needs.
+        attachment = aws.iam.RolePolicyAttachment(
+            f"{self._name}-apigateway-cloudwatch-policy",
+            role=role.name,
+            policy_arn=aws.iam.ManagedPolicy.AMAZON_API_GATEWAY_PUSH_TO_CLOUD_WATCH_LOGS,
+            opts=keep,
+        )
+        return aws.apigateway.Account(
+            f"{self._name}-apigateway-account",
+            cloudwatch_role_arn=role.arn,
+            opts=pulumi.ResourceOptions(parent=self, retain_on_delete=True, depends_on=[attachment]),
+        )
+
+    def _api_key(self, api: aws.apigateway.RestApi, stage: aws.apigateway.Stage) -> pulumi.Output[str]:
+        settings = self._settings
+        plan = aws.apigateway.UsagePlan(
+            f"{self._name}-usage-plan",
+            api_stages=[{"api_id": api.id, "stage": stage.stage_name}],
+            throttle_settings={
+                "rate_limit": settings.throttle_rate_limit,
+                "burst_limit": settings.throttle_burst_limit,
+            },
+            opts=self._child,
+        )
+        key = aws.apigateway.ApiKey(f"{self._name}-api-key", enabled=True, opts=self._child)
+        aws.apigateway.UsagePlanKey(
+            f"{self._name}-usage-plan-key",
+            key_id=key.id,
+            key_type="API_KEY",
+            usage_plan_id=plan.id,
+            opts=self._child,
+        )
+        return pulumi.Output.secret(key.value)
+
+    def _alarms(
+        self, function: aws.lambda_.Function, api: aws.apigateway.RestApi, stage: aws.apigateway.Stage
+    ) -> None:
+        settings = self._settings
+        actions: list[pulumi.Input[str]] = []
+        if settings.alarm_email is not None:
+            topic = aws.sns.Topic(f"{self._name}-alarms", opts=self._child)
+            aws.sns.TopicSubscription(
+                f"{self._name}-alarms-email",
+                topic=topic.arn,
+                protocol="email",
+                endpoint=settings.alarm_email,
+                opts=self._child,
+            )
+            actions = [topic.arn]
+        lambda_dims = {"FunctionName": function.name}
+        api_dims = {"ApiName": api.name, "Stage": stage.stage_name}
+        alarms = {
+            "function-errors": ("AWS/Lambda", "Errors", lambda_dims, "Sum", 1, "an invocation failed"),
+            "function-throttles": (
+                "AWS/Lambda",
+                "Throttles",
+                lambda_dims,
+                "Sum",
+                1,
+                "an invocation was throttled",
+            ),
+            "api-5xx": ("AWS/ApiGateway", "5XXError", api_dims, "Sum", 1, "the API answered 5XX"),
+        }
+        for suffix, (namespace, metric, dims, statistic, threshold, what) in alarms.items():
+            aws.cloudwatch.MetricAlarm(
+                f"{self._name}-{suffix}",
+                alarm_description=f"At least {threshold} time(s) in {ALARM_PERIOD_S} s {what}.",
+                namespace=namespace,
+                metric_name=metric,
+                dimensions=dims,
+                statistic=statistic,
+                period=ALARM_PERIOD_S,
+                evaluation_periods=1,
+                threshold=threshold,
+                comparison_operator="GreaterThanOrEqualToThreshold",
+                treat_missing_data="notBreaching",
+                alarm_actions=actions,
+                ok_actions=actions,
+                opts=self._child,
+            )
+        aws.cloudwatch.MetricAlarm(
+            f"{self._name}-api-latency-p99",
+            alarm_description=(
+                f"API p99 latency above {settings.latency_alarm_ms} ms for 3 periods of {ALARM_PERIOD_S} s."
+            ),
+            namespace="AWS/ApiGateway",
+            metric_name="Latency",
+            dimensions=api_dims,
+            extended_statistic="p99",
+            period=ALARM_PERIOD_S,
+            evaluation_periods=3,
+            threshold=settings.latency_alarm_ms,
+            comparison_operator="GreaterThanThreshold",
+            treat_missing_data="notBreaching",
+            alarm_actions=actions,
+            ok_actions=actions,
+            opts=self._child,
+        )

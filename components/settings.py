@@ -1,0 +1,241 @@
+"""The stack's settings: read from Pulumi config once, typed, and validated before any resource is declared.
+
+Pulumi.yaml declares every key with its type and default, so the engine hands the program a string for each
+one (numbers and booleans as text, arrays as JSON). The engine only checks the type; the ranges and choices
+below are checked here so that a bad value stops `pulumi up` with a message naming the key and what is
+allowed, instead of failing half-way through an update inside an AWS API call. Importing this module has no
+side effects: tests call `parse_settings` directly with every bad value.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+
+# CloudWatch Logs accepts only these retention periods (PutRetentionPolicy); "never expire" is deliberately
+# not offered: logs that are kept forever are a cost nobody decided on.
+LOG_RETENTION_DAYS = (
+    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
+)  # fmt: skip
+ARCHITECTURES = ("arm64", "x86_64")
+AUTH_MODES = ("api_key", "iam", "none")
+MEMORY_MB = (128, 10240)  # Lambda's memory range
+TIMEOUT_S = (1, 900)  # Lambda's timeout range
+TUNING_TIMEOUT_S = (10, 900)  # Power Tuning's totalExecutionTimeout parameter range (template.yml)
+API_GATEWAY_TIMEOUT_MS = 29000  # a REST API integration gives up after 29 s, so a p99 above it cannot be seen
+MAX_RATE_LIMIT = 10000.0  # API Gateway's default account-level steady-state limit per region
+MAX_BURST_LIMIT = 5000  # ... and its burst limit
+
+_ORIGIN = re.compile(r"^https?://[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?(?::\d{1,5})?$")
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$")
+
+
+class SettingsError(ValueError):
+    """A config value that the stack cannot deploy; the message names the key and what is allowed."""
+
+    def __init__(self, key: str, value: object, allowed: str) -> None:
+        self.key = key
+        super().__init__(
+            f"config '{key}' = {value!r} is not allowed: {allowed}. "
+            f"Change it with `pulumi config set {key} <value>` (declared in Pulumi.yaml)."
+        )
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the components need to know about this stack, already validated."""
+
+    memory_size: int
+    architecture: str
+    timeout: int
+    log_retention_days: int
+    reserved_concurrency: int | None  # None = unreserved
+    throttle_rate_limit: float
+    throttle_burst_limit: int
+    auth_mode: str
+    cors_allow_origin: str | None  # None = CORS off
+    table_deletion_protection: bool
+    protect_table: bool
+    tracing: bool
+    manage_api_gateway_account: bool
+    power_tuning: bool
+    power_values: tuple[int, ...]
+    power_tuning_timeout: int
+    alarm_email: str | None
+    latency_alarm_ms: int
+
+
+def _integer(key: str, raw: str, low: int, high: int) -> int:
+    try:
+        value = int(raw)
+    except ValueError:
+        raise SettingsError(key, raw, f"an integer from {low} to {high}") from None
+    if not low <= value <= high:
+        raise SettingsError(key, raw, f"an integer from {low} to {high}")
+    return value
+
+
+def _boolean(key: str, raw: str) -> bool:
+    if raw not in ("true", "false"):
+        raise SettingsError(key, raw, "true or false")
+    return raw == "true"
+
+
+def _choice(key: str, raw: str, choices: tuple[str, ...]) -> str:
+    if raw not in choices:
+        raise SettingsError(key, raw, "one of " + ", ".join(choices))
+    return raw
+
+
+def _memory_size(raw: str) -> int:
+    return _integer("memorySize", raw, *MEMORY_MB)
+
+
+def _architecture(raw: str) -> str:
+    return _choice("architecture", raw, ARCHITECTURES)
+
+
+def _timeout(raw: str) -> int:
+    return _integer("timeout", raw, *TIMEOUT_S)
+
+
+def _log_retention_days(raw: str) -> int:
+    allowed = "one of CloudWatch Logs' retention periods: " + ", ".join(map(str, LOG_RETENTION_DAYS))
+    try:
+        value = int(raw)
+    except ValueError:
+        raise SettingsError("logRetentionDays", raw, allowed) from None
+    if value not in LOG_RETENTION_DAYS:
+        raise SettingsError("logRetentionDays", raw, allowed)
+    return value
+
+
+def _reserved_concurrency(raw: str) -> int | None:
+    allowed = "-1 (unreserved) or a positive integer (0 would stop every invocation)"
+    try:
+        value = int(raw)
+    except ValueError:
+        raise SettingsError("reservedConcurrency", raw, allowed) from None
+    if value == -1:
+        return None
+    if value < 1:
+        raise SettingsError("reservedConcurrency", raw, allowed)
+    return value
+
+
+def _throttle_rate_limit(raw: str) -> float:
+    allowed = f"a number of requests per second above 0 and at most {MAX_RATE_LIMIT:g}"
+    try:
+        value = float(raw)
+    except ValueError:
+        raise SettingsError("throttleRateLimit", raw, allowed) from None
+    if not math.isfinite(value) or not 0 < value <= MAX_RATE_LIMIT:
+        raise SettingsError("throttleRateLimit", raw, allowed)
+    return value
+
+
+def _throttle_burst_limit(raw: str) -> int:
+    return _integer("throttleBurstLimit", raw, 1, MAX_BURST_LIMIT)
+
+
+def _auth_mode(raw: str) -> str:
+    return _choice("authMode", raw, AUTH_MODES)
+
+
+def _cors_allow_origin(raw: str) -> str | None:
+    if raw == "":
+        return None
+    if raw != "*" and not _ORIGIN.match(raw):
+        raise SettingsError(
+            "corsAllowOrigin",
+            raw,
+            '"*", "" (CORS off) or one origin such as https://app.example.com (no path)',
+        )
+    return raw
+
+
+def _power_values(raw: str) -> tuple[int, ...]:
+    low, high = MEMORY_MB
+    allowed = f"a non-empty list of distinct memory sizes from {low} to {high} MB, e.g. [128, 256, 512]"
+    try:
+        parsed: Any = json.loads(raw) if raw.lstrip().startswith("[") else [int(v) for v in raw.split(",")]
+    except ValueError:
+        raise SettingsError("powerValues", raw, allowed) from None
+    if (
+        not isinstance(parsed, list)
+        or not parsed
+        or any(isinstance(v, bool) or not isinstance(v, int) or not low <= v <= high for v in parsed)
+        or len(set(parsed)) != len(parsed)
+    ):
+        raise SettingsError("powerValues", raw, allowed)
+    return tuple(parsed)
+
+
+def _power_tuning_timeout(raw: str) -> int:
+    return _integer("powerTuningTimeout", raw, *TUNING_TIMEOUT_S)
+
+
+def _alarm_email(raw: str) -> str | None:
+    if raw == "":
+        return None
+    if not _EMAIL.match(raw):
+        raise SettingsError("alarmEmail", raw, '"" (no notifications) or one e-mail address')
+    return raw
+
+
+def _latency_alarm_ms(raw: str) -> int:
+    return _integer("latencyAlarmMs", raw, 1, API_GATEWAY_TIMEOUT_MS)
+
+
+# config key -> (Settings field, parser). The keys are the ones Pulumi.yaml declares.
+PARSERS: dict[str, tuple[str, Callable[[str], Any]]] = {
+    "memorySize": ("memory_size", _memory_size),
+    "architecture": ("architecture", _architecture),
+    "timeout": ("timeout", _timeout),
+    "logRetentionDays": ("log_retention_days", _log_retention_days),
+    "reservedConcurrency": ("reserved_concurrency", _reserved_concurrency),
+    "throttleRateLimit": ("throttle_rate_limit", _throttle_rate_limit),
+    "throttleBurstLimit": ("throttle_burst_limit", _throttle_burst_limit),
+    "authMode": ("auth_mode", _auth_mode),
+    "corsAllowOrigin": ("cors_allow_origin", _cors_allow_origin),
+    "tableDeletionProtection": (
+        "table_deletion_protection",
+        lambda raw: _boolean("tableDeletionProtection", raw),
+    ),
+    "protectTable": ("protect_table", lambda raw: _boolean("protectTable", raw)),
+    "tracing": ("tracing", lambda raw: _boolean("tracing", raw)),
+    "manageApiGatewayAccount": (
+        "manage_api_gateway_account",
+        lambda raw: _boolean("manageApiGatewayAccount", raw),
+    ),
+    "powerTuning": ("power_tuning", lambda raw: _boolean("powerTuning", raw)),
+    "powerValues": ("power_values", _power_values),
+    "powerTuningTimeout": ("power_tuning_timeout", _power_tuning_timeout),
+    "alarmEmail": ("alarm_email", _alarm_email),
+    "latencyAlarmMs": ("latency_alarm_ms", _latency_alarm_ms),
+}
+
+
+def parse_settings(raw: Mapping[str, str | None]) -> Settings:
+    """Validate the raw config strings (as the engine passes them); SettingsError on the first bad one."""
+    values: dict[str, Any] = {}
+    for key, (field, parse) in PARSERS.items():
+        text = raw.get(key)
+        if text is None:
+            raise SettingsError(
+                key, None, "a value; Pulumi.yaml declares a default, so run the program from the project"
+            )
+        values[field] = parse(text.strip())
+    return Settings(**values)
+
+
+def load_settings() -> Settings:
+    """Read this project's config from the running Pulumi program and validate it."""
+    config = pulumi.Config()
+    return parse_settings({key: config.get(key) for key in PARSERS})
