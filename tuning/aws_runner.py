@@ -19,6 +19,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from tuning.analysis import STRATEGIES
+from tuning.errors import TuningError
 from tuning.reports import parse_report_line, total_billed_ms, total_duration_ms
 
 MIN_NUM = 5
@@ -28,10 +29,6 @@ DEFAULT_POLL_INTERVAL_S = 5.0
 _FAILED_STATUSES = ("FAILED", "TIMED_OUT", "ABORTED")
 # Pause after the run before reading logs: CloudWatch Logs delivers REPORT lines a few seconds late.
 LOG_DELIVERY_WAIT_S = 5.0
-
-
-class TuningError(RuntimeError):
-    """A tuning run that did not produce a result; the message says why (status and cause)."""
 
 
 @dataclass

@@ -15,12 +15,12 @@ from tests.support.power_tuning_fake import (
     realistic_output,
 )
 from tuning.aws_runner import (
-    TuningError,
     build_execution_input,
     read_report_invocations,
     run_aws,
     validate_function_arn,
 )
+from tuning.errors import TuningError
 from tuning.payloads import parse_mix, seed_events, weighted_payload
 
 ARN = "arn:aws:lambda:us-east-1:123456789012:function:crud-fn"

@@ -1,0 +1,241 @@
+"""``python -m tuning``: run Power Tuning on AWS or on the local emulator, save the results, print the table
+and the ``pulumi config set memorySize`` line; ``report`` renders the analysis notebook.
+
+Power Tuning's autoOptimize is never used: the stack's config stays the one source of truth for memory size.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import shutil
+import subprocess
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from tuning.analysis import STRATEGIES
+from tuning.aws_runner import DEFAULT_POLL_INTERVAL_S, MIN_NUM, build_execution_input, check_power_values
+from tuning.errors import TuningError
+from tuning.outputs import AWS_RUN_KEYS, LOCAL_OUTPUTS, OutputsError, load_outputs
+from tuning.payloads import DEFAULT_MIX, parse_mix, weighted_payload
+
+DEFAULT_POWER_VALUES = "128,256,512,1024,1536,3008"
+# Without stack outputs the local runner tunes a private function; it is priced like the stack's default.
+LOCAL_FUNCTION_ARN = "arn:aws:lambda:us-east-1:000000000000:function:serverless-crud-local"
+LOCAL_DEFAULTS = {"function_name": "serverless-crud-local", "region": "us-east-1", "architecture": "arm64"}
+EXIT_USAGE, EXIT_FAILED = 2, 1
+
+
+def _power_values(text: str) -> list[int]:
+    try:
+        values = [int(part) for part in text.split(",") if part.strip()]
+        check_power_values(values)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(f"{error} (e.g. {DEFAULT_POWER_VALUES})") from error
+    return values
+
+
+def _num(text: str) -> int:
+    if not text.strip().isdigit() or int(text) < MIN_NUM:
+        raise argparse.ArgumentTypeError(f"must be an integer of at least {MIN_NUM}, got {text!r}")
+    return int(text)
+
+
+def _weight(text: str) -> float:
+    try:
+        weight = float(text)
+    except ValueError:
+        weight = float("nan")
+    if not 0 <= weight <= 1:
+        raise argparse.ArgumentTypeError(f"must be a number from 0 to 1, got {text!r}")
+    return weight
+
+
+def _seconds(text: str) -> float:
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = float("nan")
+    if not 0 < seconds <= 600:
+        raise argparse.ArgumentTypeError(f"must be a number of seconds from 0 to 600, got {text!r}")
+    return seconds
+
+
+def _mix(text: str) -> dict[str, int]:
+    try:
+        return parse_mix(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from error
+
+
+def add_run_arguments(run: argparse.ArgumentParser) -> None:
+    """Every flag of ``run``, documented where users read it: ``--help``."""
+    run.add_argument("--target", choices=("aws", "local"), required=True, help="where to run Power Tuning")
+    source = run.add_mutually_exclusive_group()
+    source.add_argument("--stack", help="Pulumi stack whose outputs to read (pulumi stack output --json)")
+    source.add_argument(
+        "--outputs",
+        type=Path,
+        help=f"JSON file with the stack outputs instead (local default: {LOCAL_OUTPUTS} if present)",
+    )
+    run.add_argument(
+        "--power-values",
+        type=_power_values,
+        default=_power_values(DEFAULT_POWER_VALUES),
+        help=f"memory sizes in MB, comma-separated, 128-10240 (default {DEFAULT_POWER_VALUES})",
+    )
+    run.add_argument(
+        "--num", type=_num, default=10, help=f"invocations per memory size, at least {MIN_NUM} (default 10)"
+    )
+    run.add_argument(
+        "--mix",
+        type=_mix,
+        default=parse_mix(DEFAULT_MIX),
+        help=f"weighted API operations (get, list, create, replace, patch, delete); default {DEFAULT_MIX}",
+    )
+    run.add_argument(
+        "--strategy", choices=STRATEGIES, default="cost", help="what the optimum minimises (default cost)"
+    )
+    run.add_argument(
+        "--balanced-weight",
+        type=_weight,
+        default=0.5,
+        help="balanced strategy: 0 = speed only, 1 = cost only (default 0.5)",
+    )
+    order = run.add_mutually_exclusive_group()
+    order.add_argument(
+        "--parallel",
+        dest="parallel",
+        action="store_true",
+        help="fire the invocations of a memory size at once",
+    )
+    order.add_argument(
+        "--serial", dest="parallel", action="store_false", help="one invocation after the other (default)"
+    )
+    run.set_defaults(parallel=False)
+    run.add_argument(
+        "--poll-interval",
+        type=_seconds,
+        default=DEFAULT_POLL_INTERVAL_S,
+        help="aws: seconds between status checks, also waited for late REPORT lines "
+        f"(default {DEFAULT_POLL_INTERVAL_S:g})",
+    )
+    run.add_argument("--results-dir", type=Path, default=Path("results"), help="where results files go")
+    run.add_argument(
+        "--init-cpu",
+        choices=("boost", "capped"),
+        default="boost",
+        help="local: init runs with a full core (boost, as observed on AWS) or the memory's CPU share",
+    )
+    run.add_argument(
+        "--cpu-limiter",
+        choices=("auto", "cgroup2", "cgroup1", "dutycycle"),
+        default="auto",
+        help="local: how the CPU share is enforced (auto picks the first that works)",
+    )
+    run.add_argument(
+        "--apply",
+        action="store_true",
+        help="aws with --stack: run the printed `pulumi config set memorySize` (then `pulumi up` yourself)",
+    )
+
+
+def build_parser(*, with_report: bool = False) -> argparse.ArgumentParser:
+    """The CLI; the report flags come from ``tuning.report``, imported only when that command is used."""
+    parser = argparse.ArgumentParser(
+        prog="python -m tuning",
+        description="Tune the function's memory with AWS Lambda Power Tuning, on AWS or on the emulator.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="{run,report}")
+    run = commands.add_parser("run", help="tune the function's memory", description="Run Power Tuning once.")
+    add_run_arguments(run)
+    report = commands.add_parser("report", help="render the analysis notebook to HTML")
+    for subparser in (run, report):  # usage errors found after parsing show that command's usage
+        subparser.set_defaults(subparser=subparser)
+    if with_report:
+        report_module = _report_module()
+        if report_module is None:
+            report.add_argument("rest", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
+        else:
+            report_module.add_arguments(report)
+    return parser
+
+
+def _report_module() -> Any:
+    try:
+        from tuning import report
+    except ModuleNotFoundError as error:
+        if error.name != "tuning.report":
+            raise
+        return None
+    return report
+
+
+def _read_outputs(parser: argparse.ArgumentParser, args: argparse.Namespace) -> dict[str, Any] | None:
+    try:
+        if args.target == "aws":
+            if args.stack is None and args.outputs is None:
+                parser.error("--target aws needs --stack NAME or --outputs FILE")
+            return load_outputs(args.stack, args.outputs, required=AWS_RUN_KEYS)
+        if args.stack is None and args.outputs is None:
+            return load_outputs(outputs_path=LOCAL_OUTPUTS) if LOCAL_OUTPUTS.exists() else None
+        return load_outputs(args.stack, args.outputs)
+    except OutputsError as error:
+        parser.error(str(error))
+
+
+def command_run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
+    """Validate, run on the chosen target, save, print; exit 2 on bad input, 1 when the run failed."""
+    if args.apply and (args.target != "aws" or args.stack is None):
+        parser.error("--apply needs --target aws and --stack NAME (it runs pulumi config set on that stack)")
+    outputs = _read_outputs(parser, args)
+    facts = {**LOCAL_DEFAULTS, **(outputs or {})}
+    try:
+        execution_input = build_execution_input(
+            (outputs or {}).get("function_arn", LOCAL_FUNCTION_ARN),
+            power_values=args.power_values,
+            num=args.num,
+            payload=weighted_payload(args.mix),
+            strategy=args.strategy,
+            balanced_weight=args.balanced_weight,
+            parallel=args.parallel,
+        )
+    except ValueError as error:
+        parser.error(str(error))
+    from tuning.run import run_and_save
+
+    try:
+        saved = run_and_save(args, outputs, facts, execution_input)
+    except TuningError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_FAILED
+    print(saved.text)
+    if args.apply:
+        return _apply(saved.command)
+    return 0
+
+
+def _apply(command: str) -> int:
+    pulumi = shutil.which("pulumi")
+    if pulumi is None:
+        print("--apply: the Pulumi CLI is not on PATH; run the command above yourself", file=sys.stderr)
+        return EXIT_FAILED
+    done = subprocess.run([pulumi, *shlex.split(command)[1:]], check=False)
+    if done.returncode == 0:
+        print("Config updated; deploy it with `pulumi up`.")
+    return done.returncode
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser(with_report=argv[:1] == ["report"])
+    args = parser.parse_args(argv)
+    subparser = args.subparser
+    if args.command == "report":
+        report = _report_module()
+        if report is None:
+            subparser.error("the report command needs tuning/report.py, which this checkout does not have")
+        return int(report.run(args))
+    return command_run(subparser, args)

@@ -1,0 +1,132 @@
+"""One tuning run end to end: run on AWS or locally, save the results file, compose what the CLI prints."""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from tuning.aws_runner import run_aws
+from tuning.payloads import seed_events
+from tuning.pricing import PRICES_AS_OF
+from tuning.results import per_power_stats, write_results
+from tuning.summary import format_table, power_rows, strategy_picks
+
+
+@dataclass
+class Saved:
+    path: Path
+    text: str  # the table, the picks, where the file is, the command that applies the result
+    command: str  # pulumi config set memorySize N -s STACK
+
+
+def _run_local(args: argparse.Namespace, outputs: dict | None, execution_input: dict) -> dict[str, Any]:
+    from tqdm import tqdm
+
+    from tuning.local_runner import run_local
+
+    total = len(execution_input["powerValues"]) * execution_input["num"]
+    with tqdm(total=total, desc="invocations", unit="inv") as bar:
+        local = run_local(
+            execution_input,
+            outputs=outputs,
+            init_cpu=args.init_cpu,
+            cpu_limiter=args.cpu_limiter,
+            seed=seed_events(),
+            on_invocation=lambda *_, **__: bar.update(1),
+        )
+    return {
+        "started": local.started,
+        "ended": local.ended,
+        "output": local.output,
+        "invocations": local.invocations,
+        "emulation": local.emulation,
+        "execution_arn": None,
+        "notes": [],
+    }
+
+
+def _run_aws(args: argparse.Namespace, outputs: dict, execution_input: dict) -> dict[str, Any]:
+    aws = run_aws(
+        outputs,
+        execution_input,
+        seed=seed_events(),
+        poll_interval_s=args.poll_interval,
+        log_delivery_wait_s=args.poll_interval,
+    )
+    return {
+        "started": aws.started,
+        "ended": aws.ended,
+        "output": aws.output,
+        "invocations": aws.invocations,
+        "emulation": None,
+        "execution_arn": aws.execution_arn,
+        "notes": aws.notes,
+    }
+
+
+def run_and_save(
+    args: argparse.Namespace, outputs: dict | None, facts: dict[str, Any], execution_input: dict
+) -> Saved:
+    """Run on ``args.target``, write ``results/<time>_<target>_<function>.json``, return the printout.
+
+    Raises ``TuningError`` when the run produced no result (nothing is written then)."""
+    if args.target == "aws":
+        done = _run_aws(args, outputs or {}, execution_input)
+    else:
+        done = _run_local(args, outputs, execution_input)
+    path = write_results(
+        source=args.target,
+        function_name=facts["function_name"],
+        region=facts["region"],
+        architecture=facts["architecture"],
+        started=done["started"],
+        ended=done["ended"],
+        execution_input=execution_input,
+        output=done["output"],
+        execution_arn=done["execution_arn"],
+        invocations=done["invocations"],
+        emulation=done["emulation"],
+        extra={"mix": args.mix, "stack": args.stack, "prices_as_of": PRICES_AS_OF, "notes": done["notes"]},
+        results_dir=args.results_dir,
+    )
+    return compose(done["output"], done["invocations"], facts, args, path, done["notes"])
+
+
+def compose(
+    output: dict[str, Any],
+    invocations: list[dict[str, Any]] | None,
+    facts: dict[str, Any],
+    args: argparse.Namespace,
+    path: Path,
+    notes: list[str],
+) -> Saved:
+    """The table, each strategy's pick and the command to apply the run's optimum through Pulumi."""
+    from tuning.recommend import pulumi_command
+
+    stats, _ = per_power_stats(output)
+    rows = power_rows(
+        output, stats, invocations, architecture=facts["architecture"], region=facts["region"], mix=args.mix
+    )
+    label = "emulated on this machine" if args.target == "local" else "measured on AWS"
+    lines = [
+        f"Power Tuning of {facts['function_name']} ({label}; {facts['architecture']}, {facts['region']}; "
+        f"list prices as of {PRICES_AS_OF}; * = this run's {args.strategy} optimum)",
+        format_table(rows),
+        "",
+        "Picks by strategy (Power Tuning's rules):",
+    ]
+    for strategy, pick in strategy_picks(stats, args.balanced_weight).items():
+        cost = f"${pick['cost']:.3e} per invocation"
+        lines.append(f"  {strategy:<8} {pick['power']:>5} MB  {pick['duration']:.2f} ms  {cost}")
+    command = pulumi_command(output["power"], args.stack or "<stack>")
+    lines += [
+        *(f"note: {note}" for note in notes),
+        "",
+        f"Results: {path}",
+        "Apply with Pulumi:",
+        f"  {command}",
+    ]
+    lines.append("  pulumi up")
+    return Saved(path, "\n".join(lines), command)
