@@ -1,0 +1,117 @@
+"""``python -m emulator serve|demo``: the local stack in the foreground, or the one-command demo."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import sys
+import threading
+from pathlib import Path
+
+from emulator.local_stack import (
+    DEFAULT_OUTPUTS,
+    LocalStack,
+    PortInUseError,
+    StackAlreadyRunningError,
+    StackSettings,
+)
+
+
+def _port(text: str) -> int:
+    value = int(text)
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"{value} is not a TCP port (0-65535; 0 picks a free one)")
+    return value
+
+
+def _memory(text: str) -> int:
+    value = int(text)
+    if not 128 <= value <= 10240:
+        raise argparse.ArgumentTypeError(f"{value} MB is outside Lambda's 128-10240 MB")
+    return value
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m emulator", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    serve = commands.add_parser("serve", help="run the local stack in the foreground until Ctrl-C")
+    serve.add_argument(
+        "--port", type=_port, default=_port(os.environ.get("PORT", "3000")), help="API port (env PORT; 3000)"
+    )
+    serve.add_argument(
+        "--memory", type=_memory, default=None, help="function memory in MB (Pulumi.yaml default)"
+    )
+    serve.add_argument(
+        "--outputs", type=Path, default=DEFAULT_OUTPUTS, help="where to write the stack outputs"
+    )
+    serve.add_argument(
+        "--function-dir", type=Path, default=StackSettings.function_dir, help="the Lambda package to serve"
+    )
+    serve.add_argument("--max-environments", type=int, default=4, help="concurrent execution environments")
+    serve.add_argument("--init-cpu", choices=["boost", "capped"], default="boost", help="CPU during init")
+    serve.add_argument("--quiet", action="store_true", help="no line per request")
+    demo = commands.add_parser("demo", help="start the stack, drive a scenario, tune, report, stop")
+    from emulator.demo import add_arguments
+
+    add_arguments(demo)
+    return parser
+
+
+def _access_line(method: str, path: str, status: int, elapsed_ms: float) -> None:
+    print(f"{method:6} {path} → {status} ({elapsed_ms:.1f} ms)", flush=True)
+
+
+def serve(args: argparse.Namespace) -> int:
+    settings = StackSettings(
+        port=args.port,
+        memory_mb=args.memory,
+        outputs_path=args.outputs,
+        function_dir=args.function_dir,
+        max_environments=args.max_environments,
+        init_cpu=args.init_cpu,
+    )
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
+    stack = LocalStack(settings, on_request=None if args.quiet else _access_line)
+    try:
+        outputs = stack.start()
+    except (PortInUseError, StackAlreadyRunningError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    try:
+        _banner(stack, outputs, settings.outputs_path)
+        stop.wait()
+        print("stopping the local stack…", flush=True)
+    finally:
+        stack.stop()
+    return 0
+
+
+def _banner(stack: LocalStack, outputs: dict, outputs_path: Path) -> None:
+    shown = ("cpu_limiter", "cpu_share", "memory_limit", "init_cpu")
+    emulation = ", ".join(f"{key}={stack.emulation[key]}" for key in shown if key in stack.emulation)
+    print(
+        f"local stack ready (Ctrl-C stops it)\n"
+        f"  API        {outputs['api_url']}  (routes from api/openapi.yaml)\n"
+        f"  API key    {outputs['api_key']}  (header x-api-key)\n"
+        f"  function   {outputs['function_name']}, {outputs['memory_size']} MB ({emulation or 'emulated'})\n"
+        f"  AWS        {outputs['endpoint_url']}  (moto: DynamoDB, CloudWatch, Logs, Step Functions)\n"
+        f"  outputs    {outputs_path}\n"
+        f"  try        curl -H 'x-api-key: {outputs['api_key']}' {outputs['api_url']}/items",
+        flush=True,
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    if args.command == "serve":
+        return serve(args)
+    from emulator.demo import run
+
+    return run(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

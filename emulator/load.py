@@ -1,0 +1,178 @@
+"""``make load``: a bounded, headless locust run against the local stack or a deployed one.
+
+Settings come from flags or the environment (the Makefile passes ``URL``, ``API_KEY``, ``USERS``,
+``DURATION``, ``MIX``). Without ``URL`` it targets the running local stack (``.local/outputs.json``, loopback
+only) or, when none runs, starts a private one for the run. Reports: ``reports/load/`` (CSV stats, failures,
+HTML with throughput, percentiles and error rate), and a summary per operation on the terminal.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import ipaddress
+import json
+import os
+import re
+import subprocess
+import sys
+import urllib.parse
+from contextlib import ExitStack
+from pathlib import Path
+
+from emulator.local_stack import DEFAULT_OUTPUTS, PROJECT_ROOT, LocalStack, StackSettings
+from tuning.payloads import DEFAULT_MIX, parse_mix
+
+REPORT_DIR = PROJECT_ROOT / "reports" / "load"
+LOCUSTFILE = Path(__file__).resolve().parent / "locustfile.py"
+PRIVATE_OUTPUTS = PROJECT_ROOT / ".local" / "load" / "outputs.json"  # a private stack, for this run only
+MAX_USERS = 200
+MAX_DURATION_S = 30 * 60
+
+
+class UsageError(ValueError):
+    """A setting the user gave is out of bounds or unusable: exit code 2 with this message."""
+
+
+def parse_duration(text: str) -> int:
+    """``90``, ``90s``, ``2m``, ``1m30s`` → seconds, within 1 s .. 30 min."""
+    match = re.fullmatch(r"\s*(?:(\d+)m)?\s*(?:(\d+)s?)?\s*", text)
+    if not text.strip() or match is None:
+        raise UsageError(f"DURATION {text!r} is not a duration like 30s, 2m or 1m30s")
+    seconds = int(match.group(1) or 0) * 60 + int(match.group(2) or 0)
+    if not 1 <= seconds <= MAX_DURATION_S:
+        raise UsageError(f"DURATION must be between 1 s and {MAX_DURATION_S // 60} min, got {seconds} s")
+    return seconds
+
+
+def _users(text: str) -> int:
+    if not text.strip().isdigit() or not 1 <= int(text) <= MAX_USERS:
+        raise UsageError(f"USERS must be an integer from 1 to {MAX_USERS}, got {text!r}")
+    return int(text)
+
+
+def is_loopback(url: str) -> bool:
+    host = urllib.parse.urlsplit(url).hostname or ""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _parser() -> argparse.ArgumentParser:
+    env = os.environ
+    parser = argparse.ArgumentParser(prog="python -m emulator.load", description=__doc__)
+    parser.add_argument("--url", default=env.get("URL", ""), help="API base URL ending in /prod (env URL)")
+    parser.add_argument("--api-key", default=env.get("API_KEY", ""), help="x-api-key for --url (env API_KEY)")
+    parser.add_argument(
+        "--users", default=env.get("USERS", "10"), help=f"virtual users, 1-{MAX_USERS} (env USERS)"
+    )
+    parser.add_argument(
+        "--duration", default=env.get("DURATION", "30s"), help="run time, e.g. 30s, 2m (env DURATION)"
+    )
+    parser.add_argument(
+        "--mix", default=env.get("MIX", DEFAULT_MIX), help=f"operation weights (env MIX; {DEFAULT_MIX})"
+    )
+    parser.add_argument("--outputs", type=Path, default=DEFAULT_OUTPUTS, help="local stack outputs to target")
+    parser.add_argument(
+        "--report-dir", type=Path, default=REPORT_DIR, help="where the CSV and HTML reports go"
+    )
+    return parser
+
+
+def _local_target(outputs_path: Path, stack_scope: ExitStack) -> tuple[str, str]:
+    """The running local stack's URL and key, or a private stack's when none answers."""
+    if outputs_path.exists():
+        outputs = json.loads(outputs_path.read_text(encoding="utf-8"))
+        if not is_loopback(outputs.get("api_url", "")):
+            raise UsageError(
+                f"{outputs_path} points at {outputs.get('api_url')!r}, not loopback; use URL= instead"
+            )
+        if _answers(outputs["api_url"]):
+            return outputs["api_url"], outputs["api_key"]
+        print(f"{outputs_path} is stale (nothing answers at {outputs['api_url']}); starting a private stack")
+    print("No local stack running: starting a private one for this run…", flush=True)
+    stack = stack_scope.enter_context(LocalStack(StackSettings(port=0, outputs_path=PRIVATE_OUTPUTS)))
+    return stack.outputs["api_url"], stack.outputs["api_key"]
+
+
+def _answers(api_url: str) -> bool:
+    import socket
+
+    parts = urllib.parse.urlsplit(api_url)
+    try:
+        with socket.create_connection((parts.hostname, parts.port or 80), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+def summarize(stats_csv: Path) -> list[str]:
+    """One line per operation and the total: requests, rate, failure %, p50/p90/p99 (from locust's CSV)."""
+    lines = [f"{'operation':<22} {'requests':>9} {'req/s':>7} {'fail %':>7} {'p50':>6} {'p90':>6} {'p99':>6}"]
+    with stats_csv.open(newline="", encoding="utf-8") as file:
+        for row in csv.DictReader(file):
+            requests = int(row["Request Count"])
+            failures = int(row["Failure Count"])
+            label = row["Name"] if row["Name"] != "Aggregated" else "total"
+            lines.append(
+                f"{label:<22} {requests:>9} {float(row['Requests/s']):>7.1f} "
+                f"{100 * failures / max(requests, 1):>6.1f}% {row['50%']:>6} {row['90%']:>6} {row['99%']:>6}"
+            )
+    return lines
+
+
+def run(args: argparse.Namespace) -> int:
+    users = _users(str(args.users))
+    duration_s = parse_duration(str(args.duration))
+    try:
+        parse_mix(args.mix)
+    except ValueError as error:
+        raise UsageError(f"MIX: {error}") from None
+    with ExitStack() as scope:
+        if args.url:
+            url, api_key = args.url.rstrip("/"), args.api_key
+            if not api_key:
+                raise UsageError("URL= needs API_KEY= (the stage requires x-api-key)")
+        else:
+            url, api_key = _local_target(args.outputs, scope)
+        args.report_dir.mkdir(parents=True, exist_ok=True)
+        prefix = args.report_dir / "load"
+        command = [
+            sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--headless", "--only-summary",
+            "--host", url, "--users", str(users), "--spawn-rate", str(users), "--run-time", f"{duration_s}s",
+            "--stop-timeout", "5", "--csv", str(prefix), "--html", str(args.report_dir / "report.html"),
+            "--loglevel", "WARNING",
+        ]  # fmt: skip
+        environment = {
+            **os.environ,
+            "LOAD_API_KEY": api_key,
+            "LOAD_MIX": args.mix,
+            "PYTHONPATH": str(PROJECT_ROOT),
+        }
+        print(f"locust: {users} users for {duration_s} s against {url} (mix {args.mix})", flush=True)
+        completed = subprocess.run(
+            command, cwd=PROJECT_ROOT, env=environment, check=False, timeout=duration_s + 120
+        )
+    stats = Path(f"{prefix}_stats.csv")
+    if not stats.exists():
+        print(f"locust wrote no statistics (exit code {completed.returncode})", file=sys.stderr)
+        return 1
+    print("\n".join(summarize(stats)))
+    print(f"reports: {args.report_dir}/report.html, {prefix}_stats.csv, {prefix}_failures.csv")
+    return completed.returncode
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        return run(args)
+    except UsageError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,250 @@
+"""The whole stack on one machine: moto endpoint, table, local Lambda runtime, telemetry and the API gateway.
+
+``LocalStack`` starts them in dependency order, writes the stack outputs (the Pulumi stack's keys plus
+``endpoint_url``) to ``.local/outputs.json`` so every tool finds it as it finds a deployed stack, and stops
+them in reverse order — the outputs file goes too, so no tool is ever pointed at a stack that is gone.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import json
+import os
+import secrets
+import socket
+import tempfile
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from emulator.gateway import ACCOUNT_ID, STAGE, GatewayHttpServer, LocalApiGateway, RouteTable
+from emulator.moto_server import DEFAULT_REGION, MotoServer, aws_env
+from emulator.telemetry import MeteredInvoker, Telemetry
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_OUTPUTS = PROJECT_ROOT / ".local" / "outputs.json"
+OPENAPI_PATH = PROJECT_ROOT / "api" / "openapi.yaml"
+ALIAS = "live"
+
+
+class PortInUseError(RuntimeError):
+    """The gateway's port is taken: the user must free it or choose another (``PORT=…``)."""
+
+
+class StackAlreadyRunningError(RuntimeError):
+    """Another local stack owns the outputs file and still answers: two stacks must not share it."""
+
+
+def pulumi_default(key: str, fallback: Any) -> Any:
+    """A config default from Pulumi.yaml, so the local stack runs the function as the prod stack would."""
+    try:
+        project = yaml.safe_load((PROJECT_ROOT / "Pulumi.yaml").read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError):
+        return fallback
+    entry = (project.get("config") or {}).get(
+        key, (project.get("config") or {}).get(f"serverless-crud:{key}")
+    )
+    if isinstance(entry, dict):
+        return entry.get("default", entry.get("value", fallback))
+    return fallback if entry is None else entry
+
+
+@dataclass
+class StackSettings:
+    """What ``make serve`` can change; everything else mirrors the prod stack."""
+
+    host: str = "127.0.0.1"
+    port: int = 3000  # 0 picks a free port (tests, demo)
+    memory_mb: int | None = None  # None → Pulumi.yaml's memorySize default
+    function_name: str = "serverless-crud-local"
+    table_name: str = "serverless-crud-local-items"
+    outputs_path: Path = DEFAULT_OUTPUTS
+    function_dir: Path = PROJECT_ROOT / "function"  # another package (bench/tutorial_function) to compare
+    max_environments: int = 4
+    init_cpu: str = "boost"
+    cpu_limiter: str = "auto"
+
+
+class LocalStack:
+    """Start with ``start()`` (or ``with``); ``outputs`` then describes it; ``stop()`` frees every port."""
+
+    def __init__(
+        self,
+        settings: StackSettings,
+        *,
+        on_request: Callable[[str, str, int, float], None] | None = None,
+    ) -> None:
+        self.settings = settings
+        self.memory_mb = int(settings.memory_mb or pulumi_default("memorySize", 1024))
+        self.architecture = str(pulumi_default("architecture", "arm64"))
+        self.api_key = secrets.token_urlsafe(30)
+        self.outputs: dict[str, Any] = {}
+        self._on_request = on_request
+        self._moto: MotoServer | None = None
+        self._runtime: Any = None
+        self._telemetry: Telemetry | None = None
+        self._server: GatewayHttpServer | None = None
+        self._serving: threading.Thread | None = None
+
+    def start(self) -> dict[str, Any]:
+        """Bring everything up, failing fast (before anything else starts) when the port is taken."""
+        _refuse_if_other_stack_owns(self.settings.outputs_path)
+        routes = RouteTable.from_openapi(OPENAPI_PATH)
+        gateway = LocalApiGateway(routes, api_key=self.api_key, invoke=self._not_ready)
+        try:
+            self._server = GatewayHttpServer(
+                (self.settings.host, self.settings.port), gateway, self._on_request
+            )
+        except OSError as error:
+            if error.errno == errno.EADDRINUSE:
+                raise PortInUseError(
+                    f"port {self.settings.port} on {self.settings.host} is already in use; stop what is "
+                    f"using it or choose another port (PORT=3001 make serve)"
+                ) from None
+            raise
+        try:
+            self._start_backends(gateway)
+        except BaseException:
+            self.stop()
+            raise
+        return self.outputs
+
+    def _start_backends(self, gateway: LocalApiGateway) -> None:
+        import boto3
+
+        from emulator.runtime import LambdaRuntime
+        from emulator.table import create_table
+
+        assert self._server is not None
+        self._moto = MotoServer(self.settings.host)
+        endpoint = self._moto.start()
+        credentials = aws_env(endpoint)  # moto's fake credentials, never the user's
+        session = boto3.session.Session(
+            aws_access_key_id=credentials["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=credentials["AWS_SECRET_ACCESS_KEY"],
+            region_name=DEFAULT_REGION,
+        )
+        create_table(session.client("dynamodb", endpoint_url=endpoint), self.settings.table_name)
+        self._telemetry = Telemetry(
+            function_name=self.settings.function_name,
+            logs_client=session.client("logs", endpoint_url=endpoint),
+            cloudwatch_client=session.client("cloudwatch", endpoint_url=endpoint),
+            alias=ALIAS,
+        ).start()
+        self._runtime = LambdaRuntime(
+            function_name=self.settings.function_name,
+            memory_mb=self.memory_mb,
+            environment={**aws_env(endpoint), "TABLE_NAME": self.settings.table_name},
+            function_dir=self.settings.function_dir,
+            init_cpu=self.settings.init_cpu,
+            cpu_limiter=self.settings.cpu_limiter,
+            max_environments=self.settings.max_environments,
+            timeout_s=float(pulumi_default("timeout", 10)),
+        )
+        gateway.invoke = MeteredInvoker(self._runtime.invoke, self._telemetry)
+        self._serving = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.2})
+        self._serving.start()
+        self.outputs = self._describe(endpoint, self._server.server_address[1])
+        write_outputs(self.settings.outputs_path, self.outputs)
+
+    @staticmethod
+    def _not_ready(event: dict[str, Any]) -> Any:
+        raise RuntimeError("the local Lambda runtime is not started yet")
+
+    def _describe(self, endpoint: str, port: int) -> dict[str, Any]:
+        name = self.settings.function_name
+        function_arn = f"arn:aws:lambda:{DEFAULT_REGION}:{ACCOUNT_ID}:function:{name}"
+        return {
+            "api_url": f"http://{self.settings.host}:{port}/{STAGE}",
+            "api_key": self.api_key,
+            "function_name": name,
+            "function_arn": function_arn,
+            "alias_arn": f"{function_arn}:{ALIAS}",
+            "table_name": self.settings.table_name,
+            "log_group_name": f"/aws/lambda/{name}",
+            "state_machine_arn": None,
+            "region": DEFAULT_REGION,
+            "memory_size": self.memory_mb,
+            "architecture": self.architecture,
+            "endpoint_url": endpoint,
+        }
+
+    @property
+    def emulation(self) -> dict[str, Any]:
+        """How the runtime emulates Lambda's CPU and memory here (limiter, CPU share), for the banner."""
+        return dict(self._runtime.emulation) if self._runtime is not None else {}
+
+    def flush_telemetry(self, timeout_s: float = 30.0) -> bool:
+        return self._telemetry.flush(timeout_s) if self._telemetry is not None else True
+
+    def stop(self) -> None:
+        """Stop in reverse order; safe to call twice and after a failed start."""
+        if self._server is not None:
+            if self._serving is not None:
+                self._server.shutdown()
+                self._serving.join(timeout=10)
+            self._server.server_close()
+            self._server = None
+        if self._runtime is not None:
+            self._runtime.close()
+            self._runtime = None
+        if self._telemetry is not None:
+            self._telemetry.close()
+            self._telemetry = None
+        if self._moto is not None:
+            self._moto.stop()
+            self._moto = None
+        if self.outputs:
+            remove_outputs_if_ours(self.settings.outputs_path, self.api_key)
+
+    def __enter__(self) -> LocalStack:
+        self.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+
+def write_outputs(path: Path, outputs: dict[str, Any]) -> None:
+    """Atomic and private (it holds the API key): readers see the old file or the whole new one."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as file:
+            json.dump(outputs, file, indent=2)
+            file.write("\n")
+        os.chmod(temporary, 0o600)
+        os.replace(temporary, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        raise
+
+
+def remove_outputs_if_ours(path: Path, api_key: str) -> None:
+    """Delete the outputs file unless another stack has replaced it meanwhile."""
+    with contextlib.suppress(OSError, ValueError):
+        if json.loads(path.read_text(encoding="utf-8")).get("api_key") == api_key:
+            path.unlink()
+
+
+def _refuse_if_other_stack_owns(path: Path) -> None:
+    """A stale file (its stack died) is simply replaced; a live stack's file is not taken over."""
+    try:
+        api_url = json.loads(path.read_text(encoding="utf-8")).get("api_url", "")
+    except (OSError, ValueError, AttributeError):
+        return
+    host_port = api_url.split("//", 1)[-1].split("/", 1)[0]
+    host, _, port = host_port.rpartition(":")
+    if not port.isdigit():
+        return
+    with contextlib.suppress(OSError), socket.create_connection((host, int(port)), timeout=0.5):
+        raise StackAlreadyRunningError(
+            f"another local stack is running at {api_url} (see {path}); stop it first, or give this one "
+            f"its own outputs file (--outputs)"
+        )
