@@ -9,13 +9,15 @@ sentence saying why.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 from matplotlib.figure import Figure
-from matplotlib.ticker import ScalarFormatter
+from matplotlib.lines import Line2D
+from matplotlib.ticker import FuncFormatter, ScalarFormatter
 
 from tuning.recommend import COST_PARTS, pareto_front
 
@@ -59,11 +61,26 @@ def _categorical_memory(ax: Any, powers: list[int]) -> dict[int, int]:
     return {p: i for i, p in enumerate(powers)}
 
 
+def _minor_label(value: float, _position: int) -> str:
+    """Label 2×, 3× and 5× of each decade: enough to read a value, few enough not to collide."""
+    if value <= 0:
+        return ""
+    leading = round(value / 10 ** math.floor(math.log10(value)))
+    return f"{value:g}" if leading in (2, 3, 5) else ""
+
+
+def _log_scale(axis: Any, set_scale: Callable[[str], None]) -> None:
+    """A log axis labelled in plain numbers (300, 1000) rather than 3×10²."""
+    set_scale("log")
+    axis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
+    axis.set_minor_formatter(FuncFormatter(_minor_label))
+
+
 def _run_label(run_rows: pd.DataFrame) -> str:
+    """``<run> · <source> <architecture>``: run names are unique, the rest says what was measured."""
     first = run_rows.iloc[0]
-    return f"{first['source']} {first['architecture'] or ''} {first['started']:%Y-%m-%d %H:%M}".replace(
-        "  ", " "
-    )
+    emulated = " (emulated)" if first["source"] == "local" else ""
+    return f"{first['run']} · {first['source']}{emulated} {first['architecture'] or ''}".strip()
 
 
 def cost_and_duration(stats: pd.DataFrame, report_dir: str | Path) -> Figure:
@@ -74,21 +91,22 @@ def cost_and_duration(stats: pd.DataFrame, report_dir: str | Path) -> Figure:
     fig, ax = _new_figure()
     cost_ax = ax.twinx()
     x = _categorical_memory(ax, sorted(int(p) for p in stats["power"].unique()))
+    handles = [
+        Line2D([], [], color="black", linestyle="-", marker="o", label="duration (left axis)"),
+        Line2D([], [], color="black", linestyle="--", marker="^", label="cost (right axis)"),
+    ]
     for index, (_, rows) in enumerate(stats.sort_values("started").groupby("run", sort=False)):
         rows = rows.sort_values("power")
         colour = f"C{index % 10}"
         positions = [x[int(p)] for p in rows["power"]]
-        label = _run_label(rows)
-        ax.plot(positions, rows["averageDuration"], "-o", color=colour, label=f"duration — {label}")
-        cost_ax.plot(
-            positions, rows["averagePrice"] * PER_MILLION, "--^", color=colour, label=f"cost — {label}"
-        )
-    ax.set_ylabel("average duration, ms (solid)")
-    cost_ax.set_ylabel("cost, $ per 1M invocations, Lambda compute only (dashed)")
+        ax.plot(positions, rows["average_duration_ms"], "-o", color=colour)
+        cost_ax.plot(positions, rows["average_price_usd"] * PER_MILLION, "--^", color=colour)
+        handles.append(Line2D([], [], color=colour, linewidth=6, label=_run_label(rows)))
+    ax.set_ylabel("average duration, ms")
+    cost_ax.set_ylabel("cost, $ per 1M invocations (Lambda compute)")
     ax.set_ylim(bottom=0)
     cost_ax.set_ylim(bottom=0)
-    handles = ax.get_legend_handles_labels()[0] + cost_ax.get_legend_handles_labels()[0]
-    ax.legend(handles=handles, fontsize="small", loc="upper center")
+    fig.legend(handles=handles, loc="outside lower center", fontsize="small", ncols=2)
     ax.set_title("Cost and duration per memory size (Power Tuning's view)")
     return _save(fig, report_dir, "cost_and_duration")
 
@@ -98,15 +116,15 @@ def cost_vs_duration(run_stats: pd.DataFrame, recommendation: pd.DataFrame, repo
     if run_stats.empty:
         raise NoDataError("No successful tuning run: no cost/duration trade-off to plot.")
     fig, ax = _new_figure()
-    cost = run_stats["averagePrice"] * PER_MILLION
-    duration = run_stats["averageDuration"]
+    cost = run_stats["average_price_usd"] * PER_MILLION
+    duration = run_stats["average_duration_ms"]
     ax.scatter(duration, cost, color="tab:gray", zorder=2, label="memory size (MB)")
     for power, d, c in zip(run_stats["power"], duration, cost, strict=True):
         ax.annotate(f"{int(power)}", (d, c), textcoords="offset points", xytext=(6, 4), fontsize="small")
-    front = run_stats[pareto_front(run_stats)].sort_values("averageDuration")
+    front = run_stats[pareto_front(run_stats)].sort_values("average_duration_ms")
     ax.plot(
-        front["averageDuration"],
-        front["averagePrice"] * PER_MILLION,
+        front["average_duration_ms"],
+        front["average_price_usd"] * PER_MILLION,
         "-",
         color="tab:blue",
         label="Pareto front",
@@ -115,8 +133,8 @@ def cost_vs_duration(run_stats: pd.DataFrame, recommendation: pd.DataFrame, repo
         marker, colour, size = _PICK_MARKERS[pick.strategy]
         row = run_stats[run_stats["power"] == pick.memory_mb].iloc[0]
         ax.scatter(
-            row["averageDuration"],
-            row["averagePrice"] * PER_MILLION,
+            row["average_duration_ms"],
+            row["average_price_usd"] * PER_MILLION,
             s=size,
             marker=marker,
             facecolors="none",
@@ -125,7 +143,7 @@ def cost_vs_duration(run_stats: pd.DataFrame, recommendation: pd.DataFrame, repo
             zorder=3,
             label=f"{pick.strategy} pick: {pick.memory_mb} MB",
         )
-    ax.set_xscale("log")
+    _log_scale(ax.xaxis, ax.set_xscale)
     ax.set_xlabel("average duration, ms (log scale)")
     ax.set_ylabel("cost, $ per 1M invocations (Lambda compute only)")
     ax.legend(fontsize="small")
@@ -139,7 +157,10 @@ def _per_memory_box(
     groups = {int(p): rows[column].dropna() for p, rows in invocations.groupby("memory_mb")}
     groups = {p: values for p, values in sorted(groups.items()) if not values.empty}
     x = _categorical_memory(ax, list(groups))
-    ax.boxplot(list(groups.values()), positions=list(x.values()), widths=0.5, showfliers=True)
+    ax.boxplot(list(groups.values()), positions=list(x.values()), widths=0.5, showfliers=False)
+    for position, values in zip(x.values(), groups.values(), strict=True):  # every invocation, as a dot
+        spread = [position + 0.18 * ((i % 7) / 3 - 1) for i in range(len(values))]
+        ax.scatter(spread, values, s=10, alpha=0.45, color="tab:blue", zorder=3)
     ax.set_xticks(range(len(groups)), [str(p) for p in groups])
     ax.set_ylabel(ylabel)
     ax.set_title(title)
@@ -155,7 +176,7 @@ def duration_distribution(invocations: pd.DataFrame, report_dir: str | Path) -> 
     groups = _per_memory_box(
         invocations, "duration_ms", "duration, ms", f"Duration per invocation by memory size ({source})", ax
     )
-    ax.set_yscale("log")
+    _log_scale(ax.yaxis, ax.set_yscale)
     for i, values in enumerate(groups.values()):
         ax.annotate(
             f"n={len(values)}",
@@ -293,13 +314,15 @@ def run_comparison(stats: pd.DataFrame, report_dir: str | Path) -> Figure:
     for index, (_, rows) in enumerate(runs):
         offsets = [x[int(p)] - 0.4 + width * (index + 0.5) for p in rows["power"]]
         label = _run_label(rows)
-        duration_ax.bar(offsets, rows["averageDuration"], width=width, label=label)
-        cost_ax.bar(offsets, rows["averagePrice"] * PER_MILLION, width=width, label=label)
+        duration_ax.bar(offsets, rows["average_duration_ms"], width=width, label=label)
+        cost_ax.bar(offsets, rows["average_price_usd"] * PER_MILLION, width=width, label=label)
     duration_ax.set_ylabel("average duration, ms")
     cost_ax.set_ylabel("cost, $ per 1M invocations (Lambda compute only)")
     duration_ax.set_title("Duration, run against run")
     cost_ax.set_title("Cost, run against run")
-    duration_ax.legend(fontsize="x-small")
+    fig.legend(
+        *duration_ax.get_legend_handles_labels(), loc="outside lower center", fontsize="small", ncols=2
+    )
     return _save(fig, report_dir, "run_comparison")
 
 

@@ -14,30 +14,11 @@ from typing import Any
 
 import pandas as pd
 
-from tuning.visualization import decode_url
+from tuning.results import POWER_COLUMNS, per_power_stats
 
-COLUMNS = [
-    "run",
-    "source",
-    "status",
-    "started",
-    "ended",
-    "function",
-    "strategy",
-    "balanced_weight",
-    "architecture",
-    "region",
-    "num",
-    "power",
-    "averageDuration",
-    "averagePrice",
-    "optimal_power",
-    "stats_from",
-    "execution_cost",
-    "lambda_cost",
-    "cause",
-    "execution_arn",
-]
+# H3's results columns (so executions and results files concatenate) plus what only executions have
+COLUMNS = [*POWER_COLUMNS, "status", "balanced_weight", "cause"]
+DEFAULT_BALANCED_WEIGHT = 0.5  # Power Tuning's default balancedWeight
 _FAILED_END_EVENTS = ("ExecutionFailed", "ExecutionTimedOut", "ExecutionAborted")
 
 
@@ -94,17 +75,13 @@ def _history(client: Any, execution_arn: str) -> list[dict]:
     return events
 
 
-def _stats(output: dict) -> tuple[list[dict], str | None, str | None]:
-    """Per-power averages from ``stats``, else decoded from the visualization URL; plus why there are none."""
-    if output.get("stats"):
-        return output["stats"], "stats", None
-    url = (output.get("stateMachine") or {}).get("visualization")
-    if not url:
-        return [], None, "the output has neither stats nor a visualization URL"
+def _stats(output: dict) -> tuple[list[dict], str, str | None]:
+    """Per-power averages (``stats``, else the visualization URL) and, when there are none, why."""
     try:
-        return decode_url(url), "visualization", None
-    except ValueError as error:
-        return [], None, str(error)
+        stats, origin = per_power_stats(output)
+    except ValueError as error:  # a visualization URL that does not decode
+        return [], "none", str(error)
+    return stats, origin, None if stats else "the output has neither stats nor a visualization URL"
 
 
 def execution_rows(description: dict, history: list[dict] | None, architecture: str | None) -> list[dict]:
@@ -119,40 +96,34 @@ def execution_rows(description: dict, history: list[dict] | None, architecture: 
     base = {
         "run": description.get("name") or description["executionArn"].rsplit(":", 1)[-1],
         "source": "aws",
+        "emulated": False,
+        "function_name": lambda_arn.split(":function:")[-1].split(":")[0] if lambda_arn else None,
+        "region": lambda_arn.split(":")[3] if lambda_arn.count(":") >= 4 else None,
+        "architecture": architecture,
         "started": pd.Timestamp(description["startDate"]).tz_convert("UTC"),
         "ended": pd.Timestamp(description["stopDate"]).tz_convert("UTC")
         if description.get("stopDate")
         else None,
-        "function": lambda_arn.split(":function:")[-1].split(":")[0] if lambda_arn else None,
-        "strategy": execution_input.get("strategy", "cost"),
-        "balanced_weight": execution_input.get("balancedWeight", 0.5),
-        "architecture": architecture,
-        "region": lambda_arn.split(":")[3] if lambda_arn.count(":") >= 4 else None,
-        "num": execution_input.get("num"),
         "execution_arn": description["executionArn"],
+        "strategy": execution_input.get("strategy", "cost"),
+        "num": execution_input.get("num"),
+        "balanced_weight": execution_input.get("balancedWeight", DEFAULT_BALANCED_WEIGHT),
     }
     status = description["status"]
     if status == "RUNNING":
         return [{**base, "status": "running"}]
     if status == "SUCCEEDED" and output and output.get("power") is not None:
         stats, stats_from, missing = _stats(output)
-        machine = output.get("stateMachine") or {}
-        run = {
-            **base,
-            "status": "succeeded",
-            "optimal_power": output["power"],
-            "stats_from": stats_from,
-            "execution_cost": machine.get("executionCost"),
-            "lambda_cost": machine.get("lambdaCost"),
-        }
+        run = {**base, "status": "succeeded", "optimum_power": output["power"], "stats_from": stats_from}
         if not stats:
             return [{**run, "cause": missing}]
         return [
             {
                 **run,
                 "power": entry["value"],
-                "averageDuration": entry["averageDuration"],
-                "averagePrice": entry["averagePrice"],
+                "average_duration_ms": entry["averageDuration"],
+                "average_price_usd": entry["averagePrice"],
+                "is_optimum": entry["value"] == output["power"],
             }
             for entry in stats
         ]
@@ -186,3 +157,20 @@ def load_executions(
             rows.extend(execution_rows(description, history, architecture))
     frame = pd.DataFrame(rows, columns=COLUMNS)
     return frame.sort_values(["started", "power"], ascending=[False, True], ignore_index=True)
+
+
+def combine_runs(executions: pd.DataFrame, results: pd.DataFrame) -> pd.DataFrame:
+    """Executions and results files in one frame (``COLUMNS``), newest run first.
+
+    An AWS run saved by ``python -m tuning run`` appears in both; the results file wins (it may hold more,
+    e.g. invocations), matched on the execution ARN.
+    """
+    results = results.reindex(columns=COLUMNS).assign(status="succeeded")
+    results["balanced_weight"] = results["balanced_weight"].fillna(DEFAULT_BALANCED_WEIGHT)
+    saved = set(results["execution_arn"].dropna())
+    executions = executions[~executions["execution_arn"].isin(saved)].reindex(columns=COLUMNS)
+    frames = [frame for frame in (executions, results) if not frame.empty]
+    if not frames:
+        return pd.DataFrame(columns=COLUMNS)
+    combined = pd.concat(frames, ignore_index=True)
+    return combined.sort_values(["started", "power"], ascending=[False, True], ignore_index=True)

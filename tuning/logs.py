@@ -28,6 +28,7 @@ COLUMNS = [
     "max_memory_used_mb",
     "cold",
 ]
+MAX_LINES = 20_000
 # Lambda names streams YYYY/MM/DD/[<version>]<environment id>; $LATEST or a published version number
 _STREAM_VERSION = re.compile(r"^\d{4}/\d{2}/\d{2}/\[(?P<version>[^\]]+)\]")
 
@@ -39,12 +40,19 @@ def stream_version(log_stream: str) -> str | None:
 
 
 def fetch_report_lines(
-    log_group_name: str, start: datetime, end: datetime | None = None, *, client: Any = None
+    log_group_name: str,
+    start: datetime,
+    end: datetime | None = None,
+    *,
+    max_lines: int = MAX_LINES,
+    client: Any = None,
 ) -> pd.DataFrame:
     """Every REPORT line of the log group between ``start`` and ``end``: one row per invocation.
 
     Memory size comes from the line itself (an alias's version may have been deleted since); ``cold`` is
     True when the line has an Init Duration. A missing log group gives an empty frame with ``COLUMNS``.
+    Reading stops after ``max_lines`` lines per pattern: a busy function logs millions a week, and a
+    distribution needs thousands.
     """
     if client is None:
         import boto3
@@ -58,14 +66,16 @@ def fetch_report_lines(
     paginator = client.get_paginator("filter_log_events")
     try:
         for pattern in FILTER_PATTERNS:
+            found = 0
             for page in paginator.paginate(filterPattern=pattern, **kwargs):
                 for event in page.get("events", []):
-                    if event.get("eventId") in seen:
-                        continue
+                    row = None if event.get("eventId") in seen else _row(event)
                     seen.add(event.get("eventId"))
-                    row = _row(event)
                     if row is not None:
                         rows.append(row)
+                        found += 1
+                if found >= max_lines:
+                    break
     except client.exceptions.ResourceNotFoundException:
         return pd.DataFrame(columns=COLUMNS)
     frame = pd.DataFrame(rows, columns=COLUMNS)
@@ -92,15 +102,22 @@ def _row(event: dict) -> dict | None:
 
 
 def invocations_for_charts(report_lines: pd.DataFrame, local_invocations: pd.DataFrame) -> pd.DataFrame:
-    """The per-invocation records the distribution charts draw: REPORT lines when the log group has any,
-    else the local runs' own records (which carry the same fields, measured on the emulator).
+    """The per-invocation records the distribution charts draw: per memory size, the REPORT lines when the
+    log group has some, else the results files' own records (local runs measure the same fields).
 
-    ``local_invocations`` needs ``power``, ``duration_ms``, ``init_ms``, ``max_memory_used_mb`` columns.
+    ``local_invocations`` is ``tuning.results.invocations_frame`` (``power``, ``duration_ms``, ``init_ms``,
+    ``max_memory_used_mb``, ``cold``).
     """
-    if not report_lines.empty:
-        return report_lines
-    if local_invocations.empty:
+    covered = set(report_lines["memory_mb"].dropna().astype(int)) if not report_lines.empty else set()
+    frames = [report_lines] if not report_lines.empty else []
+    if not local_invocations.empty:
+        local = local_invocations.rename(columns={"power": "memory_mb"})
+        local = local[~local["memory_mb"].astype(int).isin(covered)]
+        if not local.empty:
+            # results files are named <time>_<aws|local>_<function>.json; local timings are emulated
+            emulated = local["run"].astype(str).str.contains("_local_")
+            label = emulated.map({True: "local runs (emulated)", False: "results files"})
+            frames.append(local.assign(source=label).reindex(columns=COLUMNS))
+    if not frames:
         return pd.DataFrame(columns=COLUMNS)
-    local = local_invocations.rename(columns={"power": "memory_mb"})
-    local = local.assign(source="local runs (emulated)", cold=local["init_ms"].notna())
-    return local.reindex(columns=COLUMNS)
+    return pd.concat(frames, ignore_index=True)

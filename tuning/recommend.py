@@ -6,6 +6,8 @@ truth: Power Tuning's autoOptimize would change the function behind its back).
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
 
 import pandas as pd
 
@@ -13,6 +15,18 @@ from tuning.analysis import find_optimum
 from tuning.pricing import PRICES, request_cost_breakdown
 
 STRATEGIES = ("cost", "speed", "balanced")
+RECOMMENDATION_COLUMNS = [
+    "strategy",
+    "memory_mb",
+    "current_memory_mb",
+    "duration_ms",
+    "current_duration_ms",
+    "cost_per_invocation",
+    "monthly_cost",
+    "current_monthly_cost",
+    "monthly_saving",
+    "command",
+]
 COST_PARTS = ("lambda_compute", "lambda_request", "api_gateway", "dynamodb")
 FALLBACK_PRICE_REGION = "us-east-1"
 
@@ -35,8 +49,8 @@ def latest_run(stats: pd.DataFrame) -> pd.DataFrame:
 
 def pareto_front(run_stats: pd.DataFrame) -> pd.Series:
     """True for each power no other power beats on both cost and duration (the only sensible choices)."""
-    cost = run_stats["averagePrice"].to_numpy()
-    duration = run_stats["averageDuration"].to_numpy()
+    cost = run_stats["average_price_usd"].to_numpy()
+    duration = run_stats["average_duration_ms"].to_numpy()
     dominated = [
         any(
             cost[j] <= cost[i]
@@ -71,10 +85,14 @@ def cost_table(
     rows = []
     for _, row in run_stats.iterrows():
         parts = request_cost_breakdown(
-            row["averageDuration"], row["power"], architecture=architecture, region=prices_in, operation=mix
+            row["average_duration_ms"],
+            row["power"],
+            architecture=architecture,
+            region=prices_in,
+            operation=mix,
         )
-        rows.append({"power": int(row["power"]), "averageDuration": row["averageDuration"], **parts})
-    table = pd.DataFrame(rows, columns=["power", "averageDuration", *COST_PARTS, "total"])
+        rows.append({"power": int(row["power"]), "average_duration_ms": row["average_duration_ms"], **parts})
+    table = pd.DataFrame(rows, columns=["power", "average_duration_ms", *COST_PARTS, "total"])
     table["monthly_cost"] = table["total"] * requests_per_month
     table["prices_region"] = prices_in
     return table
@@ -97,12 +115,14 @@ def recommend(
 
     The saving is NaN when the current memory was not among the run's power values (nothing to compare with).
     """
+    if run_stats.empty:
+        return pd.DataFrame(columns=RECOMMENDATION_COLUMNS)
     entries = [
-        {"value": int(r.power), "averagePrice": r.averagePrice, "averageDuration": r.averageDuration}
+        {"value": int(r.power), "averagePrice": r.average_price_usd, "averageDuration": r.average_duration_ms}
         for r in run_stats.itertuples()
     ]
     monthly = dict(zip(costs["power"], costs["monthly_cost"], strict=True))
-    durations = dict(zip(costs["power"], costs["averageDuration"], strict=True))
+    durations = dict(zip(costs["power"], costs["average_duration_ms"], strict=True))
     rows = []
     for strategy in STRATEGIES:
         optimum = find_optimum(entries, strategy=strategy, balanced_weight=balanced_weight)
@@ -124,7 +144,7 @@ def recommend(
                 else "(keep the current size)",
             }
         )
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows, columns=RECOMMENDATION_COLUMNS)
 
 
 def describe(recommendation: pd.DataFrame, requests_per_month: int) -> list[str]:
@@ -143,3 +163,54 @@ def describe(recommendation: pd.DataFrame, requests_per_month: int) -> list[str]
             money = f"{verb} ${abs(r.monthly_saving):,.2f} a month at {requests_per_month:,} requests"
         sentences.append(f"{head}, {now}: {money}. Apply: `{r.command}` then `pulumi up`.")
     return sentences
+
+
+@dataclass
+class Decision:
+    """The run the decision rests on, its price per memory size, the per-strategy picks, and in words."""
+
+    run: pd.DataFrame
+    costs: pd.DataFrame
+    picks: pd.DataFrame
+    sentences: list[str] = field(default_factory=list)
+
+    def _repr_html_(self) -> str:
+        from tuning.sources import notes_html
+
+        return notes_html(self.sentences) + ("" if self.picks.empty else self.picks.to_html(index=False))
+
+
+def decide(
+    runs: pd.DataFrame,
+    *,
+    outputs: Mapping[str, Any],
+    stack: str | None,
+    mix: Mapping[str, float],
+    requests_per_month: int,
+) -> Decision:
+    """Recommend from the newest successful run, priced for its architecture and region."""
+    run = latest_run(runs)
+    if run.empty:
+        empty = pd.DataFrame(columns=RECOMMENDATION_COLUMNS)
+        return Decision(run, pd.DataFrame(), empty, ["No successful tuning run yet: nothing to recommend."])
+    first = run.iloc[0]
+    architecture = (
+        first["architecture"] if isinstance(first["architecture"], str) else outputs["architecture"]
+    )
+    region = first["region"] if isinstance(first["region"], str) else outputs.get("region")
+    costs = cost_table(
+        run, mix=mix, requests_per_month=requests_per_month, architecture=architecture, region=region
+    )
+    weight = first.get("balanced_weight")
+    picks = recommend(
+        run,
+        costs,
+        current_memory=outputs.get("memory_size"),
+        stack=stack,
+        balanced_weight=0.5 if pd.isna(weight) else float(weight),
+    )
+    started = f"{first['started']:%Y-%m-%d %H:%M} UTC"
+    head = f"From run `{first['run']}` ({first['source']}, {architecture}, {started})"
+    if price_region(region) != region:
+        head += f"; priced with {price_region(region)} list prices (none in the table for {region})"
+    return Decision(run, costs, picks, [head + ":", *describe(picks, requests_per_month)])

@@ -1,0 +1,190 @@
+"""The analysis notebook's data sources, each loaded without raising: a DataFrame plus sentences for the
+reader.
+
+Missing data is normal (no tuning run yet, no metrics yet, an empty log group, the local stack without a
+state machine) and an unreachable or forbidden AWS API is the reader's to fix, so both become a sentence in
+the report instead of a traceback. Bad parameters still raise: they are the caller's mistake.
+"""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from botocore.exceptions import BotoCoreError, ClientError
+
+from tuning import cloudwatch, executions, logs, results
+from tuning.outputs import LOCAL_OUTPUTS, load_outputs
+
+_AWS_ERRORS = (BotoCoreError, ClientError)
+
+
+@dataclass
+class Loaded:
+    """One source's data and what the reader should know about it (what is missing, what failed)."""
+
+    frame: pd.DataFrame
+    notes: list[str] = field(default_factory=list)
+
+    def _repr_html_(self) -> str:
+        """Notebook display: the sentences, then the table."""
+        return notes_html(self.notes) + ("" if self.frame.empty else self.frame.to_html(max_rows=60))
+
+
+def notes_html(notes: list[str]) -> str:
+    """Sentences as an HTML list (notebook display and the HTML export alike)."""
+    return "<ul>" + "".join(f"<li>{html.escape(note)}</li>" for note in notes) + "</ul>" if notes else ""
+
+
+@dataclass(frozen=True)
+class Context:
+    """What every source needs: the stack outputs and the time window."""
+
+    outputs: dict[str, Any]
+    start: datetime
+    end: datetime
+    origin: str
+
+    def describe(self) -> str:
+        out = self.outputs
+        return (
+            f"Function `{out.get('function_name')}` ({out.get('architecture')}, {out.get('region')}, "
+            f"currently {out.get('memory_size')} MB) from {self.origin}; data since "
+            f"{self.start:%Y-%m-%d %H:%M} UTC."
+        )
+
+
+def load_context(stack: str | None, outputs_path: str | None, since: str) -> Context:
+    """Stack outputs (``stack``, else ``outputs_path``, else the local stack's file) and the window.
+
+    Raises ``tuning.outputs.OutputsError`` or ValueError on bad parameters.
+    """
+    if stack is None and outputs_path is None and LOCAL_OUTPUTS.exists():
+        outputs_path = str(LOCAL_OUTPUTS)
+    outputs = load_outputs(stack=stack, outputs_path=outputs_path)
+    origin = f"stack `{stack}`" if stack else f"`{outputs_path}`"
+    return Context(outputs, cloudwatch.parse_since(since), datetime.now(UTC), origin)
+
+
+def _results(results_dir: str | Path) -> tuple[pd.DataFrame, pd.DataFrame, list[str]]:
+    """Results files one by one, so one unreadable file costs a sentence, not the whole report."""
+    paths = results.result_paths(results_dir) if Path(results_dir).is_dir() else []
+    stats, invocations, notes = [], [], []
+    for path in paths:
+        try:
+            stats.append(results.results_frame([path]))
+            invocations.append(results.invocations_frame([path]))
+        except (ValueError, OSError, KeyError) as error:
+            notes.append(f"Skipped results file `{path}`: {error}")
+    if not paths:
+        notes.append(
+            f"No results files in `{results_dir}` (run `make tune-local` or `python -m tuning run`)."
+        )
+    stats_frame = (
+        pd.concat(stats, ignore_index=True) if stats else pd.DataFrame(columns=results.POWER_COLUMNS)
+    )
+    invocation_frame = (
+        pd.concat(invocations, ignore_index=True)
+        if invocations
+        else pd.DataFrame(columns=results.INVOCATION_COLUMNS)
+    )
+    return stats_frame, invocation_frame, notes
+
+
+def tuning_runs(context: Context, results_dir: str | Path) -> Loaded:
+    """Every Power Tuning execution since the window's start plus every results file, one row per power."""
+    notes: list[str] = []
+    arn = context.outputs.get("state_machine_arn")
+    found = pd.DataFrame(columns=executions.COLUMNS)
+    if not arn:
+        notes.append(
+            "These stack outputs have no state machine (the local stack has none): no executions read."
+        )
+    else:
+        try:
+            found = executions.load_executions(
+                arn, context.start, architecture=context.outputs.get("architecture")
+            )
+        except _AWS_ERRORS as error:
+            notes.append(f"Could not read the executions of `{arn}`: {error}")
+        if found.empty and not notes:
+            notes.append(f"No Power Tuning execution since {context.start:%Y-%m-%d %H:%M} UTC.")
+    saved, _, result_notes = _results(results_dir)
+    notes.extend(result_notes)
+    combined = executions.combine_runs(found, saved)
+    for failed in combined[combined["status"] != "succeeded"].itertuples():
+        notes.append(f"Run `{failed.run}` {failed.status}: {failed.cause}")
+    return Loaded(combined, notes)
+
+
+def invocations(context: Context, results_dir: str | Path) -> Loaded:
+    """Per-invocation records: REPORT lines from the log group, and results files' records for the rest."""
+    notes: list[str] = []
+    group = context.outputs.get("log_group_name") or f"/aws/lambda/{context.outputs['function_name']}"
+    report_lines = pd.DataFrame(columns=logs.COLUMNS)
+    try:
+        report_lines = logs.fetch_report_lines(group, context.start, context.end)
+    except _AWS_ERRORS as error:
+        notes.append(f"Could not read log group `{group}`: {error}")
+    if report_lines.empty and not notes:
+        notes.append(f"No REPORT lines in `{group}` since {context.start:%Y-%m-%d %H:%M} UTC.")
+    _, local, _ = _results(results_dir)
+    combined = logs.invocations_for_charts(report_lines, local)
+    if not combined.empty:
+        counts = combined.groupby("source").size()
+        notes.append("Invocations: " + ", ".join(f"{n} from {source}" for source, n in counts.items()) + ".")
+    return Loaded(combined, notes)
+
+
+def lambda_metrics(context: Context) -> Loaded:
+    """The CloudWatch summary per alias over the whole window (one aligned bucket: exact percentiles)."""
+    function_name = context.outputs["function_name"]
+    window = cloudwatch.aligned_window(context.start, context.end)
+    alias = (context.outputs.get("alias_arn") or "").rsplit(":", 1)[-1]
+    aliases = [alias] if alias and alias != function_name else []
+    try:
+        metrics = cloudwatch.fetch_lambda_metrics(function_name, window, aliases=aliases)
+    except _AWS_ERRORS as error:
+        return Loaded(pd.DataFrame(), [f"Could not read CloudWatch metrics of `{function_name}`: {error}"])
+    if metrics.empty:
+        return Loaded(pd.DataFrame(), [f"No AWS/Lambda metrics for `{function_name}` in this window yet."])
+    note = f"AWS/Lambda metrics from {window.start:%Y-%m-%d %H:%M} to {window.end:%Y-%m-%d %H:%M} UTC."
+    return Loaded(cloudwatch.metrics_summary(metrics), [note])
+
+
+def write_summary(report_dir: str | Path, **parts: Any) -> Path:
+    """``report_dir/summary.json``: what the report found, machine-readable (tests and CI read it)."""
+    document = {name: _jsonable(value) for name, value in parts.items()}
+    document["charts"] = sorted(p.name for p in Path(report_dir).glob("*.png"))
+    return results.write_json_atomically(Path(report_dir) / "summary.json", document)
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, Loaded):
+        return {"rows": _jsonable(value.frame), "notes": value.notes}
+    if isinstance(value, pd.DataFrame):
+        frame = value.reset_index() if value.index.name else value
+        return [
+            {key: (None if _missing(item) else _plain(item)) for key, item in row.items()}
+            for row in frame.to_dict(orient="records")
+        ]
+    return value
+
+
+def _missing(item: Any) -> bool:
+    try:
+        return bool(pd.isna(item))
+    except (TypeError, ValueError):
+        return False
+
+
+def _plain(item: Any) -> Any:
+    if isinstance(item, pd.Timestamp | datetime):
+        return item.isoformat()
+    if hasattr(item, "item"):  # numpy scalars
+        return item.item()
+    return item
