@@ -246,7 +246,11 @@ class ProgramRun:
 
     def settle(self, value: Any) -> tuple[Any, bool]:
         """(value, is secret); UnknownValueError if unknown, TimeoutError if it never resolves."""
-        output = value if isinstance(value, pulumi.Output) else pulumi.Output.from_input(value)
+        if not isinstance(value, pulumi.Output):
+            if contains_unknowns(value):
+                raise UnknownValueError("value is unknown: a check on it would never run")
+            return value, False
+        output = value
         try:
             known, resolved, secret = self.loop.run_until_complete(
                 asyncio.wait_for(_settle(output), RESOLVE_TIMEOUT_S)
@@ -278,18 +282,27 @@ class ProgramRun:
         assert len(found) == 1, f"expected one {type_} named *{name_suffix}, found {[r.name for r in found]}"
         return found[0]
 
+    def close(self) -> None:
+        """Release the run's event loop (its outputs cannot be resolved afterwards)."""
+        self.loop.close()
+        asyncio.set_event_loop(None)
+
     def none_of(self, type_: str) -> None:
         """Assert the program registered no resource of this type."""
         names = [r.name for r in self.registrations if r.type == type_]
         assert not names, f"unexpected {type_}: {names}"
 
 
-def run_program(stack: str = "prod", overrides: Mapping[str, Any] | None = None) -> ProgramRun:
+def run_program(
+    stack: str = "prod",
+    overrides: Mapping[str, Any] | None = None,
+    mocks_class: type[AwsMocks] = AwsMocks,
+) -> ProgramRun:
     """Run __main__.py once, as `pulumi up` would (preview=False), and wait for every registration."""
     config = engine_config(stack, overrides)
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
-    monitor = StrictMonitor(AwsMocks(region=config.get("aws:region", "us-east-1")))
+    monitor = StrictMonitor(mocks_class(region=config.get("aws:region", "us-east-1")))
     reset_options()  # forget the root stack of a previous run
     pulumi.runtime.set_mocks(monitor.mocks, project=PROJECT, stack=stack, preview=False, monitor=monitor)
     pulumi.runtime.set_all_config(config)
@@ -299,6 +312,7 @@ def run_program(stack: str = "prod", overrides: Mapping[str, Any] | None = None)
         loop.run_until_complete(asyncio.wait_for(wait_for_rpcs(), RESOLVE_TIMEOUT_S))
     except BaseException:
         loop.close()
+        asyncio.set_event_loop(None)
         raise
     root = get_root_resource()
     run.exports = dict(root.outputs) if root is not None else {}

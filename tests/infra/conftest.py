@@ -1,0 +1,54 @@
+"""Program runs shared by the infra tests: the prod stack as committed, and variants of its config."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from tests.infra.harness import ProgramRun, run_program
+
+# One config that flips every switch the prod stack leaves on, so the "off" branches are exercised in one run.
+VARIANT = {
+    "aws:region": "eu-west-1",
+    "authMode": "iam",
+    "architecture": "x86_64",
+    "tracing": False,
+    "powerTuning": False,
+    "corsAllowOrigin": "",
+    "alarmEmail": "ops@example.com",
+    "reservedConcurrency": 5,
+    "manageApiGatewayAccount": False,
+    "tableDeletionProtection": False,
+    "protectTable": False,
+}
+
+
+@pytest.fixture(scope="session")
+def prod() -> Iterator[ProgramRun]:
+    """__main__.py run once with Pulumi.yaml + Pulumi.prod.yaml, exactly as committed."""
+    run = run_program("prod")
+    try:
+        yield run
+    finally:
+        run.close()
+
+
+@pytest.fixture(scope="session")
+def variant() -> Iterator[ProgramRun]:
+    """The prod stack with VARIANT's overrides."""
+    run = run_program("prod", VARIANT)
+    try:
+        yield run
+    finally:
+        run.close()
+
+
+@pytest.fixture(scope="session")
+def open_api() -> Iterator[ProgramRun]:
+    """The prod stack with authMode none (every method deliberately open)."""
+    run = run_program("prod", {"authMode": "none"})
+    try:
+        yield run
+    finally:
+        run.close()
