@@ -1,0 +1,312 @@
+"""The /items resource: create, read, replace, merge-patch, delete and list, all with optimistic locking.
+
+Every item carries ``version`` (1 on creation, +1 per write; the ETag), ``createdAt`` and ``updatedAt``.
+Writes are conditional on the version they were computed from, so two writers can never silently overwrite
+each other: with ``If-Match`` the loser gets 412; without it the write is recomputed from the item DynamoDB
+returned with the failed condition (no extra read), a few times, then 409.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import os
+import re
+import time
+from typing import Any
+
+import codec
+import proxy
+import store
+from problems import ApiError
+from proxy import Request, Response
+
+ID_PATTERN = re.compile(r"[A-Za-z0-9._:-]{1,128}")
+SERVER_MANAGED = ("version", "createdAt", "updatedAt")
+DEFAULT_LIMIT, MAX_LIMIT = 25, 100
+WRITE_ATTEMPTS = 5
+_ETAG = re.compile(r'(?:W/)?"?([^",]*)"?')
+
+
+def valid_id(value: Any, where: str = "id") -> str:
+    if not isinstance(value, str) or not ID_PATTERN.fullmatch(value):
+        raise ApiError(400, f"{where} must be 1–128 characters of A–Z a–z 0–9 . _ : -")
+    return value
+
+
+def reject_server_managed(document: dict, also: tuple[str, ...] = ()) -> None:
+    for name in (*also, *SERVER_MANAGED):
+        if name in document:
+            raise ApiError(400, f"'{name}' is managed by the server; leave it out")
+
+
+def now() -> str:
+    """RFC 3339 UTC with milliseconds, e.g. 2026-11-27T06:00:00.000Z."""
+    seconds = time.time()
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds)) + f".{int(seconds * 1000) % 1000:03d}Z"
+
+
+def _is_version(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def etag(item: dict) -> str:
+    return f'"{item.get("version", 0)}"'
+
+
+def _item_response(status: int, item: dict, request: Request, created: bool = False) -> Response:
+    headers = {"ETag": etag(item)}
+    if created:
+        headers["Location"] = f"{request.base_path}/items/{item['id']}"
+    return Response(status, item, headers)
+
+
+# --- preconditions --------------------------------------------------------------------------------------
+
+
+def if_match(request: Request) -> frozenset[int] | str | None:
+    """None (no header), "*", or the versions a client's If-Match names (weak tags never match: RFC 9110)."""
+    value = request.header("if-match")
+    if value is None:
+        return None
+    if value.strip() == "*":
+        return "*"
+    versions = set()
+    for tag in value.split(","):
+        tag = tag.strip()
+        match = _ETAG.fullmatch(tag)
+        if not tag or match is None or not match.group(1).isdigit() or len(match.group(1)) > 18:
+            raise ApiError(400, f'If-Match must be * or entity tags like "3", not {value!r}')
+        if not tag.startswith("W/"):
+            versions.add(int(match.group(1)))
+    return frozenset(versions)
+
+
+def _create_only(request: Request) -> bool:
+    value = request.header("if-none-match")
+    if value is None:
+        return False
+    if value.strip() != "*":
+        raise ApiError(400, "only If-None-Match: * (create only) is supported")
+    return True
+
+
+def _check_if_match(expected: frozenset[int] | str | None, current: dict | None) -> None:
+    if expected is None:
+        return
+    if current is None:
+        raise ApiError(412, "If-Match was given but the item does not exist")
+    if expected != "*" and current.get("version") not in expected:
+        raise ApiError(412, f"the item is at version {current.get('version')}; reload it and retry")
+
+
+# --- DynamoDB writes ------------------------------------------------------------------------------------
+
+
+def stamped(attributes: dict, item_id: str, current: dict | None) -> dict:
+    """The attributes plus the server-managed ones, as the next version after ``current``."""
+    stamp = now()
+    version = current.get("version") if current else 0
+    created = current.get("createdAt") if current else stamp
+    if not _is_version(version):
+        version = 0
+    if not isinstance(created, str):
+        created = stamp
+    return {**attributes, "id": item_id, "version": version + 1, "createdAt": created, "updatedAt": stamp}
+
+
+def put_new(item: dict) -> None:
+    """Write an item that must not exist yet; ConditionFailedError carries the existing one."""
+    store.call(
+        "put_item",
+        Item=codec.to_item(item),
+        ConditionExpression="attribute_not_exists(#id)",
+        ExpressionAttributeNames={"#id": "id"},
+        ReturnValuesOnConditionCheckFailure="ALL_OLD",
+    )
+
+
+def put_next(item: dict, current: dict) -> None:
+    """Write ``item`` over ``current`` only if nobody wrote since it was read; else ConditionFailedError."""
+    version = current.get("version")
+    if _is_version(version):
+        condition: dict[str, Any] = {
+            "ConditionExpression": "#version = :expected",
+            "ExpressionAttributeNames": {"#version": "version"},
+            "ExpressionAttributeValues": {":expected": {"N": str(version)}},
+        }
+    else:  # an item written before versioning (or by another tool)
+        condition = {
+            "ConditionExpression": "attribute_exists(#id) AND attribute_not_exists(#version)",
+            "ExpressionAttributeNames": {"#id": "id", "#version": "version"},
+        }
+    store.call(
+        "put_item", Item=codec.to_item(item), ReturnValuesOnConditionCheckFailure="ALL_OLD", **condition
+    )
+
+
+def read(item_id: str, consistent: bool = False) -> dict | None:
+    found = store.call("get_item", Key={"id": {"S": item_id}}, ConsistentRead=consistent).get("Item")
+    return codec.from_item(found) if found else None
+
+
+# --- routes ---------------------------------------------------------------------------------------------
+
+
+def create_item(request: Request) -> Response:
+    document = proxy.json_object_body(request, proxy.JSON_MEDIA_TYPES)
+    reject_server_managed(document)
+    item_id = valid_id(document["id"]) if "id" in document else os.urandom(16).hex()
+    item = stamped({k: v for k, v in document.items() if k != "id"}, item_id, None)
+    try:
+        put_new(item)
+    except store.ConditionFailedError:
+        raise ApiError(409, f"an item with id {item_id!r} already exists") from None
+    return _item_response(201, item, request, created=True)
+
+
+def get_item(request: Request) -> Response:
+    item = read(valid_id(request.path_parameters.get("id")))
+    if item is None:
+        raise ApiError(404, "no item with this id")
+    return _item_response(200, item, request)
+
+
+def replace_item(request: Request) -> Response:
+    item_id = valid_id(request.path_parameters.get("id"))
+    expected = if_match(request)
+    create_only = _create_only(request)
+    if create_only and expected is not None:
+        raise ApiError(400, "send either If-Match or If-None-Match, not both")
+    attributes = proxy.json_object_body(request, proxy.JSON_MEDIA_TYPES)
+    reject_server_managed(attributes, also=("id",))
+    current = None
+    if expected is not None:
+        current = read(item_id, consistent=True)
+        _check_if_match(expected, current)
+    for _ in range(WRITE_ATTEMPTS):
+        item = stamped(attributes, item_id, current)
+        try:
+            if current is None:
+                put_new(item)
+                return _item_response(201, item, request, created=True)
+            put_next(item, current)
+            return _item_response(200, item, request)
+        except store.ConditionFailedError as failed:
+            if create_only:
+                raise ApiError(412, "If-None-Match: * was given but the item exists") from None
+            if expected is not None:
+                raise ApiError(412, "the item changed since the version If-Match names") from None
+            current = failed.item
+    raise ApiError(409, "the item kept changing under concurrent writers; retry")
+
+
+def merge_patch(target: Any, patch: Any) -> Any:
+    """RFC 7396: objects merge recursively, null removes, anything else replaces."""
+    if not isinstance(patch, dict):
+        return patch
+    merged = dict(target) if isinstance(target, dict) else {}
+    for name, value in patch.items():
+        if value is None:
+            merged.pop(name, None)
+        else:
+            merged[name] = merge_patch(merged.get(name), value)
+    return merged
+
+
+def patch_item(request: Request) -> Response:
+    item_id = valid_id(request.path_parameters.get("id"))
+    expected = if_match(request)
+    patch = proxy.json_object_body(request, proxy.MERGE_PATCH_MEDIA_TYPES)
+    reject_server_managed(patch, also=("id",))
+    current = read(item_id, consistent=True)
+    for _ in range(WRITE_ATTEMPTS):
+        if current is None:
+            if expected is not None:
+                raise ApiError(412, "If-Match was given but the item does not exist")
+            raise ApiError(404, "no item with this id")
+        _check_if_match(expected, current)
+        attributes = {k: v for k, v in current.items() if k != "id" and k not in SERVER_MANAGED}
+        item = stamped(merge_patch(attributes, patch), item_id, current)
+        try:
+            put_next(item, current)
+            return _item_response(200, item, request)
+        except store.ConditionFailedError as failed:
+            if expected is not None:
+                raise ApiError(412, "the item changed since the version If-Match names") from None
+            current = failed.item
+    raise ApiError(409, "the item kept changing under concurrent writers; retry")
+
+
+def delete_item(request: Request) -> Response:
+    item_id = valid_id(request.path_parameters.get("id"))
+    expected = if_match(request)
+    params: dict[str, Any] = {"ExpressionAttributeNames": {"#id": "id"}}
+    condition = "attribute_exists(#id)"
+    if isinstance(expected, frozenset):
+        if not expected:
+            raise ApiError(412, "If-Match names no version this item can have")
+        placeholders = {f":v{index}": {"N": str(version)} for index, version in enumerate(sorted(expected))}
+        condition += f" AND #version IN ({', '.join(placeholders)})"
+        params["ExpressionAttributeNames"]["#version"] = "version"
+        params["ExpressionAttributeValues"] = placeholders
+    try:
+        store.call(
+            "delete_item",
+            Key={"id": {"S": item_id}},
+            ConditionExpression=condition,
+            ReturnValuesOnConditionCheckFailure="ALL_OLD",
+            **params,
+        )
+    except store.ConditionFailedError as failed:
+        if failed.item is None and expected is None:
+            raise ApiError(404, "no item with this id") from None
+        raise ApiError(412, "the item does not exist at a version If-Match names") from None
+    return Response(204)
+
+
+# --- listing --------------------------------------------------------------------------------------------
+
+
+def encode_cursor(last_key: dict) -> str:
+    text = json.dumps({"id": last_key["id"]["S"]}, separators=(",", ":"))
+    return base64.urlsafe_b64encode(text.encode("utf-8")).decode("ascii").rstrip("=")
+
+
+def decode_cursor(cursor: str) -> dict:
+    """The ExclusiveStartKey a cursor stands for; anything but our own encoding of {"id": <id>} is a 400."""
+    try:
+        if not re.fullmatch(r"[A-Za-z0-9_-]{1,1024}", cursor):
+            raise ValueError
+        document = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        if not isinstance(document, dict) or set(document) != {"id"}:
+            raise ValueError
+        item_id = valid_id(document["id"])
+    except (ValueError, binascii.Error, ApiError):
+        raise ApiError(400, "the cursor is not one this API issued; pass nextCursor back unchanged") from None
+    return {"id": {"S": item_id}}
+
+
+def parse_limit(value: str | None) -> int:
+    if value is None:
+        return DEFAULT_LIMIT
+    if not value.isdigit() or not 1 <= int(value) <= MAX_LIMIT:
+        raise ApiError(400, f"limit must be an integer from 1 to {MAX_LIMIT}")
+    return int(value)
+
+
+def list_items(request: Request) -> Response:
+    params: dict[str, Any] = {"Limit": parse_limit(request.query.get("limit"))}
+    cursor = request.query.get("cursor")
+    if cursor is not None:
+        params["ExclusiveStartKey"] = decode_cursor(cursor)
+    page = store.call("scan", **params)
+    last_key = page.get("LastEvaluatedKey")
+    return Response(
+        200,
+        {
+            "items": [codec.from_item(item) for item in page.get("Items", [])],
+            "nextCursor": encode_cursor(last_key) if last_key else None,
+        },
+    )

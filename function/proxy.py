@@ -1,0 +1,136 @@
+"""API Gateway REST proxy events (payload v1) in, proxy responses out.
+
+API Gateway passes headers with the client's spelling, sometimes only in ``multiValueHeaders``, and bodies
+possibly base64-encoded; this module turns all of that into one plain ``Request``.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import os
+from dataclasses import dataclass, field
+from typing import Any
+
+import codec
+from problems import ApiError
+
+MAX_BODY_BYTES = 256 * 1024
+JSON_MEDIA_TYPES = frozenset({"application/json"})
+MERGE_PATCH_MEDIA_TYPES = frozenset({"application/merge-patch+json", "application/json"})
+
+
+@dataclass
+class Request:
+    method: str
+    resource: str  # the route template as API Gateway names it: "/items/{id}"
+    path: str
+    path_parameters: dict[str, str]
+    query: dict[str, str]
+    headers: dict[str, str]  # lower-case names
+    body: str | None
+    request_id: str
+    base_path: str = ""  # the stage prefix clients used ("/prod"), for Location headers
+
+    def header(self, name: str) -> str | None:
+        return self.headers.get(name)
+
+
+@dataclass
+class Response:
+    status: int
+    body: Any = None  # JSON-ready value; None → no body
+    headers: dict[str, str] = field(default_factory=dict)
+    content_type: str = "application/json"
+
+
+def _merged(single: dict | None, multi: dict | None) -> dict[str, str]:
+    """Case-insensitive view of (multi-value) headers: repeated lines joined with ", " as HTTP allows."""
+    merged: dict[str, str] = {}
+    for name, values in (multi or {}).items():
+        if values:
+            merged[name.lower()] = ", ".join(str(value) for value in values)
+    for name, value in (single or {}).items():
+        if value is not None:
+            merged.setdefault(name.lower(), str(value))
+    return merged
+
+
+def parse(event: dict, request_id: str) -> Request:
+    """The request an API Gateway REST proxy event describes."""
+    query: dict[str, str] = {}
+    for name, values in (event.get("multiValueQueryStringParameters") or {}).items():
+        if values:
+            query[name] = values[-1]
+    query.update(event.get("queryStringParameters") or {})
+    context = event.get("requestContext") or {}
+    path = event.get("path") or ""
+    context_path = context.get("path") or path
+    base_path = context_path[: -len(path)] if path and context_path.endswith(path) else ""
+    return Request(
+        method=str(event.get("httpMethod", "")).upper(),
+        resource=event.get("resource") or "",
+        path=path,
+        path_parameters=event.get("pathParameters") or {},
+        query=query,
+        headers=_merged(event.get("headers"), event.get("multiValueHeaders")),
+        body=_body_text(event),
+        request_id=request_id,
+        base_path=base_path,
+    )
+
+
+def _body_text(event: dict) -> str | None:
+    body = event.get("body")
+    if body is None or not event.get("isBase64Encoded"):
+        return body
+    try:
+        raw = base64.b64decode(body, validate=True)
+    except (binascii.Error, ValueError):
+        raise ApiError(400, "the base64-encoded body is malformed") from None
+    if len(raw) > MAX_BODY_BYTES:
+        raise ApiError(413, f"the body is over {MAX_BODY_BYTES} bytes")
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ApiError(400, "the body is not UTF-8 text") from None
+
+
+def json_body(request: Request, media_types: frozenset[str] | None) -> Any:
+    """The request's JSON body, size- and type-checked; ``media_types=None`` accepts any Content-Type."""
+    body = request.body
+    if body is None or not body.strip():
+        raise ApiError(400, "a JSON body is required")
+    if len(body) > MAX_BODY_BYTES or (
+        not body.isascii() and len(body.encode("utf-8", "surrogatepass")) > MAX_BODY_BYTES
+    ):
+        raise ApiError(413, f"the body is over {MAX_BODY_BYTES} bytes")
+    if media_types is not None:
+        content_type = request.header("content-type")
+        media_type = content_type.split(";", 1)[0].strip().lower() if content_type else None
+        if media_type is not None and media_type not in media_types:
+            raise ApiError(415, f"send the body as {' or '.join(sorted(media_types))}, not {media_type}")
+    return codec.loads(body)
+
+
+def json_object_body(request: Request, media_types: frozenset[str] | None) -> dict:
+    document = json_body(request, media_types)
+    if not isinstance(document, dict):
+        raise ApiError(400, "the body must be a JSON object")
+    return document
+
+
+def to_event_response(response: Response) -> dict:
+    """The proxy response API Gateway expects (anything else is a 502 'Malformed Lambda proxy response')."""
+    headers = {"X-Content-Type-Options": "nosniff", **response.headers}
+    body = ""
+    if response.body is not None or response.status != 204:
+        headers["Content-Type"] = response.content_type
+        body = codec.dumps(response.body)
+    allow_origin = os.environ.get("CORS_ALLOW_ORIGIN")
+    if allow_origin:
+        headers["Access-Control-Allow-Origin"] = allow_origin
+        headers["Access-Control-Expose-Headers"] = "ETag, Location, Retry-After"
+        if allow_origin != "*":
+            headers["Vary"] = "Origin"
+    return {"statusCode": response.status, "headers": headers, "body": body, "isBase64Encoded": False}

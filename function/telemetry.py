@@ -1,0 +1,51 @@
+"""One JSON line per request on stdout: a structured log record that is also a CloudWatch EMF record.
+
+CloudWatch Logs keeps it as the request's log line; CloudWatch turns it into the per-route ``Latency``
+metric (Embedded Metric Format), so there is no metrics API call and no second line. The platform's own
+REPORT line stays plain text (Power Tuning cannot parse JSON-format logs).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+
+NAMESPACE = os.environ.get("METRICS_NAMESPACE", "ServerlessCrud")
+_METRICS = [
+    {
+        "Namespace": NAMESPACE,
+        "Dimensions": [["Route"]],
+        "Metrics": [{"Name": "Latency", "Unit": "Milliseconds"}],
+    }
+]
+
+
+def log_request(
+    *,
+    method: str,
+    route: str,
+    status: int,
+    latency_ms: float,
+    request_id: str,
+    cause: str | None = None,
+    **extra: object,
+) -> None:
+    record = {
+        "_aws": {"Timestamp": int(time.time() * 1000), "CloudWatchMetrics": _METRICS},
+        "level": "ERROR" if status >= 500 else "INFO",
+        "message": "request",
+        "method": method,
+        "route": route,
+        "status": status,
+        "latency_ms": round(latency_ms, 3),
+        "requestId": request_id,
+        "Route": f"{method} {route}",
+        "Latency": round(latency_ms, 3),
+    }
+    if cause:
+        record["cause"] = cause
+    record.update(extra)
+    sys.stdout.write(json.dumps(record, default=str) + "\n")
+    sys.stdout.flush()

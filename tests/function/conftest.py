@@ -1,0 +1,143 @@
+"""Fixtures for the function's tests: ``function/`` on the path exactly as Lambda loads it, a mocked table, and
+an ``api`` that builds API Gateway REST proxy events (payload v1) the way the prod stage does."""
+
+from __future__ import annotations
+
+import json
+import sys
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+
+ROOT = Path(__file__).resolve().parents[2]
+FUNCTION_DIR = ROOT / "function"
+TABLE_JSON = ROOT / "api" / "table.json"
+TABLE = "items-test"
+
+# Lambda puts the package root first on sys.path and imports app as a top-level module; so do the tests.
+if str(FUNCTION_DIR) not in sys.path:
+    sys.path.insert(0, str(FUNCTION_DIR))
+
+import app  # noqa: E402
+import store  # noqa: E402
+
+
+def create_table(client: Any, name: str = TABLE) -> None:
+    """The table as api/table.json defines it (the same definition Pulumi and the emulator use)."""
+    definition = {k: v for k, v in json.loads(TABLE_JSON.read_text()).items() if not k.startswith("_")}
+    client.create_table(TableName=name, **definition)
+
+
+@dataclass
+class Context:
+    aws_request_id: str
+    function_name: str = "crud"
+
+
+@dataclass
+class Reply:
+    status: int
+    headers: dict[str, str]
+    text: str
+
+    @property
+    def json(self) -> Any:
+        return json.loads(self.text, parse_float=Decimal)
+
+
+class Api:
+    """Calls ``app.lambda_handler`` with proxy events; ``direct`` sends a direct (non-proxy) invocation."""
+
+    def __init__(self) -> None:
+        self.last_request_id = ""
+
+    def _context(self) -> Context:
+        self.last_request_id = str(uuid.uuid4())
+        return Context(self.last_request_id)
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        *,
+        headers: dict[str, str] | None = None,
+        query: dict[str, str] | None = None,
+        raw: str | None = None,
+        event_changes: dict | None = None,
+    ) -> Reply:
+        headers = {"Content-Type": "application/json", **(headers or {})} if body is not None or raw else headers
+        segments = path.split("/")
+        if len(segments) == 3 and segments[1] == "items":
+            resource, parameters = "/items/{id}", {"id": segments[2]}
+        else:
+            resource, parameters = path, None
+        event = {
+            "resource": resource,
+            "path": path,
+            "httpMethod": method,
+            "headers": headers,
+            "multiValueHeaders": {name: [value] for name, value in (headers or {}).items()},
+            "queryStringParameters": query,
+            "multiValueQueryStringParameters": {k: [v] for k, v in query.items()} if query else None,
+            "pathParameters": parameters,
+            "stageVariables": None,
+            "requestContext": {"path": f"/prod{path}", "stage": "prod", "httpMethod": method},
+            "body": raw if raw is not None else (None if body is None else json.dumps(body)),
+            "isBase64Encoded": False,
+        }
+        event.update(event_changes or {})
+        response = app.lambda_handler(event, self._context())
+        assert set(response) == {"statusCode", "headers", "body", "isBase64Encoded"}
+        assert isinstance(response["body"], str)
+        return Reply(response["statusCode"], response["headers"], response["body"])
+
+    def get(self, path: str, **kwargs: Any) -> Reply:
+        return self.request("GET", path, **kwargs)
+
+    def post(self, path: str, body: Any = None, **kwargs: Any) -> Reply:
+        return self.request("POST", path, body, **kwargs)
+
+    def put(self, path: str, body: Any = None, **kwargs: Any) -> Reply:
+        return self.request("PUT", path, body, **kwargs)
+
+    def patch(self, path: str, body: Any = None, **kwargs: Any) -> Reply:
+        return self.request("PATCH", path, body, **kwargs)
+
+    def delete(self, path: str, **kwargs: Any) -> Reply:
+        return self.request("DELETE", path, **kwargs)
+
+    def direct(self, event: Any) -> Any:
+        return app.lambda_handler(event, self._context())
+
+
+@pytest.fixture
+def table_name(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """A fresh mocked table; TABLE_NAME points at it and the function's cached client is rebuilt."""
+    monkeypatch.setenv("TABLE_NAME", TABLE)
+    monkeypatch.delenv("CORS_ALLOW_ORIGIN", raising=False)
+    with mock_aws():
+        store.reset_client()
+        create_table(boto3.client("dynamodb", region_name="us-east-1"))
+        try:
+            yield TABLE
+        finally:
+            store.reset_client()
+
+
+@pytest.fixture
+def api(table_name: str) -> Api:
+    return Api()
+
+
+@pytest.fixture
+def raw_table(table_name: str) -> Any:
+    """Direct access to the mocked table, to check what was (not) stored."""
+    return boto3.resource("dynamodb", region_name="us-east-1").Table(table_name)
