@@ -217,6 +217,7 @@ class _Environment:
 
     def kill(self) -> None:
         """Kill the worker (SIGKILL works on a SIGSTOPped one too) and reap it."""
+        self.limits.detach()
         if self.process is not None and self.process.poll() is None:
             self.process.kill()
             self.process.wait()
@@ -234,6 +235,7 @@ class _Environment:
         timeout_s = self.runtime.timeout_s
         deadline_ms = int(time.time() * 1000 + timeout_s * 1000)
         line = json.dumps({"request_id": request_id, "deadline_ms": deadline_ms, "event": event}) + "\n"
+        self.limits.busy()
         sent = time.monotonic()
         try:
             assert self._commands is not None
@@ -243,6 +245,7 @@ class _Environment:
             reply = None  # the worker died while idle; we report it as this invocation's failure
         else:
             reply = self._await_reply(sent + timeout_s)
+        self.limits.idle()
         elapsed_ms = (time.monotonic() - sent) * 1000
         if isinstance(reply, dict) and reply.get("type") == "result":
             self.max_rss_kb = max(self.max_rss_kb, reply["max_rss_kb"])

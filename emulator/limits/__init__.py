@@ -13,15 +13,19 @@ one host core (above one core, at most the cores present) with the best method t
 
 from __future__ import annotations
 
-import contextlib
 import os
 import shlex
 from dataclasses import dataclass
 
-from emulator.limits.cgroups import CPU_PERIOD_US, Cgroup, CgroupError, probe
-from emulator.limits.dutycycle import DEFAULT_PERIOD_S, DutyCycleLimiter
+from emulator.limits.cgroups import Cgroup, CgroupError, probe
+from emulator.limits.dutycycle import DutyCycleLimiter
 
 MB_PER_VCPU = 1769
+# The quota period. Within a period a capped worker runs at full speed until its quota is spent, so a request
+# shorter than the quota is not slowed at all: a short period keeps the share smooth for few-ms requests.
+# 1 ms is the smallest quota cgroups accept, hence a longer period at the smallest shares (128 MB: 13.8 ms).
+_MIN_PERIOD_S = 0.010
+_MIN_QUOTA_S = 0.001
 CPU_METHODS = ("auto", "cgroup-v2", "cgroup-v1", "dutycycle", "none")
 MEMORY_METHODS = ("auto", "cgroup-v2", "cgroup-v1", "rss-check")
 _JOIN_FAILED_EXIT = 97
@@ -47,6 +51,11 @@ def host_cores() -> int:
 def cpu_share(memory_mb: int) -> float:
     """Lambda's CPU for ``memory_mb``, in cores: 128 MB → 0.072, 1769 MB → 1.0."""
     return memory_mb / MB_PER_VCPU
+
+
+def quota_period_s(cores: float) -> float:
+    """The CPU quota period for a cap of ``cores``: 10 ms, longer where the quota would be under 1 ms."""
+    return max(_MIN_PERIOD_S, _MIN_QUOTA_S / cores)
 
 
 def _cgroup_version(method: str) -> int:
@@ -76,13 +85,16 @@ class LimitPlan:
     memory_method: str
     cores_allowed: float | None  # None: no cap (share ≥ 1 core with the duty cycle, or cpu_method "none")
 
+    @property
+    def period_s(self) -> float | None:
+        return None if self.cores_allowed is None else quota_period_s(self.cores_allowed)
+
     def describe(self) -> dict[str, object]:
-        period_ms = CPU_PERIOD_US / 1000 if self.cpu_method.startswith("cgroup") else DEFAULT_PERIOD_S * 1000
         return {
             "cpu_limiter": self.cpu_method,
             "cpu_share": round(cpu_share(self.memory_mb), 4),
             "cpu_cores_allowed": None if self.cores_allowed is None else round(self.cores_allowed, 4),
-            "cpu_period_ms": period_ms if self.cores_allowed is not None else None,
+            "cpu_period_ms": None if self.period_s is None else round(self.period_s * 1000, 2),
             "memory_limit": self.memory_method,
             "memory_limit_mb": self.memory_mb,
             "host_cores": host_cores(),
@@ -137,13 +149,17 @@ class EnvironmentLimits:
         plan = self.plan
         if plan.cpu_method.startswith("cgroup") and plan.cores_allowed is not None:
             self._cpu_cgroup = self._new_cgroup(plan.cpu_method, "cpu")
-            self._cpu_cgroup.set_cpu(plan.cores_allowed if self._cap_from_start else None)
+            self._cpu_cgroup.set_cpu(plan.cores_allowed if self._cap_from_start else None, self._period_us)
         if plan.memory_method.startswith("cgroup"):
             if plan.memory_method == plan.cpu_method == "cgroup-v2" and self._cpu_cgroup is not None:
                 self.memory_cgroup = self._cpu_cgroup  # v2: one directory holds every controller
             else:
                 self.memory_cgroup = self._new_cgroup(plan.memory_method, "memory")
             self.memory_cgroup.set_memory(plan.memory_mb * 1024 * 1024)
+
+    @property
+    def _period_us(self) -> int:
+        return round((self.plan.period_s or _MIN_PERIOD_S) * 1e6)
 
     def _new_cgroup(self, method: str, controller: str) -> Cgroup:
         cgroup = Cgroup.create(_cgroup_version(method), controller)
@@ -168,19 +184,31 @@ class EnvironmentLimits:
 
     def attach(self, pid: int) -> None:
         """Called right after the process starts; the duty cycle starts now when init is capped too."""
-        if self.plan.cpu_method == "dutycycle" and self.plan.cores_allowed is not None:
-            self._limiter = DutyCycleLimiter(pid, self.plan.cores_allowed)
+        plan = self.plan
+        if plan.cpu_method == "dutycycle" and plan.cores_allowed is not None and plan.period_s is not None:
+            self._limiter = DutyCycleLimiter(pid, plan.cores_allowed, plan.period_s)
             if self._cap_from_start:
-                self._limiter.start()
+                self._limiter.start(busy=True)
 
     def cap_cpu(self) -> None:
-        """Apply the CPU cap now (init_cpu "boost": after init, before the first invocation)."""
-        if self._cap_from_start:
-            return
-        if self._cpu_cgroup is not None and self.plan.cores_allowed is not None:
-            self._cpu_cgroup.set_cpu(self.plan.cores_allowed)
+        """Init is over: apply the CPU cap now (init_cpu "boost"); the duty cycle freezes the idle worker."""
         if self._limiter is not None:
-            self._limiter.start()
+            if self._cap_from_start:
+                self._limiter.idle()
+            else:
+                self._limiter.start(busy=False)
+        elif self._cpu_cgroup is not None and not self._cap_from_start:
+            self._cpu_cgroup.set_cpu(self.plan.cores_allowed, self._period_us)
+
+    def busy(self) -> None:
+        """An invocation is being sent: the duty cycle thaws the worker and meters its quota."""
+        if self._limiter is not None:
+            self._limiter.busy()
+
+    def idle(self) -> None:
+        """The invocation is over: the duty cycle freezes the worker, as Lambda freezes idle environments."""
+        if self._limiter is not None:
+            self._limiter.idle()
 
     @property
     def cgroups(self) -> list[Cgroup]:
@@ -190,11 +218,15 @@ class EnvironmentLimits:
     def oom_killed(self) -> bool:
         return self.memory_cgroup is not None and self.memory_cgroup.oom_kills() > 0
 
+    def detach(self) -> None:
+        """Stop signalling the worker: call before killing it, so no signal can reach a recycled PID."""
+        if self._limiter is not None:
+            self._limiter.stop()
+            self._limiter = None
+
     def close(self) -> None:
         """Stop the duty cycle and remove the cgroups (call after the process has been killed and reaped)."""
-        if self._limiter is not None:
-            with contextlib.suppress(ProcessLookupError, RuntimeError):
-                self._limiter.stop()
+        self.detach()
         errors = []
         for cgroup in self._cgroups:
             try:

@@ -17,7 +17,6 @@ import time
 from pathlib import Path
 
 NAME_PREFIX = "serverless-crud-env"
-CPU_PERIOD_US = 20_000  # short period: a few-ms request sees a smooth share, not one 100 ms on/off block
 _STALE_NAME = re.compile(rf"{NAME_PREFIX}-(\d+)-\d+")
 _RMDIR_ATTEMPTS = 100
 _counter = itertools.count()
@@ -102,13 +101,13 @@ class Cgroup:
         except OSError as exc:
             raise CgroupError(f"cannot write {value!r} to {self.path / name}: {exc.strerror}") from exc
 
-    def set_cpu(self, cores: float | None) -> None:
+    def set_cpu(self, cores: float | None, period_us: int) -> None:
         """Allow ``cores`` CPUs' worth of time per period (CFS bandwidth control); None lifts the cap."""
-        quota = "max" if cores is None else str(max(1000, round(cores * CPU_PERIOD_US)))
+        quota = "max" if cores is None else str(max(1000, round(cores * period_us)))
         if self.version == 2:
-            self._write("cpu.max", f"{quota} {CPU_PERIOD_US}")
+            self._write("cpu.max", f"{quota} {period_us}")
         else:
-            self._write("cpu.cfs_period_us", str(CPU_PERIOD_US))
+            self._write("cpu.cfs_period_us", str(period_us))
             self._write("cpu.cfs_quota_us", "-1" if quota == "max" else quota)
 
     def set_memory(self, limit_bytes: int) -> None:
@@ -186,7 +185,7 @@ def probe(version: int, controller: str) -> str | None:
         return str(exc)
     try:
         if controller == "cpu":
-            cgroup.set_cpu(0.5)
+            cgroup.set_cpu(0.5, 100_000)
         else:
             cgroup.set_memory(256 * 1024 * 1024)
     except CgroupError as exc:
