@@ -303,7 +303,9 @@ def monthly_cost(
 
 def run_comparison(stats: pd.DataFrame, report_dir: str | Path) -> Figure:
     """8. Run against run (e.g. arm64 against x86_64, before against after a change): duration and cost."""
-    if stats.empty or stats["run"].nunique() < 2:
+    if stats.empty:
+        raise NoDataError("No successful tuning run: no runs to compare.")
+    if stats["run"].nunique() < 2:
         raise NoDataError("Only one successful tuning run: nothing to compare it with yet.")
     fig, (duration_ax, cost_ax) = _new_figure(ncols=2)
     powers = sorted(int(p) for p in stats["power"].unique())

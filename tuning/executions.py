@@ -68,7 +68,8 @@ def _readable(error: str | None, cause: str | None) -> str:
     return f"{error}: {message}" if error and message else (error or message or "unknown error")
 
 
-def _history(client: Any, execution_arn: str) -> list[dict]:
+def execution_history(client: Any, execution_arn: str) -> list[dict]:
+    """Every event of an execution (paginated), oldest first."""
     events: list[dict] = []
     for page in client.get_paginator("get_execution_history").paginate(executionArn=execution_arn):
         events.extend(page.get("events", []))
@@ -153,7 +154,7 @@ def load_executions(
             description = client.describe_execution(executionArn=summary["executionArn"])
             status, output = description["status"], description.get("output")
             settled = status == "RUNNING" or (status == "SUCCEEDED" and output not in (None, "{}"))
-            history = None if settled else _history(client, summary["executionArn"])
+            history = None if settled else execution_history(client, summary["executionArn"])
             rows.extend(execution_rows(description, history, architecture))
     frame = pd.DataFrame(rows, columns=COLUMNS)
     return frame.sort_values(["started", "power"], ascending=[False, True], ignore_index=True)

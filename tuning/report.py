@@ -16,13 +16,12 @@ from pathlib import Path
 
 from tuning.cloudwatch import parse_since
 from tuning.outputs import OutputsError, load_outputs
-from tuning.payloads import parse_mix
+from tuning.payloads import DEFAULT_MIX, parse_mix
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOK = PROJECT_ROOT / "notebooks" / "power_tuning_analysis.ipynb"
 EXECUTED_NAME = "power-tuning.ipynb"
 HTML_NAME = "power-tuning.html"
-DEFAULT_MIX = "get=70,create=20,list=10"
 EXIT_USAGE = 2
 
 
