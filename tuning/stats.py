@@ -12,16 +12,6 @@ def clamp_discard(discard: float) -> float:
     return min(max(discard, 0.0), MAX_DISCARD)
 
 
-def js_parse_int(value: float) -> int:
-    """JavaScript ``parseInt(value, 10)`` of a non-negative number, which reads its string form.
-
-    Below 1e-6 JavaScript prints numbers in exponent form ("5e-7"), so parseInt yields the first digit.
-    """
-    if 0 < value < 1e-6:
-        return int(repr(value)[0])
-    return int(value)
-
-
 def left_sum(values: Iterable[float]) -> float:
     """Plain left-to-right float addition from 0, like JavaScript's ``reduce((a, b) => a + b, 0)``.
 
@@ -34,8 +24,11 @@ def left_sum(values: Iterable[float]) -> float:
 
 
 def trim_count(n: int, discard: float) -> int:
-    """How many values the tool drops from each end: ``parseInt(n × clamped discard)``."""
-    return js_parse_int(n * clamp_discard(discard))
+    """How many values the tool drops from each end: ``parseInt(n × clamped discard)``, i.e. the floor.
+
+    (JavaScript's parseInt reads "5e-7" as 5; products that small mean a discard nobody sets, so the floor.)
+    """
+    return int(n * clamp_discard(discard))
 
 
 def trimmed_mean(values: Iterable[float], discard: float = 0.2) -> float:

@@ -1,0 +1,51 @@
+"""Power Tuning's trimmed mean: k = floor(n · discard) from each end, discard clamped to [0, 0.4]."""
+
+from __future__ import annotations
+
+import pytest
+
+from tuning.stats import trim_count, trimmed_mean
+
+POWERS_OF_TWO = [512, 1, 64, 2, 256, 4, 128, 8, 32, 16]  # unsorted on purpose
+
+
+def test_default_drops_two_of_ten_at_each_end() -> None:
+    assert trimmed_mean(POWERS_OF_TWO) == (4 + 8 + 16 + 32 + 64 + 128) / 6
+
+
+@pytest.mark.parametrize(
+    ("discard", "expected"),
+    [
+        (0.4, (16 + 32) / 2),
+        (0.9, (16 + 32) / 2),  # clamped to 0.4
+        (0.0, 1023 / 10),
+        (-1.0, 1023 / 10),  # clamped to 0
+        (0.1, (2 + 4 + 8 + 16 + 32 + 64 + 128 + 256) / 8),
+    ],
+)
+def test_discard_is_clamped(discard: float, expected: float) -> None:
+    assert trimmed_mean(POWERS_OF_TWO, discard) == expected
+
+
+@pytest.mark.parametrize(
+    ("n", "discard", "k"), [(10, 0.2, 2), (9, 0.2, 1), (4, 0.2, 0), (15, 0.2, 3), (5, 0.4, 2)]
+)
+def test_trim_count_is_the_floor(n: int, discard: float, k: int) -> None:
+    assert trim_count(n, discard) == k
+
+
+def test_nine_values_drop_one_each_end() -> None:
+    assert trimmed_mean([1, 2, 4, 8, 16, 32, 64, 128, 256]) == (2 + 4 + 8 + 16 + 32 + 64 + 128) / 7
+
+
+def test_too_few_values_to_trim_give_the_plain_mean() -> None:
+    assert trimmed_mean([1.0, 2.0, 3.0, 10.0]) == 4.0
+
+
+def test_empty_is_zero() -> None:
+    assert trimmed_mean([]) == 0
+
+
+def test_sum_is_plain_left_to_right_like_javascript() -> None:
+    # sorted: -1e16, 1, 1e16 → (-1e16 + 1) rounds back to -1e16, so JavaScript's reduce gives 0, not 1
+    assert trimmed_mean([1e16, 1.0, -1e16], 0) == 0.0
