@@ -16,6 +16,7 @@ the engine passes them (numbers and booleans as text, arrays and objects as JSON
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import json
 import runpy
@@ -284,8 +285,7 @@ class ProgramRun:
 
     def close(self) -> None:
         """Release the run's event loop (its outputs cannot be resolved afterwards)."""
-        self.loop.close()
-        asyncio.set_event_loop(None)
+        _close_loop(self.loop)
 
     def none_of(self, type_: str) -> None:
         """Assert the program registered no resource of this type."""
@@ -293,10 +293,18 @@ class ProgramRun:
         assert not names, f"unexpected {type_}: {names}"
 
 
+def _close_loop(loop: asyncio.AbstractEventLoop) -> None:
+    """Close a run's loop and its executor threads (each holds an event loop the Pulumi SDK made for it)."""
+    loop.run_until_complete(loop.shutdown_default_executor())
+    loop.close()
+    asyncio.set_event_loop(None)
+
+
 def run_program(
     stack: str = "prod",
     overrides: Mapping[str, Any] | None = None,
     mocks_class: type[AwsMocks] = AwsMocks,
+    preview: bool = False,
 ) -> ProgramRun:
     """Run __main__.py once, as `pulumi up` would (preview=False), and wait for every registration."""
     config = engine_config(stack, overrides)
@@ -304,15 +312,16 @@ def run_program(
     asyncio.set_event_loop(loop)
     monitor = StrictMonitor(mocks_class(region=config.get("aws:region", "us-east-1")))
     reset_options()  # forget the root stack of a previous run
-    pulumi.runtime.set_mocks(monitor.mocks, project=PROJECT, stack=stack, preview=False, monitor=monitor)
+    pulumi.runtime.set_mocks(monitor.mocks, project=PROJECT, stack=stack, preview=preview, monitor=monitor)
     pulumi.runtime.set_all_config(config)
     run = ProgramRun(loop=loop, monitor=monitor, config=config)
     try:
         runpy.run_path(str(PROGRAM), run_name="__main__")
         loop.run_until_complete(asyncio.wait_for(wait_for_rpcs(), RESOLVE_TIMEOUT_S))
     except BaseException:
-        loop.close()
-        asyncio.set_event_loop(None)
+        with contextlib.suppress(Exception):  # let the RPCs already queued finish before the loop goes away
+            loop.run_until_complete(asyncio.wait_for(wait_for_rpcs(), RESOLVE_TIMEOUT_S))
+        _close_loop(loop)
         raise
     root = get_root_resource()
     run.exports = dict(root.outputs) if root is not None else {}
