@@ -1,0 +1,223 @@
+"""End to end: the local stack over HTTP, its telemetry in the emulator, and a clean stop."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import psutil
+import pytest
+
+from tests.e2e.conftest import PROJECT_ROOT, ServedStack, start_stack, stop_stack
+
+pytestmark = pytest.mark.slow
+WAIT_S = 30
+
+
+def call(
+    stack: ServedStack, method: str, path: str, body: Any = None, **headers: str
+) -> tuple[int, dict, Any]:
+    data = None if body is None else json.dumps(body).encode()
+    request = urllib.request.Request(
+        stack.outputs["api_url"] + path,
+        data=data,
+        method=method,
+        headers={"Content-Type": "application/json", **{k.replace("_", "-"): v for k, v in headers.items()}},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            raw, status, answer_headers = response.read(), response.status, dict(response.headers)
+    except urllib.error.HTTPError as error:
+        raw, status, answer_headers = error.read(), error.code, dict(error.headers)
+    return status, answer_headers, json.loads(raw) if raw else None
+
+
+def keyed(stack: ServedStack) -> dict[str, str]:
+    return {"x_api_key": stack.outputs["api_key"]}
+
+
+def test_outputs_follow_the_stack_contract(served_stack: ServedStack) -> None:
+    outputs = served_stack.outputs
+    assert outputs["api_url"].endswith("/prod")
+    assert outputs["api_url"].startswith("http://127.0.0.1:")
+    assert outputs["function_arn"] == "arn:aws:lambda:us-east-1:123456789012:function:serverless-crud-local"
+    assert outputs["alias_arn"] == outputs["function_arn"] + ":live"
+    assert outputs["log_group_name"] == "/aws/lambda/serverless-crud-local"
+    assert outputs["state_machine_arn"] is None
+    assert outputs["memory_size"] == 1024
+    assert served_stack.outputs_path.stat().st_mode & 0o077 == 0  # it holds the API key
+    tables = served_stack.client("dynamodb").list_tables()["TableNames"]
+    assert outputs["table_name"] in tables
+
+
+@pytest.mark.parametrize("key", [None, "not-the-key"])
+def test_requests_without_the_right_key_are_forbidden(served_stack: ServedStack, key: str | None) -> None:
+    headers = {} if key is None else {"x_api_key": key}
+    for method, path, body in (("GET", "/items", None), ("POST", "/DynamoDBManager", {"operation": "ping"})):
+        status, _, answer = call(served_stack, method, path, body, **headers)
+        assert status == 403
+        assert answer == {"message": "Forbidden"}
+
+
+def test_rest_crud_cycle(served_stack: ServedStack) -> None:
+    key = keyed(served_stack)
+    status, headers, created = call(served_stack, "POST", "/items", {"name": "tea", "price": 3.5}, **key)
+    assert status == 201, created
+    assert created["version"] == 1
+    path = f"/items/{created['id']}"
+    assert headers["Location"].endswith(path)
+
+    status, headers, read = call(served_stack, "GET", path, **key)
+    assert (status, read["name"], read["price"]) == (200, "tea", 3.5)
+    etag = headers["ETag"]
+
+    status, _, replaced = call(served_stack, "PUT", path, {"name": "green tea"}, If_Match=etag, **key)
+    assert (status, replaced["version"], "price" in replaced) == (200, 2, False)
+    status, _, _ = call(served_stack, "PUT", path, {"name": "stale"}, If_Match=etag, **key)
+    assert status == 412
+
+    status, _, patched = call(served_stack, "PATCH", path, {"price": 4}, **key)
+    assert (status, patched["name"], patched["price"], patched["version"]) == (200, "green tea", 4, 3)
+
+    status, _, page = call(served_stack, "GET", "/items?limit=100", **key)
+    assert status == 200
+    assert created["id"] in [item["id"] for item in page["items"]]
+
+    assert call(served_stack, "DELETE", path, **key)[0] == 204
+    assert call(served_stack, "GET", path, **key)[0] == 404
+    assert call(served_stack, "DELETE", path, **key)[0] == 404
+
+
+def test_tutorial_endpoint_cycle(served_stack: ServedStack) -> None:
+    key = keyed(served_stack)
+    item_key = {"id": "e2e-tutorial-1"}
+    rpc = "/DynamoDBManager"
+    create = {"operation": "create", "payload": {"Item": {**item_key, "number": 5}}}
+    assert call(served_stack, "POST", rpc, create, **key)[0] == 200
+    assert call(served_stack, "POST", rpc, create, **key)[0] == 409  # no silent overwrite
+    status, _, read = call(
+        served_stack, "POST", rpc, {"operation": "read", "payload": {"Key": item_key}}, **key
+    )
+    assert (status, read["Item"]["number"]) == (200, 5)
+    update = {
+        "Key": item_key,
+        "UpdateExpression": "SET #num = :newNum",
+        "ExpressionAttributeNames": {"#num": "number"},
+        "ExpressionAttributeValues": {":newNum": 10},
+    }
+    assert call(served_stack, "POST", rpc, {"operation": "update", "payload": update}, **key)[0] == 200
+    status, _, listed = call(
+        served_stack, "POST", "/dynamodbmanager", {"operation": "list", "payload": {}}, **key
+    )
+    assert status == 200
+    assert {"id": "e2e-tutorial-1", "number": 10} in [
+        {k: item[k] for k in ("id", "number")} for item in listed["Items"] if item["id"] == "e2e-tutorial-1"
+    ]
+    assert (
+        call(served_stack, "POST", rpc, {"operation": "delete", "payload": {"Key": item_key}}, **key)[0]
+        == 200
+    )
+    status, _, read = call(
+        served_stack, "POST", rpc, {"operation": "read", "payload": {"Key": item_key}}, **key
+    )
+    assert (status, "Item" in read) == (200, False)
+
+
+def _report_lines(stack: ServedStack) -> list[str]:
+    logs = stack.client("logs")
+    pages = logs.get_paginator("filter_log_events").paginate(
+        logGroupName=stack.outputs["log_group_name"], filterPattern='"REPORT RequestId"'
+    )
+    return [event["message"] for page in pages for event in page["events"]]
+
+
+def _metric_sum(stack: ServedStack, name: str, with_resource: bool) -> float:
+    function = stack.outputs["function_name"]
+    dimensions = [{"Name": "FunctionName", "Value": function}]
+    if with_resource:
+        dimensions.append({"Name": "Resource", "Value": f"{function}:live"})
+    now = datetime.now(UTC)
+    result = stack.client("cloudwatch").get_metric_data(
+        MetricDataQueries=[
+            {
+                "Id": "m",
+                "MetricStat": {
+                    "Metric": {"Namespace": "AWS/Lambda", "MetricName": name, "Dimensions": dimensions},
+                    "Period": 3600,
+                    "Stat": "Sum",
+                },
+            }
+        ],
+        StartTime=now - timedelta(hours=2),
+        EndTime=now + timedelta(minutes=5),
+    )
+    return sum(result["MetricDataResults"][0]["Values"])
+
+
+def _wait_for(condition, what: str) -> None:
+    """Telemetry is published off the request path: wait for it, failing with ``what`` if it never comes."""
+    deadline = time.monotonic() + WAIT_S
+    while not condition():
+        if time.monotonic() > deadline:
+            pytest.fail(f"never observed: {what}")
+        time.sleep(0.2)
+
+
+def test_report_lines_and_metrics_reach_the_emulator(served_stack: ServedStack) -> None:
+    key = keyed(served_stack)
+    reports_before = len(_report_lines(served_stack))
+    invocations_before = _metric_sum(served_stack, "Invocations", with_resource=True)
+    for _ in range(3):
+        assert call(served_stack, "GET", "/items?limit=1", **key)[0] == 200
+
+    # Earlier tests' telemetry may still be arriving, hence "at least".
+    _wait_for(lambda: len(_report_lines(served_stack)) >= reports_before + 3, "3 new REPORT lines")
+    newest = _report_lines(served_stack)[-1]
+    assert "Memory Size: 1024 MB" in newest
+    assert "Billed Duration:" in newest
+    for with_resource in (False, True):
+        _wait_for(
+            lambda wr=with_resource: _metric_sum(served_stack, "Invocations", wr) >= invocations_before + 3,
+            f"Invocations metric (Resource dimension: {with_resource})",
+        )
+        assert _metric_sum(served_stack, "Duration", with_resource) > 0
+
+
+def test_a_taken_port_is_a_one_line_error_with_exit_code_2(served_stack: ServedStack, tmp_path: Path) -> None:
+    port = served_stack.outputs["api_url"].rsplit(":", 1)[1].split("/")[0]
+    completed = subprocess.run(
+        [sys.executable, "-m", "emulator", "serve", "--port", port, "--outputs", str(tmp_path / "o.json")],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert completed.returncode == 2
+    assert completed.stderr.strip().count("\n") == 0
+    assert f"port {port}" in completed.stderr
+    assert "Traceback" not in completed.stderr
+    assert not (tmp_path / "o.json").exists()
+
+
+def test_sigterm_stops_everything_and_frees_the_port(tmp_path: Path) -> None:
+    stack = start_stack(tmp_path / "outputs.json")
+    try:
+        assert call(stack, "GET", "/items", **keyed(stack))[0] == 200  # an execution environment now exists
+        children = stack.descendants()
+        assert len(children) >= 2  # the moto server and at least one Lambda worker
+        api_port = int(stack.outputs["api_url"].rsplit(":", 1)[1].split("/")[0])
+    finally:
+        returncode = stop_stack(stack.process)
+    assert returncode == 0
+    _, alive = psutil.wait_procs(children, timeout=10)
+    assert alive == []
+    assert not stack.outputs_path.exists()  # no tool is left pointing at a dead stack
+    listening = {c.laddr.port for c in psutil.net_connections("tcp") if c.status == psutil.CONN_LISTEN}
+    assert api_port not in listening
