@@ -1,0 +1,121 @@
+"""Results files: name, content, atomic writes, and the tidy DataFrames the notebook builds on."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+import tuning.results as results
+from tests.support.power_tuning_fake import realistic_output
+from tuning.results import invocations_frame, load_results, results_frame, write_results
+
+STARTED = datetime(2026, 11, 27, 6, 5, 4, tzinfo=UTC)
+ENDED = datetime(2026, 11, 27, 6, 7, 0, tzinfo=UTC)
+EXECUTION_INPUT = {"lambdaARN": "arn:aws:lambda:us-east-1:1:function:f", "num": 10, "strategy": "speed"}
+
+
+def _write(tmp_path: Path, source: str = "local", output: dict | None = None, **extra) -> Path:
+    return write_results(
+        source=source,
+        function_name="crud fn/1",
+        region="us-east-1",
+        architecture="arm64",
+        started=STARTED,
+        ended=ENDED,
+        execution_input=EXECUTION_INPUT,
+        output=output or realistic_output(),
+        results_dir=tmp_path,
+        **extra,
+    )
+
+
+def test_file_name_and_content(tmp_path: Path) -> None:
+    invocations = [{"power": 128, "duration_ms": 5.0, "billed_ms": 5, "init_ms": None, "error": None}]
+    path = _write(tmp_path, invocations=invocations, emulation={"limiter": "dutycycle"})
+    assert path.name == "20261127T060504Z_local_crud-fn-1.json"
+    saved = json.loads(path.read_text())
+    assert saved["metadata"]["source"] == "local"
+    assert saved["metadata"]["emulated"] is True
+    assert saved["metadata"]["started"] == "2026-11-27T06:05:04Z"
+    assert saved["input"] == EXECUTION_INPUT
+    assert saved["output"] == realistic_output()
+    assert saved["invocations"] == invocations
+    assert saved["emulation"] == {"limiter": "dutycycle"}
+    assert load_results(path) == saved
+
+
+def test_runs_in_the_same_second_do_not_overwrite_each_other(tmp_path: Path) -> None:
+    first, second = _write(tmp_path, source="aws"), _write(tmp_path, source="aws")
+    assert first != second
+    assert second.name == "20261127T060504Z_aws_crud-fn-1~2.json"
+    assert json.loads(second.read_text())["metadata"]["emulated"] is False
+
+
+def test_a_failure_mid_write_leaves_no_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def dump_then_fail(document, stream, **kwargs) -> None:
+        stream.write('{"metadata": ')
+        raise OSError("disk full")
+
+    monkeypatch.setattr(results.json, "dump", dump_then_fail)
+    with pytest.raises(OSError, match="disk full"):
+        _write(tmp_path)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_unknown_source_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="source must be one of"):
+        _write(tmp_path, source="gcp")
+
+
+def test_not_a_results_file(tmp_path: Path) -> None:
+    path = tmp_path / "x.json"
+    path.write_text('{"power": 128}')
+    with pytest.raises(ValueError, match="not a tuning results file"):
+        load_results(path)
+
+
+def test_results_frame_has_one_row_per_run_and_power(tmp_path: Path) -> None:
+    _write(tmp_path, source="aws")
+    _write(tmp_path, source="local", output=realistic_output(include_stats=False))
+    frame = results_frame(tmp_path)
+    assert len(frame) == 12
+    assert list(frame.columns) == results.POWER_COLUMNS
+    aws = frame[frame["source"] == "aws"]
+    assert list(aws["power"]) == [128, 256, 512, 1024, 1536, 3008]
+    assert list(aws["average_duration_ms"]) == [s["averageDuration"] for s in realistic_output()["stats"]]
+    assert set(aws["stats_from"]) == {"stats"}
+    assert aws["is_optimum"].sum() == 1
+    assert aws.loc[aws["is_optimum"], "power"].item() == realistic_output()["power"]
+    local = frame[frame["source"] == "local"]
+    assert set(local["stats_from"]) == {"visualization"}  # recovered from the URL when stats are missing
+    assert local["average_duration_ms"].to_numpy() == pytest.approx(
+        aws["average_duration_ms"].to_numpy(), rel=1e-6
+    )
+    assert set(frame["strategy"]) == {"speed"}
+    assert str(frame["started"].dt.tz) == "UTC"
+
+
+def test_invocations_frame(tmp_path: Path) -> None:
+    record = {
+        "power": 256,
+        "duration_ms": 7.5,
+        "billed_ms": 8,
+        "init_ms": 150.0,
+        "max_memory_used_mb": 60,
+        "error": None,
+        "cold": True,
+    }
+    _write(tmp_path, invocations=[record, {**record, "cold": False, "init_ms": None}])
+    _write(tmp_path, source="aws")
+    frame = invocations_frame(tmp_path)
+    assert list(frame.columns) == results.INVOCATION_COLUMNS
+    assert list(frame["cold"]) == [True, False]
+    assert frame["run"].iloc[0] == "20261127T060504Z_local_crud-fn-1"
+
+
+def test_empty_directory_gives_empty_frames(tmp_path: Path) -> None:
+    assert results_frame(tmp_path).empty
+    assert invocations_frame(tmp_path).empty
