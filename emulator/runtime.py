@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from emulator.limits import CgroupError, EnvironmentLimits, plan_limits
+from emulator.limits import CgroupError, EnvironmentLimits, host_cores, plan_limits
 from emulator.worker import MARKER
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -98,6 +98,12 @@ def billed_duration(duration_ms: float) -> int:
 # Environments are started from one long-lived thread: the worker asks the kernel to kill it when its parent
 # *thread* dies (PR_SET_PDEATHSIG), so a worker forked from a short-lived request thread would die with it.
 _spawner = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="lambda-spawner")
+
+
+# An uncapped ("boost") init takes a whole core. Lambda inits each environment on its own hardware; here
+# parallel cold starts would share the host's cores and each would measure the others' load, so at most one
+# boost init per core runs at a time (the wait for a slot is not part of Init Duration).
+_init_slots = threading.Semaphore(host_cores())
 
 
 def _spawn(command: list[str], **popen_kwargs: Any) -> subprocess.Popen[bytes]:
@@ -427,7 +433,8 @@ class LambdaRuntime:
             if environment is None:
                 environment = _Environment(self)
                 self._track(environment)
-                init_ms, init = environment.start()
+                with _init_slots if self.init_cpu == "boost" else contextlib.nullcontext():
+                    init_ms, init = environment.start()
                 init_lines = [
                     f"INIT_START Runtime Version: python:{self.emulation['python']}.local",
                     *init.log_lines,

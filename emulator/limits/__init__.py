@@ -27,6 +27,7 @@ MB_PER_VCPU = 1769
 _MIN_PERIOD_S = 0.010
 _MIN_QUOTA_S = 0.001
 CPU_METHODS = ("auto", "cgroup-v2", "cgroup-v1", "dutycycle", "none")
+_ALIASES = {"cgroup2": "cgroup-v2", "cgroup1": "cgroup-v1", "rss": "rss-check"}  # the CLI's shorter spellings
 MEMORY_METHODS = ("auto", "cgroup-v2", "cgroup-v1", "rss-check")
 _JOIN_FAILED_EXIT = 97
 
@@ -106,6 +107,8 @@ class LimitPlan:
 
 def plan_limits(memory_mb: int, cpu_limiter: str = "auto", memory_limiter: str = "auto") -> LimitPlan:
     """Pick the methods for ``memory_mb``; ValueError for unknown names, CgroupError for a forced cgroup."""
+    cpu_limiter = _ALIASES.get(cpu_limiter, cpu_limiter)
+    memory_limiter = _ALIASES.get(memory_limiter, memory_limiter)
     if cpu_limiter not in CPU_METHODS:
         raise ValueError(f"cpu_limiter must be one of {', '.join(CPU_METHODS)}; got {cpu_limiter!r}")
     if memory_limiter not in MEMORY_METHODS:

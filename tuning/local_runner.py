@@ -1,0 +1,296 @@
+"""Power Tuning without AWS: run the same experiment on the local Lambda runtime, one memory size at a time.
+
+For each power value a fresh ``emulator.runtime.LambdaRuntime`` (new environments, the first invocation cold)
+gives the function that memory's CPU share of this machine; the ``num`` events of the execution input run
+serially, or at once with ``parallelInvocation``. The durations then go through
+``tuning.analysis.build_output``, the code that reproduces Power Tuning's arithmetic, so a local result has
+the tool's exact output schema. Everything measured here is labelled as emulated: the timings are this
+machine's CPU, not Lambda's.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import json
+import platform
+import time
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from emulator.limits import cpu_share, host_cores
+from emulator.runtime import DEFAULT_FUNCTION_DIR, Invocation, LambdaRuntime
+from tuning.analysis import build_output
+from tuning.errors import TuningError
+from tuning.payloads import expand_payloads
+
+DEFAULT_POWER_VALUES = (128, 256, 512, 1024, 1536, 3008)  # Power Tuning's deploy-time default
+ALL_POWER_VALUES = tuple(range(128, 3009, 64))  # the tool's "ALL"
+MIN_NUM = 5
+DEFAULT_FUNCTION_NAME = "serverless-crud-local"
+DEFAULT_TABLE_NAME = "serverless-crud-local-items"
+EMULATION_NOTE = "timings are this machine's CPU, not Lambda's; the price uses the configured architecture"
+
+
+@dataclass
+class LocalRun:
+    """A local tuning run: Power Tuning's output, every invocation, and how Lambda was emulated."""
+
+    output: dict
+    invocations: list[dict]
+    emulation: dict
+    started: datetime
+    ended: datetime
+
+
+@dataclass(frozen=True)
+class _Target:
+    """Where the function runs: its name, DynamoDB endpoint and table, and how it is priced."""
+
+    function_name: str
+    environment: dict[str, str]
+    region: str
+    architecture: str
+    timeout_s: float
+
+
+def host_cpu_model() -> str:
+    """The CPU model the timings come from (/proc/cpuinfo on Linux)."""
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.lower().startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    return platform.processor() or platform.machine()
+
+
+def power_values_of(execution_input: dict[str, Any]) -> list[int]:
+    """``powerValues`` as the tool reads it: missing or empty → its defaults, "ALL" → 128..3008 step 64."""
+    values = execution_input.get("powerValues")
+    if values == "ALL":
+        return list(ALL_POWER_VALUES)
+    if not values:
+        return list(DEFAULT_POWER_VALUES)
+    try:
+        return [int(value) for value in values]
+    except (TypeError, ValueError):
+        raise ValueError(f"powerValues must be a list of memory sizes or 'ALL', got {values!r}") from None
+
+
+def num_of(execution_input: dict[str, Any]) -> int:
+    try:
+        num = int(execution_input.get("num"))  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        num = 0
+    if num < MIN_NUM:
+        raise ValueError("Missing num or num below 5")  # the tool's own message
+    return num
+
+
+def parallel_environments(num: int, memory_mb: int, cores: int) -> int:
+    """How many environments run at once in parallel mode: all ``num`` as Power Tuning does, unless their CPU
+    shares together would exceed this machine's cores, which would make each slower than its share."""
+    per_environment = min(cpu_share(memory_mb), 1.0)  # a Python handler uses at most one core
+    return max(1, min(num, int(cores / per_environment)))
+
+
+def _target(execution_input: dict[str, Any], outputs: dict | None, endpoint: str, table: str) -> _Target:
+    from emulator.local_stack import pulumi_default
+    from emulator.moto_server import aws_env
+
+    arn = str(execution_input.get("lambdaARN", ""))
+    parts = arn.split(":")
+    if len(parts) != 7:
+        raise ValueError(
+            f"lambdaARN must be an unqualified function ARN (7 colon-separated parts), got {arn!r}"
+        )
+    outputs = outputs or {}
+    region = parts[3] or "us-east-1"
+    return _Target(
+        function_name=outputs.get("function_name") or parts[6] or DEFAULT_FUNCTION_NAME,
+        environment={**aws_env(endpoint, region), "TABLE_NAME": table},
+        region=region,
+        architecture=outputs.get("architecture") or pulumi_default("architecture", "arm64"),
+        timeout_s=float(pulumi_default("timeout", 10)),
+    )
+
+
+@contextlib.contextmanager
+def _dynamodb(outputs: dict | None) -> Iterator[tuple[str, str]]:
+    """(endpoint, table): the running local stack's, or a private moto server's with a fresh table."""
+    if outputs and outputs.get("endpoint_url"):
+        yield outputs["endpoint_url"], outputs["table_name"]
+        return
+    import boto3
+
+    from emulator.moto_server import aws_env, running_moto
+    from emulator.table import create_table
+
+    table = (outputs or {}).get("table_name") or DEFAULT_TABLE_NAME
+    with running_moto() as server:
+        credentials = aws_env(server.endpoint_url)
+        client = boto3.client(
+            "dynamodb",
+            endpoint_url=server.endpoint_url,
+            region_name=credentials["AWS_REGION"],
+            aws_access_key_id=credentials["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=credentials["AWS_SECRET_ACCESS_KEY"],
+        )
+        create_table(client, table)
+        yield server.endpoint_url, table
+
+
+def _record(power: int, invocation: Invocation) -> dict[str, Any]:
+    """One invocation as the results file keeps it; ``duration_ms`` is what Power Tuning counts (Duration +
+    Init Duration), ``billed_ms`` the REPORT line's Billed Duration."""
+    return {
+        "power": power,
+        "duration_ms": invocation.duration_ms + (invocation.init_ms or 0.0),
+        "billed_ms": invocation.billed_ms,
+        "init_ms": invocation.init_ms,
+        "max_memory_used_mb": invocation.max_memory_used_mb,
+        "error": invocation.error,
+        "cold": invocation.cold,
+        "report": invocation.report_line,
+    }
+
+
+def _seed(runtime: LambdaRuntime, events: Sequence[dict]) -> None:
+    """Create the items the payloads read (unmeasured); a failing seed stops the run, as on AWS."""
+    for event in events:
+        invocation = runtime.invoke(event)
+        body = invocation.payload if isinstance(invocation.payload, dict) else {}
+        status = body.get("statusCode")
+        if invocation.error is not None or not isinstance(status, int) or status >= 300:
+            detail = invocation.error or json.dumps(body)[:500]
+            raise TuningError(f"Seeding {event.get('path')} failed on the local runtime: {detail}")
+
+
+def _check(invocation: Invocation, power: int, allowed: Sequence[str], mode: str) -> None:
+    """A function error fails the run like the tool's Executor, unless its errorType is allowed."""
+    error = invocation.error
+    if error is not None and error["errorType"] not in allowed:
+        raise TuningError(
+            f"Invocation error (running in {mode}) at {power} MB: "
+            f"{error['errorType']}: {error['errorMessage']}"
+        )
+
+
+def _invocations(
+    runtime: LambdaRuntime,
+    fresh_runtime: Callable[[], LambdaRuntime],
+    events: Sequence[Any],
+    mode: str,
+    sleep_s: float,
+) -> Iterator[Invocation]:
+    """The invocations of one memory size, yielded as they finish (in order)."""
+    if (
+        mode == "onlyColdStarts"
+    ):  # every invocation in a new environment, as the tool's per-invocation aliases
+        for event in events:
+            with fresh_runtime() as cold:
+                yield cold.invoke(event)
+    elif mode == "parallel":
+        with ThreadPoolExecutor(max_workers=runtime.max_environments) as pool:
+            yield from pool.map(runtime.invoke, events)
+    else:
+        for event in events:
+            yield runtime.invoke(event)
+            time.sleep(sleep_s)
+
+
+def _mode(execution_input: dict[str, Any]) -> str:
+    if execution_input.get("onlyColdStarts"):
+        return "onlyColdStarts"
+    return "parallel" if execution_input.get("parallelInvocation") else "series"
+
+
+def run_local(
+    execution_input: dict,
+    *,
+    outputs: dict | None,
+    init_cpu: str = "boost",
+    cpu_limiter: str = "auto",
+    seed: Sequence[dict] = (),
+    on_invocation: Callable[[dict], Any] | None = None,
+    function_dir: Path = DEFAULT_FUNCTION_DIR,
+) -> LocalRun:
+    """Run Power Tuning's experiment for ``execution_input`` on the local runtime and return its result.
+
+    ``outputs`` are the running local stack's (its moto endpoint and table are used) or None (a private moto
+    server with a fresh table is started and always stopped). ``seed`` events run first, unmeasured, before
+    the first memory size. ``on_invocation(record)`` is called after each measured invocation.
+    Raises ValueError for bad input and TuningError when a function error ends the run.
+    """
+    power_values = power_values_of(execution_input)
+    num = num_of(execution_input)
+    mode = _mode(execution_input)
+    allowed = list(execution_input.get("allowedExceptions") or [])
+    sleep_s = max(0, int(execution_input.get("sleepBetweenRunsMs") or 0)) / 1000
+    events = expand_payloads(execution_input.get("payload"), num)
+    cores = host_cores()
+    started = datetime.now(UTC)
+    records: list[dict[str, Any]] = []
+    measurements: list[tuple[int, list[tuple[float, float]]]] = []
+    per_power: list[dict[str, Any]] = []
+    with _dynamodb(outputs) as (endpoint, table):
+        target = _target(execution_input, outputs, endpoint, table)
+        for index, power in enumerate(power_values):
+            fresh_runtime = functools.partial(
+                LambdaRuntime,
+                function_name=target.function_name,
+                memory_mb=power,
+                environment=target.environment,
+                function_dir=function_dir,
+                timeout_s=target.timeout_s,
+                init_cpu=init_cpu,
+                cpu_limiter=cpu_limiter,
+                max_environments=parallel_environments(num, power, cores) if mode == "parallel" else 1,
+            )
+            if index == 0 and seed:
+                with fresh_runtime() as seeding:  # its own environments: measuring starts cold, as on AWS
+                    _seed(seeding, seed)
+            power_records = []
+            with fresh_runtime() as runtime:
+                per_power.append(_power_facts(power, runtime))
+                for invocation in _invocations(runtime, fresh_runtime, events, mode, sleep_s):
+                    _check(invocation, power, allowed, mode)
+                    power_records.append(_record(power, invocation))
+                    if on_invocation is not None:
+                        on_invocation(power_records[-1])
+            records.extend(power_records)
+            measurements.append((power, [(r["duration_ms"], r["billed_ms"]) for r in power_records]))
+    output = build_output(
+        measurements,
+        strategy=execution_input.get("strategy", "cost"),
+        balanced_weight=float(execution_input.get("balancedWeight", 0.5)),
+        discard_top_bottom=float(execution_input.get("discardTopBottom", 0.2)),
+        only_cold_starts=mode == "onlyColdStarts",
+        architecture=target.architecture,
+        region=target.region,
+        include_stats=True,
+    )
+    emulation = {
+        "emulated": True,
+        "note": EMULATION_NOTE,
+        "cpu_limiter": per_power[0]["cpu_limiter"],
+        "memory_limit": per_power[0]["memory_limit"],
+        "init_cpu": init_cpu,
+        "mode": mode,
+        "host_cpu": host_cpu_model(),
+        "host_cores": cores,
+        "architecture_priced": target.architecture,
+        "per_power": per_power,
+    }
+    ended = datetime.now(UTC)
+    return LocalRun(output=output, invocations=records, emulation=emulation, started=started, ended=ended)
+
+
+def _power_facts(power: int, runtime: LambdaRuntime) -> dict[str, Any]:
+    """How one memory size was emulated: CPU share, the cap and its period, the memory limit, parallelism."""
+    facts = runtime.emulation
+    keys = ("cpu_limiter", "cpu_share", "cpu_cores_allowed", "cpu_period_ms", "memory_limit")
+    return {"power": power, **{key: facts[key] for key in keys}, "environments": runtime.max_environments}
