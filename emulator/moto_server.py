@@ -134,7 +134,9 @@ class MotoServer:
         if not result or not result[0].startswith(READY_PREFIX):
             self.stop()
             stderr = self._process.stderr.read() if self._process.stderr else ""
-            raise RuntimeError(f"moto server did not start on {self.host}:{self.port}: {stderr.strip()[-2000:]}")
+            raise RuntimeError(
+                f"moto server did not start on {self.host}:{self.port}: {stderr.strip()[-2000:]}"
+            )
         return result[0]
 
     def reset(self) -> None:
