@@ -71,7 +71,7 @@ def fetch_report_lines(
                 for event in page.get("events", []):
                     row = None if event.get("eventId") in seen else _row(event)
                     seen.add(event.get("eventId"))
-                    if row is not None:
+                    if row is not None and found < max_lines:
                         rows.append(row)
                         found += 1
                 if found >= max_lines:

@@ -65,7 +65,8 @@ def outputs(state_machine_arn: str | None) -> dict[str, Any]:
     }
 
 
-def _wait(sfn: Any, execution_arn: str) -> dict:
+def wait_for(sfn: Any, execution_arn: str) -> dict:
+    """Poll (with a sleep: busy polling slows moto's interpreter thread) until the execution ends."""
     for _ in range(200):
         description = sfn.describe_execution(executionArn=execution_arn)
         if description["status"] != "RUNNING":
@@ -88,7 +89,7 @@ def seed_executions() -> str:
     for name, outcome in EXECUTIONS.items():
         sfn.update_state_machine(stateMachineArn=arn, definition=fake_definition(outcome))
         started = sfn.start_execution(stateMachineArn=arn, name=name, input=json.dumps(execution_input))
-        _wait(sfn, started["executionArn"])  # one after the other: the notebook orders runs by start time
+        wait_for(sfn, started["executionArn"])  # one after the other: the notebook orders runs by start time
     return arn
 
 
