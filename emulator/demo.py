@@ -18,6 +18,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -215,6 +216,7 @@ def run(args: argparse.Namespace) -> int:
         run_scenario(ApiClient(outputs["api_url"], outputs["api_key"]))
         if not args.skip_tuning:
             tuning_started = time.time()
+            since = datetime.fromtimestamp(tuning_started - 60, UTC).isoformat(timespec="seconds")
             python = sys.executable
             _run_step(
                 "Power tuning on the local runtime (each memory size gets its CPU share):",
@@ -225,7 +227,7 @@ def run(args: argparse.Namespace) -> int:
             stack.flush_telemetry()
             _run_step(
                 "Analysis notebook → reports/power-tuning.html:",
-                [python, "-m", "tuning", "report", "--outputs", str(DEMO_OUTPUTS), "--results", str(results)],
+                [python, "-m", "tuning", "report", "--outputs", str(DEMO_OUTPUTS), "--since", since],
             )
             if not REPORT_PATH.exists():
                 raise DemoStepError(f"the report step did not write {REPORT_PATH}")

@@ -467,7 +467,11 @@ class _RequestHandler(BaseHTTPRequestHandler):
         if self.command != "HEAD":
             self.wfile.write(response.body)
 
-    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _serve  # noqa: N815
+    def __getattr__(self, name: str) -> Any:
+        """Every method, TRACE included, goes to the gateway: it answers those the spec lacks as AWS does."""
+        if name.startswith("do_"):
+            return self._serve
+        raise AttributeError(name)
 
     def log_message(self, format: str, *args: Any) -> None:
         """Silenced: requests are reported through ``on_request`` (no API key ever reaches a log)."""

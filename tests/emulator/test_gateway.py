@@ -256,6 +256,9 @@ def test_http_server_keeps_the_connection_alive_and_passes_bodies(http_server) -
             assert response.status == 200
             assert response.getheader("X-Seen") == "yes"
             assert json.loads(response.read()) == {"ok": True}
+        connection.request("TRACE", "/prod/items", headers={"x-api-key": KEY})  # not even in http.server
+        trace = connection.getresponse()
+        assert (trace.status, json.loads(trace.read())) == (403, {"message": "Missing Authentication Token"})
         connection.request("HEAD", "/prod/items", headers={"x-api-key": KEY})  # not in the spec
         head = connection.getresponse()
         assert head.status == 403
