@@ -41,6 +41,17 @@ ACCOUNT_ID = "123456789012"
 RESOLVE_TIMEOUT_S = 10.0
 
 
+HTTP_METHODS = ("get", "put", "post", "delete", "patch", "head", "options", "trace")
+
+
+def contract_operations() -> list[tuple[str, str, dict[str, Any]]]:
+    """(path, method, operation) of api/openapi.yaml, read independently of the code under test."""
+    spec = yaml.safe_load((PROJECT_DIR / "api" / "openapi.yaml").read_text(encoding="utf-8"))
+    ops = [(p, m, op) for p, item in spec["paths"].items() for m, op in item.items() if m in HTTP_METHODS]
+    assert ops, "api/openapi.yaml declares no operation"
+    return ops
+
+
 class UnknownValueError(AssertionError):
     """A value a test wanted to check is unknown, so the check could not run."""
 

@@ -14,7 +14,15 @@ from typing import Any
 
 import yaml
 
-from tests.infra.harness import PROJECT_DIR, ProgramRun, Registration, engine_config, stack_file_config
+from tests.infra.harness import (
+    HTTP_METHODS,
+    PROJECT_DIR,
+    ProgramRun,
+    Registration,
+    contract_operations,
+    engine_config,
+    stack_file_config,
+)
 
 PROD = stack_file_config("prod")
 ENGINE = engine_config("prod")  # every value as the engine passes it: Pulumi.yaml defaults + prod
@@ -22,14 +30,6 @@ FUNCTION_NAME = "serverless-crud-prod"
 MICROSERVICE = "serverless-crud:index:Microservice"
 POWER_TUNER = "serverless-crud:index:PowerTuner"
 PUSH_TO_CLOUDWATCH = "arn:aws:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs"
-HTTP_METHODS = {"get", "put", "post", "delete", "patch", "head", "options", "trace"}
-
-
-def contract_operations() -> list[tuple[str, str, dict[str, Any]]]:
-    spec = yaml.safe_load((PROJECT_DIR / "api" / "openapi.yaml").read_text(encoding="utf-8"))
-    ops = [(p, m, op) for p, item in spec["paths"].items() for m, op in item.items() if m in HTTP_METHODS]
-    assert ops, "api/openapi.yaml declares no operation"
-    return ops
 
 
 def api_body(run: ProgramRun) -> dict[str, Any]:
