@@ -1,0 +1,73 @@
+"""A test-only Lambda function: the event's ``action`` picks a behaviour the local runtime must handle."""
+
+import os
+import sys
+import time
+
+print("init: module loaded")
+_invocations = 0
+
+
+def _loop(iterations: int) -> int:
+    """Fixed CPU work: a CPU cap stretches the wall time it takes."""
+    total = 0
+    for i in range(iterations):
+        total += i * i % 7
+    return total
+
+
+def _echo(event, context):
+    return {
+        "event": event,
+        "invocations": _invocations,
+        "table": os.environ.get("TABLE_NAME"),
+        "endpoint": os.environ.get("AWS_ENDPOINT_URL"),
+        "function_name": context.function_name,
+        "request_id": context.aws_request_id,
+        "memory": context.memory_limit_in_mb,
+        "remaining_ms": context.get_remaining_time_in_millis(),
+        "sys_path_0": sys.path[0],
+        "cwd": os.getcwd(),
+        "env_memory": os.environ.get("AWS_LAMBDA_FUNCTION_MEMORY_SIZE"),
+    }
+
+
+def _describe_table():
+    import boto3  # only this action needs it: the other tests keep init cheap
+
+    table = boto3.client("dynamodb").describe_table(TableName=os.environ["TABLE_NAME"])["Table"]
+    return {"statusCode": 200, "table": table["TableName"], "keys": table["KeySchema"]}
+
+
+def _allocate(mb: int):
+    block = bytearray(mb * 1024 * 1024)
+    for offset in range(0, len(block), 4096):  # touch every page so it is resident
+        block[offset] = 1
+    return {"allocated_mb": mb}
+
+
+def lambda_handler(event, context):
+    global _invocations
+    _invocations += 1
+    action = event.get("action", "echo")
+    print(f"handling {action}")
+    if action == "echo":
+        return _echo(event, context)
+    if action == "status":
+        return {"statusCode": event.get("statusCode", 201)}
+    if action == "raise":
+        raise ValueError("boom")
+    if action == "sleep":
+        time.sleep(event["seconds"])
+        return {"slept": event["seconds"]}
+    if action == "loop":
+        return {"total": _loop(event["iterations"])}
+    if action == "allocate":
+        return _allocate(event["mb"])
+    if action == "describe_table":
+        return _describe_table()
+    if action == "exit":
+        os._exit(3)
+    if action == "unserialisable":
+        return {"when": object()}
+    raise KeyError(action)
