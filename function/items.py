@@ -220,6 +220,7 @@ def patch_item(request: Request) -> Response:
     expected = if_match(request)
     patch = proxy.json_object_body(request, proxy.MERGE_PATCH_MEDIA_TYPES)
     reject_server_managed(patch, also=("id",))
+    codec.to_map(patch)  # refuse unstorable values before reading, whether or not the item exists
     current = read(item_id, consistent=True)
     for _ in range(WRITE_ATTEMPTS):
         if current is None:

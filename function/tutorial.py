@@ -21,6 +21,7 @@ MAX_EXPRESSION_CHARS = 4096  # DynamoDB's expression limit
 PROTECTED = frozenset({"id", *items.SERVER_MANAGED})
 _PLACEHOLDER = {"#": re.compile(r"#[A-Za-z0-9_]{1,254}"), ":": re.compile(r":[A-Za-z0-9_]{1,254}")}
 _SERVER_PREFIXES = ("#srv", ":srv")  # the server's own placeholders; callers may not use them
+_USED_PLACEHOLDER = re.compile(r"[#:][A-Za-z0-9_]+")
 _TOKEN = re.compile(r"[#:]?[A-Za-z0-9_]+")
 _CLAUSE = re.compile(r"(?<![#:\w.])(SET|REMOVE|ADD|DELETE)(?!\w)", re.IGNORECASE)
 _SERVER_SET = (
@@ -81,6 +82,14 @@ def _values(payload: dict) -> dict[str, dict]:
         name: codec.to_attribute(value, f"ExpressionAttributeValues.{name}")[0]
         for name, value in values.items()
     }
+
+
+def _check_defined(expressions: list[str | None], names: dict, values: dict) -> None:
+    """Every #name and :value an expression uses is defined (DynamoDB says so too, but emulators don't)."""
+    for expression in filter(None, expressions):
+        for placeholder in _USED_PLACEHOLDER.findall(expression):
+            if placeholder not in (names if placeholder[0] == "#" else values):
+                raise ApiError(400, f"{placeholder} is used in an expression but not defined")
 
 
 def _return_values(payload: dict, allowed: frozenset[str]) -> str:
@@ -190,6 +199,7 @@ def read(payload: dict) -> dict:
     if projection:
         params["ProjectionExpression"] = projection
     names = _names(payload)
+    _check_defined([projection], names, {})
     if names:
         params["ExpressionAttributeNames"] = names
     consistent = payload.get("ConsistentRead", False)
@@ -210,11 +220,9 @@ def update(payload: dict) -> dict:
             raise ApiError(400, "AttributeUpdates cannot be combined with expressions")
         expression, names, values = _from_attribute_updates(payload["AttributeUpdates"])
     else:
-        expression, names, values = (
-            _expression(payload, "UpdateExpression"),
-            _names(payload),
-            _values(payload),
-        )
+        expression = _expression(payload, "UpdateExpression")
+        names, values = _names(payload), _values(payload)
+        _check_defined([expression, condition], names, values)
         _check_targets(expression, names)
     names.update(
         {"#srvId": "id", "#srvVersion": "version", "#srvUpdated": "updatedAt", "#srvCreated": "createdAt"}
@@ -241,14 +249,15 @@ def update(payload: dict) -> dict:
 
 
 def delete(payload: dict) -> dict:
+    condition, names, values = _expression(payload, "ConditionExpression"), _names(payload), _values(payload)
+    _check_defined([condition], names, values)
     params: dict[str, Any] = {
         "Key": _key(payload),
-        "ConditionExpression": _guarded(_expression(payload, "ConditionExpression")),
-        "ExpressionAttributeNames": {**_names(payload), "#srvId": "id"},
+        "ConditionExpression": _guarded(condition),
+        "ExpressionAttributeNames": {**names, "#srvId": "id"},
         "ReturnValues": _return_values(payload, _DELETE_RETURN_VALUES),
         "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
     }
-    values = _values(payload)
     if values:
         params["ExpressionAttributeValues"] = values
     try:
@@ -269,11 +278,12 @@ def scan(payload: dict) -> dict:
     params: dict[str, Any] = {"Limit": limit}
     if "ExclusiveStartKey" in payload:
         params["ExclusiveStartKey"] = _key(payload, "ExclusiveStartKey")
+    names, values = _names(payload), _values(payload)
     for field in ("ProjectionExpression", "FilterExpression"):
         expression = _expression(payload, field)
+        _check_defined([expression], names, values)
         if expression:
             params[field] = expression
-    names, values = _names(payload), _values(payload)
     if names:
         params["ExpressionAttributeNames"] = names
     if values:

@@ -1,5 +1,5 @@
-"""Fixtures for the function's tests: ``function/`` on the path exactly as Lambda loads it, a mocked table, and
-an ``api`` that builds API Gateway REST proxy events (payload v1) the way the prod stage does."""
+"""Fixtures for the function's tests: ``function/`` on the path as Lambda loads it, a mocked table, and an
+``api`` that builds API Gateway REST proxy events (payload v1) the way the prod stage does."""
 
 from __future__ import annotations
 
@@ -73,7 +73,9 @@ class Api:
         raw: str | None = None,
         event_changes: dict | None = None,
     ) -> Reply:
-        headers = {"Content-Type": "application/json", **(headers or {})} if body is not None or raw else headers
+        headers = (
+            {"Content-Type": "application/json", **(headers or {})} if body is not None or raw else headers
+        )
         segments = path.split("/")
         if len(segments) == 3 and segments[1] == "items":
             resource, parameters = "/items/{id}", {"id": segments[2]}
@@ -118,18 +120,25 @@ class Api:
         return app.lambda_handler(event, self._context())
 
 
-@pytest.fixture
-def table_name(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    """A fresh mocked table; TABLE_NAME points at it and the function's cached client is rebuilt."""
-    monkeypatch.setenv("TABLE_NAME", TABLE)
-    monkeypatch.delenv("CORS_ALLOW_ORIGIN", raising=False)
+@pytest.fixture(scope="module")
+def mocked_dynamodb() -> Iterator[Any]:
+    """In-process moto for one test module (starting it per test costs more than the tests themselves)."""
     with mock_aws():
         store.reset_client()
-        create_table(boto3.client("dynamodb", region_name="us-east-1"))
         try:
-            yield TABLE
+            yield boto3.resource("dynamodb", region_name="us-east-1")
         finally:
             store.reset_client()
+
+
+@pytest.fixture
+def table_name(mocked_dynamodb: Any, monkeypatch: pytest.MonkeyPatch) -> str:
+    """A fresh, empty table per test; TABLE_NAME points at it."""
+    name = f"{TABLE}-{uuid.uuid4().hex[:8]}"
+    create_table(mocked_dynamodb.meta.client, name)
+    monkeypatch.setenv("TABLE_NAME", name)
+    monkeypatch.delenv("CORS_ALLOW_ORIGIN", raising=False)
+    return name
 
 
 @pytest.fixture
@@ -138,6 +147,6 @@ def api(table_name: str) -> Api:
 
 
 @pytest.fixture
-def raw_table(table_name: str) -> Any:
-    """Direct access to the mocked table, to check what was (not) stored."""
-    return boto3.resource("dynamodb", region_name="us-east-1").Table(table_name)
+def raw_table(mocked_dynamodb: Any, table_name: str) -> Any:
+    """Direct access to the test's table, to check what was (not) stored."""
+    return mocked_dynamodb.Table(table_name)
