@@ -37,9 +37,11 @@ class DemoStepError(RuntimeError):
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--power-values", default="128,256,512,1024,1769", help="memory sizes to tune (MB, comma-separated)"
+        "--power-values",
+        default="128,256,512,1024,1536,3008",
+        help="memory sizes to tune (MB, comma-separated)",
     )
-    parser.add_argument("--num", type=int, default=10, help="invocations per memory size")
+    parser.add_argument("--num", type=int, default=20, help="invocations per memory size")
     parser.add_argument(
         "--skip-tuning", action="store_true", help="only the HTTP scenario (no tuning, no report)"
     )
@@ -104,13 +106,13 @@ def run_scenario(client: ApiClient) -> None:
         "POST /items",
         client.call("POST", "/items", {"name": "espresso", "price": 2.5, "tags": ["hot"]}),
         201,
-        lambda item: f"id={item['id']} version={item['version']}",
+        lambda item: f"version={item['version']} id={item['id']}",
     ).body
     item_path = f"/items/{created['id']}"
-    read = _check(f"GET {item_path}", client.call("GET", item_path), 200, lambda item: f"name={item['name']}")
+    read = _check("GET /items/{id}", client.call("GET", item_path), 200, lambda item: f"name={item['name']}")
     etag = read.headers.get("ETag") or f'"{created["version"]}"'
     _check(
-        f"PATCH {item_path} (If-Match {etag})",
+        f"PATCH /items/{{id}} (If-Match {etag})",
         client.call(
             "PATCH",
             item_path,
@@ -121,7 +123,7 @@ def run_scenario(client: ApiClient) -> None:
         lambda item: f"price={item['price']} version={item['version']}",
     )
     _check(
-        f"PATCH {item_path} with the stale ETag",
+        "PATCH /items/{id} with the stale ETag",
         client.call("PATCH", item_path, {"price": 1}, {"If-Match": etag}),
         412,
     )
@@ -131,8 +133,8 @@ def run_scenario(client: ApiClient) -> None:
         200,
         lambda page: f"{len(page['items'])} item(s)",
     )
-    _check(f"DELETE {item_path}", client.call("DELETE", item_path), 204)
-    _check(f"GET {item_path} after delete", client.call("GET", item_path), 404)
+    _check("DELETE /items/{id}", client.call("DELETE", item_path), 204)
+    _check("GET /items/{id} after delete", client.call("GET", item_path), 404)
 
     print("Tutorial endpoint (POST /DynamoDBManager):", flush=True)
     rpc = "/DynamoDBManager"
@@ -182,11 +184,12 @@ def _newest_results(since: float) -> Path:
     return max(candidates, key=lambda p: p.stat().st_mtime)
 
 
-def _recommendation(results_path: Path) -> str:
+def _recommendation(results_path: Path) -> tuple[int, str]:
+    """Power Tuning's pick (cost strategy) from the results file, and a sentence about it."""
     output = json.loads(results_path.read_text(encoding="utf-8")).get("output") or {}
     if "power" not in output:
         raise DemoStepError(f"{results_path} has no recommendation (output.power)")
-    return (
+    return output["power"], (
         f"{output['power']} MB — {output['duration']:.1f} ms average, ${output['cost']:.3g} per invocation "
         f"(strategy: cost; timings emulated on this machine)"
     )
@@ -229,13 +232,14 @@ def run(args: argparse.Namespace) -> int:
                 "Analysis notebook → reports/power-tuning.html:",
                 [python, "-m", "tuning", "report", "--outputs", str(DEMO_OUTPUTS), "--since", since],
             )
-            if not REPORT_PATH.exists():
+            if not REPORT_PATH.exists() or REPORT_PATH.stat().st_mtime < tuning_started:
                 raise DemoStepError(f"the report step did not write {REPORT_PATH}")
+            power, sentence = _recommendation(results)
             print(
-                f"\nRecommendation: {_recommendation(results)}\n"
+                f"\nRecommendation: {sentence}\n"
                 f"  results  {results.relative_to(PROJECT_ROOT)}\n"
                 f"  report   {REPORT_PATH.relative_to(PROJECT_ROOT)}\n"
-                f"  apply    pulumi config set memorySize <MB> -s prod && pulumi up"
+                f"  apply    pulumi config set memorySize {power} -s prod && pulumi up  (after tuning on AWS)"
             )
     except DemoStepError as error:
         print(f"\ndemo failed: {error}", file=sys.stderr)

@@ -1,0 +1,62 @@
+"""``python -m emulator demo``: the scenario passes, a failing step fails the demo, nothing is left over."""
+
+from __future__ import annotations
+
+import contextlib
+import subprocess
+import sys
+import tempfile
+
+import psutil
+import pytest
+
+from tests.e2e.conftest import PROJECT_ROOT
+
+pytestmark = pytest.mark.slow
+
+
+def run_demo(*args: str) -> tuple[subprocess.CompletedProcess[str], list[psutil.Process]]:
+    """Run the demo; return it and whichever of its descendants outlived it."""
+    # Files, not pipes: a pipe nobody reads while we poll could fill and block the demo.
+    with tempfile.TemporaryFile("w+") as stdout, tempfile.TemporaryFile("w+") as stderr:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "emulator", "demo", *args], cwd=PROJECT_ROOT, stdout=stdout, stderr=stderr
+        )
+        seen = _descendants_until_exit(process)
+        stdout.seek(0)
+        stderr.seek(0)
+        completed = subprocess.CompletedProcess(
+            process.args, process.returncode, stdout.read(), stderr.read()
+        )
+    _, alive = psutil.wait_procs(seen, timeout=10)
+    for leftover in alive:
+        leftover.kill()
+    return completed, alive
+
+
+def _descendants_until_exit(process: subprocess.Popen) -> list[psutil.Process]:
+    """Every descendant the process ever had (sampled while it runs), once it has exited."""
+    seen: dict[int, psutil.Process] = {}
+    demo = psutil.Process(process.pid)
+    while process.poll() is None:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            seen.update({child.pid: child for child in demo.children(recursive=True)})
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            process.wait(timeout=0.05)
+    return list(seen.values())
+
+
+def test_scenario_runs_over_http_and_leaves_nothing_behind() -> None:
+    completed, leftovers = run_demo("--skip-tuning")
+    assert completed.returncode == 0, completed.stderr
+    assert "✓ POST /items" in completed.stdout
+    assert "✓ ping" in completed.stdout
+    assert "no process left behind" in completed.stdout
+    assert leftovers == []
+
+
+def test_a_failing_step_fails_the_demo_and_still_stops_the_stack() -> None:
+    completed, leftovers = run_demo("--power-values", "64")  # below Lambda's minimum: the tuning CLI refuses
+    assert completed.returncode == 1
+    assert "demo failed: Power tuning" in completed.stderr
+    assert leftovers == []
