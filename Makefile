@@ -42,8 +42,8 @@ serve: $(STAMP)  ## Local stack in the foreground (API on http://127.0.0.1:$(POR
 tune-local: $(STAMP)  ## Power tuning on the local emulator (uses the running local stack, else a private one)
 	$(PY) -m tuning run --target local
 
-report: $(STAMP)  ## Run the analysis notebook into reports/power-tuning.html (OUTPUTS= or STACK=)
-	$(PY) -m tuning report $(if $(OUTPUTS),--outputs $(OUTPUTS),$(if $(wildcard .local/outputs.json),--outputs .local/outputs.json,--stack $(STACK)))
+report: $(STAMP)  ## Run the analysis notebook into reports/power-tuning.html (OUTPUTS= or STACK=; else results/ only)
+	$(PY) -m tuning report $(if $(OUTPUTS),--outputs $(OUTPUTS),$(if $(wildcard .local/outputs.json),--outputs .local/outputs.json,$(if $(filter command line environment,$(origin STACK)),--stack $(STACK))))
 
 bench-handler: $(STAMP)  ## Handler vs bare DynamoDB call vs tutorial style (warm), and cold init
 	$(PY) bench/handler.py

@@ -200,7 +200,7 @@ def cold_start(invocations: pd.DataFrame, report_dir: str | Path) -> Figure:
     )
     medians = [values.median() for values in groups.values()]
     ax.plot(range(len(medians)), medians, ":", color="tab:orange", label="median")
-    ax.set_ylim(bottom=0)
+    ax.set_ylim(bottom=0, top=max(values.max() for values in groups.values()) * 1.15)  # room for the legend
     ax.legend(fontsize="small")
     return _save(fig, report_dir, "cold_start")
 
@@ -256,7 +256,8 @@ def request_price(costs: pd.DataFrame, mix: Mapping[str, float], report_dir: str
         )
     mix_text = ", ".join(f"{name} {weight}" for name, weight in mix.items())
     ax.set_ylabel("$ per 1M requests")
-    ax.legend(fontsize="small", loc="upper left")
+    ax.set_ylim(top=float(bottom.max()) * 1.1)
+    fig.legend(*ax.get_legend_handles_labels(), loc="outside lower center", fontsize="small", ncols=4)
     ax.set_title(
         f"Full price of a request by component (mix {mix_text}; {costs['prices_region'].iloc[0]} list prices)"
     )
@@ -276,7 +277,7 @@ def monthly_cost(
     ax.bar(list(x.values()), costs["monthly_cost"], width=0.6, color=colours)
     for position, value in zip(x.values(), costs["monthly_cost"], strict=True):
         ax.annotate(
-            f"${value:,.0f}",
+            f"${value:,.2f}",
             (position, value),
             textcoords="offset points",
             xytext=(0, 3),
@@ -289,15 +290,16 @@ def monthly_cost(
                 pick.strategy,
                 (x[pick.memory_mb], 0),
                 textcoords="offset points",
-                xytext=(0, 12 + 12 * list(_PICK_MARKERS).index(pick.strategy)),
+                xytext=(0, 12 + 16 * list(_PICK_MARKERS).index(pick.strategy)),
                 ha="center",
                 fontsize="small",
                 color=_PICK_MARKERS[pick.strategy][1],
                 weight="bold",
+                bbox={"boxstyle": "round", "facecolor": "white", "edgecolor": "none"},
             )
     ax.set_ylabel("$ per month")
     note = f" (orange: current {current} MB)" if current in x else ""
-    ax.set_title(f"Monthly cost at {requests_per_month:,} requests per memory size{note}")
+    ax.set_title(f"Monthly cost of {requests_per_month:,} requests, all components, per memory size{note}")
     return _save(fig, report_dir, "monthly_cost")
 
 

@@ -155,8 +155,11 @@ def describe(recommendation: pd.DataFrame, requests_per_month: int) -> list[str]
         if r.memory_mb == r.current_memory_mb:
             sentences.append(f"{head} is the current memory size: nothing to change.")
             continue
-        now = f"now {r.current_memory_mb} MB" if r.current_memory_mb else "current size unknown"
-        if pd.isna(r.monthly_saving):
+        unknown = pd.isna(r.current_memory_mb)
+        now = "current size unknown" if unknown else f"now {int(r.current_memory_mb)} MB"
+        if unknown:
+            money = "no saving can be computed without the stack's memory size"
+        elif pd.isna(r.monthly_saving):
             money = "the current size was not measured in this run, so no saving can be computed"
         else:
             verb = "saves" if r.monthly_saving >= 0 else "costs"

@@ -42,32 +42,48 @@ def notes_html(notes: list[str]) -> str:
 
 @dataclass(frozen=True)
 class Context:
-    """What every source needs: the stack outputs and the time window."""
+    """What every source needs: the stack outputs, the time window, and whether AWS APIs are read at all."""
 
     outputs: dict[str, Any]
     start: datetime
     end: datetime
     origin: str
+    read_aws: bool = True
 
     def describe(self) -> str:
         out = self.outputs
+        function = f"Function `{out.get('function_name')}` ({out.get('architecture')}, {out.get('region')}"
+        if not self.read_aws:
+            return (
+                f"{function}) from {self.origin}. No stack outputs given: results files only — no "
+                "executions, metrics or REPORT lines, and the current memory size is unknown "
+                "(pass --outputs or --stack)."
+            )
         return (
-            f"Function `{out.get('function_name')}` ({out.get('architecture')}, {out.get('region')}, "
-            f"currently {out.get('memory_size')} MB) from {self.origin}; data since "
+            f"{function}, currently {out.get('memory_size')} MB) from {self.origin}; data since "
             f"{self.start:%Y-%m-%d %H:%M} UTC."
         )
 
 
-def load_context(stack: str | None, outputs_path: str | None, since: str) -> Context:
+def load_context(stack: str | None, outputs_path: str | None, since: str, results_dir: str | Path) -> Context:
     """Stack outputs (``stack``, else ``outputs_path``, else the local stack's file) and the window.
 
-    Raises ``tuning.outputs.OutputsError`` or ValueError on bad parameters.
+    Without any of them (e.g. after ``make tune-local`` with no local stack running) the report still works
+    from the results files, whose metadata names the function. Raises ``tuning.outputs.OutputsError`` or
+    ValueError on bad parameters.
     """
+    start, end = cloudwatch.parse_since(since), datetime.now(UTC)
     if stack is None and outputs_path is None and LOCAL_OUTPUTS.exists():
         outputs_path = str(LOCAL_OUTPUTS)
+    if stack is None and outputs_path is None:
+        paths = results.result_paths(results_dir) if Path(results_dir).is_dir() else []
+        metadata = results.load_results(paths[-1])["metadata"] if paths else {}
+        facts = {key: metadata.get(key) for key in ("function_name", "region", "architecture")}
+        origin = f"`{paths[-1].name}`" if paths else "nowhere (no results files either)"
+        return Context(facts, start, end, origin, read_aws=False)
     outputs = load_outputs(stack=stack, outputs_path=outputs_path)
     origin = f"stack `{stack}`" if stack else f"`{outputs_path}`"
-    return Context(outputs, cloudwatch.parse_since(since), datetime.now(UTC), origin)
+    return Context(outputs, start, end, origin)
 
 
 def _results(results_dir: str | Path) -> tuple[pd.DataFrame, pd.DataFrame, list[str]]:
@@ -100,7 +116,9 @@ def tuning_runs(context: Context, results_dir: str | Path) -> Loaded:
     notes: list[str] = []
     arn = context.outputs.get("state_machine_arn")
     found = pd.DataFrame(columns=executions.COLUMNS)
-    if not arn:
+    if not context.read_aws:
+        pass
+    elif not arn:
         notes.append(
             "These stack outputs have no state machine (the local stack has none): no executions read."
         )
@@ -124,14 +142,15 @@ def tuning_runs(context: Context, results_dir: str | Path) -> Loaded:
 def invocations(context: Context, results_dir: str | Path) -> Loaded:
     """Per-invocation records: REPORT lines from the log group, and results files' records for the rest."""
     notes: list[str] = []
-    group = context.outputs.get("log_group_name") or f"/aws/lambda/{context.outputs['function_name']}"
     report_lines = pd.DataFrame(columns=logs.COLUMNS)
-    try:
-        report_lines = logs.fetch_report_lines(group, context.start, context.end)
-    except _AWS_ERRORS as error:
-        notes.append(f"Could not read log group `{group}`: {error}")
-    if report_lines.empty and not notes:
-        notes.append(f"No REPORT lines in `{group}` since {context.start:%Y-%m-%d %H:%M} UTC.")
+    if context.read_aws:
+        group = context.outputs.get("log_group_name") or f"/aws/lambda/{context.outputs['function_name']}"
+        try:
+            report_lines = logs.fetch_report_lines(group, context.start, context.end)
+        except _AWS_ERRORS as error:
+            notes.append(f"Could not read log group `{group}`: {error}")
+        if report_lines.empty and not notes:
+            notes.append(f"No REPORT lines in `{group}` since {context.start:%Y-%m-%d %H:%M} UTC.")
     _, local, _ = _results(results_dir)
     combined = logs.invocations_for_charts(report_lines, local)
     if not combined.empty:
@@ -142,6 +161,8 @@ def invocations(context: Context, results_dir: str | Path) -> Loaded:
 
 def lambda_metrics(context: Context) -> Loaded:
     """The CloudWatch summary per alias over the whole window (one aligned bucket: exact percentiles)."""
+    if not context.read_aws:
+        return Loaded(pd.DataFrame(), ["No stack outputs: CloudWatch metrics not read."])
     function_name = context.outputs["function_name"]
     window = cloudwatch.aligned_window(context.start, context.end)
     alias = (context.outputs.get("alias_arn") or "").rsplit(":", 1)[-1]

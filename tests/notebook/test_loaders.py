@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import boto3
 import pandas as pd
@@ -11,7 +12,7 @@ import pytest
 
 from tests.notebook import aws_data
 from tests.support.power_tuning_fake import create_fake_power_tuning, realistic_output
-from tuning import cloudwatch, executions, logs
+from tuning import cloudwatch, executions, logs, recommend, sources
 from tuning.visualization import encode_url
 
 NOW = datetime(2026, 11, 27, 12, 34, 56, tzinfo=UTC)
@@ -367,3 +368,34 @@ def test_combine_runs_prefers_the_results_file_of_a_saved_execution() -> None:
     assert sorted(combined["run"]) == ["20261127T100000Z_aws_fn", "other"]
     assert set(combined["status"]) == {"succeeded"}
     assert set(combined["balanced_weight"]) == {0.3, executions.DEFAULT_BALANCED_WEIGHT}
+
+
+# --- sources: results-only reports -------------------------------------------------------------------------
+
+
+def test_without_outputs_the_report_reads_results_files_only(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """After `make tune-local` with no local stack: no stack outputs, yet the results name the function."""
+    monkeypatch.chdir(tmp_path)  # no .local/outputs.json here
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:9")  # would fail loudly if AWS were called
+    results_dir = tmp_path / "results"
+    aws_data.write_local_results(results_dir, datetime.now(UTC) - timedelta(hours=1))
+    context = sources.load_context(None, None, "7d", results_dir)
+    assert context.read_aws is False
+    assert context.outputs == {
+        "function_name": aws_data.FUNCTION,
+        "region": "us-east-1",
+        "architecture": "arm64",
+    }
+    assert "results files only" in context.describe()
+    runs = sources.tuning_runs(context, results_dir)
+    assert runs.frame["run"].nunique() == 1
+    assert runs.notes == []
+    assert len(sources.invocations(context, results_dir).frame) == 10 * len(aws_data.POWER_VALUES)
+    assert sources.lambda_metrics(context).notes == ["No stack outputs: CloudWatch metrics not read."]
+    decision = recommend.decide(
+        runs.frame, outputs=context.outputs, stack=None, mix={"get": 1}, requests_per_month=1
+    )
+    assert decision.picks["monthly_saving"].isna().all()
+    assert "without the stack's memory size" in decision.sentences[1]
