@@ -14,6 +14,7 @@ from typing import Any
 
 import boto3
 import pytest
+from botocore.exceptions import ClientError, EndpointConnectionError
 from moto import mock_aws
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -150,3 +151,41 @@ def api(table_name: str) -> Api:
 def raw_table(mocked_dynamodb: Any, table_name: str) -> Any:
     """Direct access to the test's table, to check what was (not) stored."""
     return mocked_dynamodb.Table(table_name)
+
+
+class FailingDynamoDB:
+    """Stands in for the function's client: every API call fails the way DynamoDB (or the network) can."""
+
+    def __init__(self, code: str) -> None:
+        self.code = code
+        self.calls: list[str] = []
+
+    def __getattr__(self, operation: str) -> Any:
+        def fail(**params: Any) -> None:
+            self.calls.append(operation)
+            if self.code == "EndpointConnectionError":
+                raise EndpointConnectionError(endpoint_url="https://dynamodb.us-east-1.amazonaws.com")
+            error = {"Error": {"Code": self.code, "Message": f"{self.code} (simulated)"}}
+            raise ClientError(error, operation)
+
+        return fail
+
+
+@pytest.fixture
+def fail_dynamodb(monkeypatch: pytest.MonkeyPatch, table_name: str) -> Any:
+    """``fail_dynamodb("ThrottlingException")`` makes every DynamoDB call of the function fail that way."""
+
+    def install(code: str) -> FailingDynamoDB:
+        failing = FailingDynamoDB(code)
+        monkeypatch.setattr(store, "client", lambda: failing)
+        return failing
+
+    return install
+
+
+@pytest.fixture
+def server_api(moto_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> Api:
+    """An ``Api`` whose function talks to the emulator's moto server (atomic conditional writes)."""
+    monkeypatch.setenv("TABLE_NAME", TABLE)
+    create_table(boto3.client("dynamodb"), TABLE)
+    return Api()
