@@ -9,9 +9,9 @@ HTML with throughput, percentiles and error rate), and a summary per operation o
 from __future__ import annotations
 
 import argparse
-import csv
 import ipaddress
 import json
+import math
 import os
 import re
 import subprocess
@@ -109,18 +109,37 @@ def _answers(api_url: str) -> bool:
         return False
 
 
-def summarize(stats_csv: Path) -> list[str]:
-    """One line per operation and the total: requests, rate, failure %, p50/p90/p99 (from locust's CSV)."""
+def _percentile(histogram: dict[str, int], fraction: float) -> float:
+    """Nearest-rank percentile of locust's response-time histogram ({rounded ms: count})."""
+    ordered = sorted((float(ms), count) for ms, count in histogram.items())
+    rank = max(1, math.ceil(fraction * sum(count for _, count in ordered)))
+    seen = 0
+    for ms, count in ordered:
+        seen += count
+        if seen >= rank:
+            return ms
+    return float("nan")
+
+
+def summarize(stats_json: Path, duration_s: float) -> list[str]:
+    """One line per operation and the total: requests, rate, failure %, p50/p90/p99 in ms.
+
+    From locust's final JSON stats (its CSV is written once a second and can miss the last one)."""
+    entries = json.loads(stats_json.read_text(encoding="utf-8"))
+    total: dict[str, int] = {}
+    for entry in entries:
+        for ms, count in entry["response_times"].items():
+            total[ms] = total.get(ms, 0) + count
+    rows = [(e["name"], e["num_requests"], e["num_failures"], e["response_times"]) for e in entries]
+    rows.append(("total", sum(r[1] for r in rows), sum(r[2] for r in rows), total))
     lines = [f"{'operation':<22} {'requests':>9} {'req/s':>7} {'fail %':>7} {'p50':>6} {'p90':>6} {'p99':>6}"]
-    with stats_csv.open(newline="", encoding="utf-8") as file:
-        for row in csv.DictReader(file):
-            requests = int(row["Request Count"])
-            failures = int(row["Failure Count"])
-            label = row["Name"] if row["Name"] != "Aggregated" else "total"
-            lines.append(
-                f"{label:<22} {requests:>9} {float(row['Requests/s']):>7.1f} "
-                f"{100 * failures / max(requests, 1):>6.1f}% {row['50%']:>6} {row['90%']:>6} {row['99%']:>6}"
-            )
+    for name, requests, failures, histogram in rows:
+        p50, p90, p99 = (_percentile(histogram, q) for q in (0.5, 0.9, 0.99))
+        failed_percent = 100 * failures / max(requests, 1)
+        lines.append(
+            f"{name:<22} {requests:>9} {requests / duration_s:>7.1f} {failed_percent:>6.1f}% "
+            f"{p50:>6.0f} {p90:>6.0f} {p99:>6.0f}"
+        )
     return lines
 
 
@@ -144,6 +163,7 @@ def run(args: argparse.Namespace) -> int:
             sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--headless", "--only-summary",
             "--host", url, "--users", str(users), "--spawn-rate", str(users), "--run-time", f"{duration_s}s",
             "--stop-timeout", "5", "--csv", str(prefix), "--html", str(args.report_dir / "report.html"),
+            "--json-file", str(prefix),
             "--loglevel", "WARNING",
         ]  # fmt: skip
         environment = {
@@ -156,11 +176,11 @@ def run(args: argparse.Namespace) -> int:
         completed = subprocess.run(
             command, cwd=PROJECT_ROOT, env=environment, check=False, timeout=duration_s + 120
         )
-    stats = Path(f"{prefix}_stats.csv")
+    stats = Path(f"{prefix}.json")
     if not stats.exists():
         print(f"locust wrote no statistics (exit code {completed.returncode})", file=sys.stderr)
         return 1
-    print("\n".join(summarize(stats)))
+    print("\n".join(summarize(stats, duration_s)))
     print(f"reports: {args.report_dir}/report.html, {prefix}_stats.csv, {prefix}_failures.csv")
     return completed.returncode
 

@@ -22,6 +22,63 @@ _SAMPLE = {"name": "load test item", "price": 9.5, "tags": ["load"]}
 _EXPECTED = {"get": 200, "list": 200, "create": 201, "replace": 200, "patch": 200, "delete": 204}
 
 
+def _request(user: ApiUser, operation: str, method: str, path: str, name: str, **kwargs) -> dict | None:
+    with user.client.request(method, path, name=name, catch_response=True, **kwargs) as response:
+        if response.status_code != _EXPECTED[operation]:
+            response.failure(f"{operation}: HTTP {response.status_code}")
+            return None
+        return response.json() if response.content else {}
+
+
+def create_item(user: ApiUser) -> None:
+    item_id = f"load-{uuid.uuid4().hex[:16]}"
+    body = json.dumps({"id": item_id, **_SAMPLE})
+    if _request(user, "create", "POST", "/items", "POST /items", data=body) is not None:
+        user.ids.append(item_id)
+
+
+def _some_id(user: ApiUser) -> str:
+    if not user.ids:
+        create_item(user)
+    return random.choice(user.ids) if user.ids else "load-missing"  # noqa: S311 - not security
+
+
+def get_item(user: ApiUser) -> None:
+    _request(user, "get", "GET", f"/items/{_some_id(user)}", "GET /items/{id}")
+
+
+def list_items(user: ApiUser) -> None:
+    _request(user, "list", "GET", "/items?limit=25", "GET /items")
+
+
+def replace_item(user: ApiUser) -> None:
+    _request(user, "replace", "PUT", f"/items/{_some_id(user)}", "PUT /items/{id}", data=json.dumps(_SAMPLE))
+
+
+def patch_item(user: ApiUser) -> None:
+    headers = {"Content-Type": "application/merge-patch+json"}
+    body = json.dumps({"price": round(random.uniform(1, 20), 2)})  # noqa: S311 - not security
+    _request(
+        user, "patch", "PATCH", f"/items/{_some_id(user)}", "PATCH /items/{id}", data=body, headers=headers
+    )
+
+
+def delete_item(user: ApiUser) -> None:
+    item_id = _some_id(user)
+    if _request(user, "delete", "DELETE", f"/items/{item_id}", "DELETE /items/{id}") is not None:
+        user.ids.remove(item_id)
+
+
+_OPERATIONS: dict[str, Callable[[ApiUser], None]] = {
+    "get": get_item,
+    "list": list_items,
+    "create": create_item,
+    "replace": replace_item,
+    "patch": patch_item,
+    "delete": delete_item,
+}
+
+
 class ApiUser(FastHttpUser):
     """A client that keeps the ids it created and reads, replaces, patches and deletes only those."""
 
@@ -30,65 +87,12 @@ class ApiUser(FastHttpUser):
         "x-api-key": os.environ.get("LOAD_API_KEY", ""),
         "Content-Type": "application/json",
     }
+    # Weighted at class creation, where locust expands {task: weight} into its schedule.
+    tasks: ClassVar = {
+        _OPERATIONS[name]: weight
+        for name, weight in parse_mix(os.environ.get("LOAD_MIX", DEFAULT_MIX)).items()
+    }
 
     def on_start(self) -> None:
         self.ids: list[str] = []
-        self._create()  # reads need something to read
-
-    def _request(self, operation: str, method: str, path: str, name: str, **kwargs) -> dict | None:
-        with self.client.request(method, path, name=name, catch_response=True, **kwargs) as response:
-            if response.status_code != _EXPECTED[operation]:
-                response.failure(f"{operation}: HTTP {response.status_code}")
-                return None
-            return response.json() if response.content else {}
-
-    def _create(self) -> None:
-        item_id = f"load-{uuid.uuid4().hex[:16]}"
-        if (
-            self._request(
-                "create", "POST", "/items", "POST /items", data=json.dumps({"id": item_id, **_SAMPLE})
-            )
-            is not None
-        ):
-            self.ids.append(item_id)
-
-    def _some_id(self) -> str:
-        if not self.ids:
-            self._create()
-        return random.choice(self.ids) if self.ids else "load-missing"  # noqa: S311 - not security
-
-    def _get(self) -> None:
-        self._request("get", "GET", f"/items/{self._some_id()}", "GET /items/{id}")
-
-    def _list(self) -> None:
-        self._request("list", "GET", "/items?limit=25", "GET /items")
-
-    def _replace(self) -> None:
-        self._request(
-            "replace", "PUT", f"/items/{self._some_id()}", "PUT /items/{id}", data=json.dumps(_SAMPLE)
-        )
-
-    def _patch(self) -> None:
-        headers = {"Content-Type": "application/merge-patch+json"}
-        body = json.dumps({"price": round(random.uniform(1, 20), 2)})  # noqa: S311 - not security
-        self._request(
-            "patch", "PATCH", f"/items/{self._some_id()}", "PATCH /items/{id}", data=body, headers=headers
-        )
-
-    def _delete(self) -> None:
-        item_id = self._some_id()
-        if self._request("delete", "DELETE", f"/items/{item_id}", "DELETE /items/{id}") is not None:
-            self.ids.remove(item_id)
-
-
-_OPERATIONS: dict[str, Callable[[ApiUser], None]] = {
-    "get": ApiUser._get,
-    "list": ApiUser._list,
-    "create": ApiUser._create,
-    "replace": ApiUser._replace,
-    "patch": ApiUser._patch,
-    "delete": ApiUser._delete,
-}
-ApiUser.tasks = {
-    _OPERATIONS[name]: weight for name, weight in parse_mix(os.environ.get("LOAD_MIX", DEFAULT_MIX)).items()
-}
+        create_item(self)  # reads need something to read

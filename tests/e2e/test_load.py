@@ -1,0 +1,81 @@
+"""``make load``: bounded settings, the summary arithmetic, and a short real run against the local stack."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from emulator import load
+from tests.e2e.conftest import ServedStack
+
+
+@pytest.mark.parametrize(("text", "seconds"), [("30", 30), ("30s", 30), ("2m", 120), ("1m30s", 90)])
+def test_durations(text: str, seconds: int) -> None:
+    assert load.parse_duration(text) == seconds
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["--users", "0"],
+        ["--users", "201"],
+        ["--users", "ten"],
+        ["--duration", "0s"],
+        ["--duration", "31m"],
+        ["--duration", "soon"],
+        ["--mix", "get=70,fetch=30"],
+        ["--url", "https://example.invalid/prod"],  # a remote URL needs its API key
+    ],
+)
+def test_bad_settings_exit_2_before_any_load(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    assert load.main(argv) == 2
+    assert capsys.readouterr().err.startswith("error: ")
+
+
+def test_outputs_pointing_off_loopback_are_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    outputs = tmp_path / "outputs.json"
+    outputs.write_text(
+        json.dumps({"api_url": "https://abc.execute-api.us-east-1.amazonaws.com/prod", "api_key": "k"})
+    )
+    assert load.main(["--outputs", str(outputs), "--duration", "1s"]) == 2
+    assert "not loopback" in capsys.readouterr().err
+
+
+def test_summary_percentiles_come_from_the_histogram(tmp_path: Path) -> None:
+    stats = tmp_path / "load.json"
+    stats.write_text(
+        json.dumps(
+            [
+                {
+                    "name": "GET /items",
+                    "num_requests": 10,
+                    "num_failures": 1,
+                    "response_times": {"10": 9, "100": 1},
+                },
+                {"name": "POST /items", "num_requests": 10, "num_failures": 0, "response_times": {"20": 10}},
+            ]
+        )
+    )
+    lines = load.summarize(stats, duration_s=5)
+    assert lines[1].split() == ["GET", "/items", "10", "2.0", "10.0%", "10", "10", "100"]
+    assert lines[2].split() == ["POST", "/items", "10", "2.0", "0.0%", "20", "20", "20"]
+    assert lines[3].split() == ["total", "20", "4.0", "5.0%", "20", "20", "100"]  # 9×10, 10×20, 1×100 ms
+
+
+@pytest.mark.slow
+def test_short_run_against_the_local_stack(served_stack: ServedStack, tmp_path: Path) -> None:
+    argv = [
+        "--url", served_stack.outputs["api_url"], "--api-key", served_stack.outputs["api_key"],
+        "--users", "2", "--duration", "3s", "--mix", "get=1,create=1,list=1,replace=1,patch=1,delete=1",
+        "--report-dir", str(tmp_path),
+    ]  # fmt: skip
+    assert load.main(argv) == 0  # locust exits non-zero when any request failed
+    entries = json.loads((tmp_path / "load.json").read_text())
+    assert {entry["name"] for entry in entries} >= {"GET /items/{id}", "GET /items", "POST /items"}
+    assert all(entry["num_failures"] == 0 for entry in entries)
+    assert (tmp_path / "report.html").stat().st_size > 0
+    assert (tmp_path / "load_stats.csv").exists()
