@@ -86,6 +86,23 @@ def load_context(stack: str | None, outputs_path: str | None, since: str, result
     return Context(outputs, start, end, origin)
 
 
+def aws_client(outputs: dict[str, Any], service: str) -> Any:
+    """A boto3 client for the stack's region; for the local stack (outputs carry ``endpoint_url``) its
+    emulator, with the emulator's dummy credentials so real ones never leave for a local endpoint."""
+    import boto3
+
+    endpoint = outputs.get("endpoint_url")
+    if endpoint:
+        return boto3.client(
+            service,
+            endpoint_url=endpoint,
+            region_name=outputs.get("region") or "us-east-1",
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",  # noqa: S106 -- the emulator's dummy, not a secret
+        )
+    return boto3.client(service, region_name=outputs.get("region") or None)
+
+
 def _results(results_dir: str | Path) -> tuple[pd.DataFrame, pd.DataFrame, list[str]]:
     """Results files one by one, so one unreadable file costs a sentence, not the whole report."""
     paths = results.result_paths(results_dir) if Path(results_dir).is_dir() else []
@@ -125,7 +142,10 @@ def tuning_runs(context: Context, results_dir: str | Path) -> Loaded:
     else:
         try:
             found = executions.load_executions(
-                arn, context.start, architecture=context.outputs.get("architecture")
+                arn,
+                context.start,
+                architecture=context.outputs.get("architecture"),
+                client=aws_client(context.outputs, "stepfunctions"),
             )
         except _AWS_ERRORS as error:
             notes.append(f"Could not read the executions of `{arn}`: {error}")
@@ -146,7 +166,8 @@ def invocations(context: Context, results_dir: str | Path) -> Loaded:
     if context.read_aws:
         group = context.outputs.get("log_group_name") or f"/aws/lambda/{context.outputs['function_name']}"
         try:
-            report_lines = logs.fetch_report_lines(group, context.start, context.end)
+            client = aws_client(context.outputs, "logs")
+            report_lines = logs.fetch_report_lines(group, context.start, context.end, client=client)
         except _AWS_ERRORS as error:
             notes.append(f"Could not read log group `{group}`: {error}")
         if report_lines.empty and not notes:
@@ -168,7 +189,8 @@ def lambda_metrics(context: Context) -> Loaded:
     alias = (context.outputs.get("alias_arn") or "").rsplit(":", 1)[-1]
     aliases = [alias] if alias and alias != function_name else []
     try:
-        metrics = cloudwatch.fetch_lambda_metrics(function_name, window, aliases=aliases)
+        client = aws_client(context.outputs, "cloudwatch")
+        metrics = cloudwatch.fetch_lambda_metrics(function_name, window, aliases=aliases, client=client)
     except _AWS_ERRORS as error:
         return Loaded(pd.DataFrame(), [f"Could not read CloudWatch metrics of `{function_name}`: {error}"])
     if metrics.empty:

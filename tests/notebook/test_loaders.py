@@ -399,3 +399,15 @@ def test_without_outputs_the_report_reads_results_files_only(
     )
     assert decision.picks["monthly_saving"].isna().all()
     assert "without the stack's memory size" in decision.sentences[1]
+
+
+def test_local_stack_outputs_point_clients_at_their_emulator(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``.local/outputs.json`` carries ``endpoint_url``: the report reads that emulator, never real AWS."""
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIAREALLOOKING")
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    local = sources.aws_client({"endpoint_url": "http://127.0.0.1:4566", "region": "eu-west-1"}, "logs")
+    assert local.meta.endpoint_url == "http://127.0.0.1:4566"
+    assert local.meta.region_name == "eu-west-1"
+    assert local._request_signer._credentials.access_key == "testing"
+    deployed = sources.aws_client({"region": "eu-west-1"}, "logs")
+    assert deployed.meta.endpoint_url == "https://logs.eu-west-1.amazonaws.com"
