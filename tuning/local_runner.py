@@ -49,11 +49,11 @@ class LocalRun:
 
 @dataclass(frozen=True)
 class _Target:
-    """Where the function runs: its name, DynamoDB endpoint and table, and how it is priced."""
+    """The function as the runner emulates it: name, regions, how it is priced, its timeout."""
 
     function_name: str
-    environment: dict[str, str]
-    region: str
+    aws_region: str  # where the function and its table live (the local stack's region)
+    price_region: str  # the lambdaARN's region, whose prices Power Tuning applies
     architecture: str
     timeout_s: float
 
@@ -97,50 +97,56 @@ def parallel_environments(num: int, memory_mb: int, cores: int) -> int:
     return max(1, min(num, int(cores / per_environment)))
 
 
-def _target(execution_input: dict[str, Any], outputs: dict | None, endpoint: str, table: str) -> _Target:
-    from emulator.local_stack import pulumi_default
-    from emulator.moto_server import aws_env
-
+def function_of(execution_input: dict[str, Any]) -> tuple[str, str]:
+    """(function name, region) from ``lambdaARN``, which the tool requires unqualified (7 parts)."""
     arn = str(execution_input.get("lambdaARN", ""))
     parts = arn.split(":")
-    if len(parts) != 7:
+    if len(parts) != 7 or parts[2] != "lambda":
         raise ValueError(
             f"lambdaARN must be an unqualified function ARN (7 colon-separated parts), got {arn!r}"
         )
+    return parts[6] or DEFAULT_FUNCTION_NAME, parts[3] or "us-east-1"
+
+
+def _target(execution_input: dict[str, Any], outputs: dict | None) -> _Target:
+    from emulator.local_stack import pulumi_default
+
+    function_name, region = function_of(execution_input)
     outputs = outputs or {}
-    region = parts[3] or "us-east-1"
     return _Target(
-        function_name=outputs.get("function_name") or parts[6] or DEFAULT_FUNCTION_NAME,
-        environment={**aws_env(endpoint, region), "TABLE_NAME": table},
-        region=region,
+        function_name=outputs.get("function_name") or function_name,
+        aws_region=outputs.get("region") or region,
+        price_region=region,
         architecture=outputs.get("architecture") or pulumi_default("architecture", "arm64"),
         timeout_s=float(pulumi_default("timeout", 10)),
     )
 
 
 @contextlib.contextmanager
-def _dynamodb(outputs: dict | None) -> Iterator[tuple[str, str]]:
-    """(endpoint, table): the running local stack's, or a private moto server's with a fresh table."""
+def _dynamodb(outputs: dict | None, region: str) -> Iterator[dict[str, str]]:
+    """The function's AWS environment and TABLE_NAME: the running local stack's endpoint and table, or a
+    private moto server's with a fresh table (stopped at the end, also on errors and Ctrl-C)."""
+    from emulator.moto_server import aws_env, running_moto
+
     if outputs and outputs.get("endpoint_url"):
-        yield outputs["endpoint_url"], outputs["table_name"]
+        yield {**aws_env(outputs["endpoint_url"], region), "TABLE_NAME": outputs["table_name"]}
         return
     import boto3
 
-    from emulator.moto_server import aws_env, running_moto
     from emulator.table import create_table
 
     table = (outputs or {}).get("table_name") or DEFAULT_TABLE_NAME
     with running_moto() as server:
-        credentials = aws_env(server.endpoint_url)
+        environment = {**aws_env(server.endpoint_url, region), "TABLE_NAME": table}
         client = boto3.client(
             "dynamodb",
             endpoint_url=server.endpoint_url,
-            region_name=credentials["AWS_REGION"],
-            aws_access_key_id=credentials["AWS_ACCESS_KEY_ID"],
-            aws_secret_access_key=credentials["AWS_SECRET_ACCESS_KEY"],
+            region_name=region,
+            aws_access_key_id=environment["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=environment["AWS_SECRET_ACCESS_KEY"],
         )
         create_table(client, table)
-        yield server.endpoint_url, table
+        yield environment
 
 
 def _record(power: int, invocation: Invocation) -> dict[str, Any]:
@@ -202,6 +208,14 @@ def _invocations(
             time.sleep(sleep_s)
 
 
+def _sleep_between_runs_s(execution_input: dict[str, Any]) -> float:
+    """``sleepBetweenRunsMs`` as the tool reads it: non-numeric → 0."""
+    try:
+        return max(0, int(execution_input.get("sleepBetweenRunsMs") or 0)) / 1000
+    except (TypeError, ValueError):
+        return 0.0
+
+
 def _mode(execution_input: dict[str, Any]) -> str:
     if execution_input.get("onlyColdStarts"):
         return "onlyColdStarts"
@@ -225,25 +239,25 @@ def run_local(
     the first memory size. ``on_invocation(record)`` is called after each measured invocation.
     Raises ValueError for bad input and TuningError when a function error ends the run.
     """
+    target = _target(execution_input, outputs)  # bad input fails before any server or process starts
     power_values = power_values_of(execution_input)
     num = num_of(execution_input)
     mode = _mode(execution_input)
     allowed = list(execution_input.get("allowedExceptions") or [])
-    sleep_s = max(0, int(execution_input.get("sleepBetweenRunsMs") or 0)) / 1000
+    sleep_s = _sleep_between_runs_s(execution_input)
     events = expand_payloads(execution_input.get("payload"), num)
     cores = host_cores()
     started = datetime.now(UTC)
     records: list[dict[str, Any]] = []
     measurements: list[tuple[int, list[tuple[float, float]]]] = []
     per_power: list[dict[str, Any]] = []
-    with _dynamodb(outputs) as (endpoint, table):
-        target = _target(execution_input, outputs, endpoint, table)
+    with _dynamodb(outputs, target.aws_region) as environment:
         for index, power in enumerate(power_values):
             fresh_runtime = functools.partial(
                 LambdaRuntime,
                 function_name=target.function_name,
                 memory_mb=power,
-                environment=target.environment,
+                environment=environment,
                 function_dir=function_dir,
                 timeout_s=target.timeout_s,
                 init_cpu=init_cpu,
@@ -270,7 +284,7 @@ def run_local(
         discard_top_bottom=float(execution_input.get("discardTopBottom", 0.2)),
         only_cold_starts=mode == "onlyColdStarts",
         architecture=target.architecture,
-        region=target.region,
+        region=target.price_region,
         include_stats=True,
     )
     emulation = {
