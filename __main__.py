@@ -31,6 +31,7 @@ pulumi.export("architecture", service.architecture)
 if settings.power_tuning:
     tuner = PowerTuner(
         "power-tuning",
+        app_name=f"{function_name}-power-tuning",
         function_arn=service.function_arn,
         power_values=settings.power_values,
         total_execution_timeout=settings.power_tuning_timeout,

@@ -26,6 +26,7 @@ class PowerTuner(pulumi.ComponentResource):
         self,
         name: str,
         *,
+        app_name: str,
         function_arn: pulumi.Input[str],
         power_values: Sequence[int],
         total_execution_timeout: int,
@@ -34,7 +35,7 @@ class PowerTuner(pulumi.ComponentResource):
         super().__init__("serverless-crud:index:PowerTuner", name, None, opts)
         stack = aws.serverlessrepository.CloudFormationStack(
             f"{name}-app",
-            name=name,
+            name=app_name,  # CloudFormation names the stack serverlessrepo-<app_name>: unique per region
             application_id=APPLICATION_ID,
             semantic_version=SEMANTIC_VERSION,
             capabilities=CAPABILITIES,

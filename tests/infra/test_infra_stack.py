@@ -429,6 +429,7 @@ def test_power_tuner_is_the_pinned_sar_app_scoped_to_this_function(prod: Program
     )
     assert app.inputs["semanticVersion"] == "4.4.0"
     assert app.inputs["capabilities"] == ["CAPABILITY_IAM"]
+    assert app.inputs["name"] == f"{FUNCTION_NAME}-power-tuning"  # one CloudFormation stack per Pulumi stack
     params = app.inputs["parameters"]
     assert params["lambdaResource"] == fn.state["arn"] + "*"
     assert params["PowerValues"] == ",".join(str(v) for v in PROD["serverless-crud:powerValues"])
