@@ -308,7 +308,8 @@ def _close_loop(loop: asyncio.AbstractEventLoop) -> None:
     """Close a run's loop and its executor threads (each holds an event loop the Pulumi SDK made for it)."""
     loop.run_until_complete(loop.shutdown_default_executor())
     loop.close()
-    asyncio.set_event_loop(None)
+    # Leave asyncio as a fresh interpreter has it (no loop set, none refused), for whatever test runs next.
+    asyncio.set_event_loop_policy(None)
 
 
 def run_program(
