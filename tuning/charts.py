@@ -10,6 +10,7 @@ sentence saying why.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,7 @@ from matplotlib.ticker import FuncFormatter, ScalarFormatter
 from tuning.recommend import COST_PARTS, pareto_front
 
 PER_MILLION = 1_000_000
+_RESULTS_STEM = re.compile(r"\d{8}T\d{6}Z_")  # <UTC time>_<source>_<function>
 _SIZE = (9, 5)
 _DPI = 100
 # distinct shapes and sizes so picks that land on the same memory size stay visible around each other
@@ -30,6 +32,7 @@ _PICK_MARKERS = {
     "speed": ("s", "tab:red", 220),
     "balanced": ("D", "tab:purple", 110),
 }
+_SOURCE_TAGS = {"REPORT lines": "logs", "local runs (emulated)": "emulated", "results files": "results"}
 _PART_LABELS = {
     "lambda_compute": "Lambda compute",
     "lambda_request": "Lambda request",
@@ -54,9 +57,11 @@ def _new_figure(ncols: int = 1) -> tuple[Figure, Any]:
     return fig, fig.subplots(1, ncols)
 
 
-def _categorical_memory(ax: Any, powers: list[int]) -> dict[int, int]:
-    """Put memory sizes on evenly spaced ticks; returns power → x position."""
-    ax.set_xticks(range(len(powers)), [str(p) for p in powers])
+def _categorical_memory(ax: Any, powers: list[int], tags: Mapping[int, str] | None = None) -> dict[int, int]:
+    """Put memory sizes on evenly spaced ticks (with a second line naming each size's data source when
+    sources differ between sizes); returns power → x position."""
+    labels = [f"{p}\n{tags[p]}" if tags else str(p) for p in powers]
+    ax.set_xticks(range(len(powers)), labels)
     ax.set_xlabel("memory size, MB")
     return {p: i for i, p in enumerate(powers)}
 
@@ -77,10 +82,15 @@ def _log_scale(axis: Any, set_scale: Callable[[str], None]) -> None:
 
 
 def _run_label(run_rows: pd.DataFrame) -> str:
-    """``<run> · <source> <architecture>``: run names are unique, the rest says what was measured."""
+    """``<start> · <source> <architecture>``, plus the execution's name (results files are named by time)."""
     first = run_rows.iloc[0]
     emulated = " (emulated)" if first["source"] == "local" else ""
-    return f"{first['run']} · {first['source']}{emulated} {first['architecture'] or ''}".strip()
+    label = (
+        f"{first['started']:%Y-%m-%d %H:%M:%S} · {first['source']}{emulated} {first['architecture'] or ''}"
+    )
+    if not _RESULTS_STEM.match(str(first["run"])):
+        label += f" · {first['run']}"
+    return label.strip()
 
 
 def cost_and_duration(stats: pd.DataFrame, report_dir: str | Path) -> Figure:
@@ -151,17 +161,24 @@ def cost_vs_duration(run_stats: pd.DataFrame, recommendation: pd.DataFrame, repo
     return _save(fig, report_dir, "cost_vs_duration")
 
 
+def _source_tags(invocations: pd.DataFrame) -> dict[int, str] | None:
+    """memory size → where its records come from, only when that differs between sizes."""
+    sources = invocations.groupby("memory_mb")["source"].agg(lambda s: ", ".join(sorted(set(s.dropna()))))
+    tags = {int(p): _SOURCE_TAGS.get(text, text) for p, text in sources.items()}
+    return tags if len(set(tags.values())) > 1 else None
+
+
 def _per_memory_box(
     invocations: pd.DataFrame, column: str, ylabel: str, title: str, ax: Any
 ) -> dict[int, pd.Series]:
     groups = {int(p): rows[column].dropna() for p, rows in invocations.groupby("memory_mb")}
     groups = {p: values for p, values in sorted(groups.items()) if not values.empty}
-    x = _categorical_memory(ax, list(groups))
+    x = dict(zip(groups, range(len(groups)), strict=True))
     ax.boxplot(list(groups.values()), positions=list(x.values()), widths=0.5, showfliers=False)
+    _categorical_memory(ax, list(groups), _source_tags(invocations))  # after boxplot, which sets its own
     for position, values in zip(x.values(), groups.values(), strict=True):  # every invocation, as a dot
         spread = [position + 0.18 * ((i % 7) / 3 - 1) for i in range(len(values))]
         ax.scatter(spread, values, s=10, alpha=0.45, color="tab:blue", zorder=3)
-    ax.set_xticks(range(len(groups)), [str(p) for p in groups])
     ax.set_ylabel(ylabel)
     ax.set_title(title)
     return groups
@@ -177,15 +194,11 @@ def duration_distribution(invocations: pd.DataFrame, report_dir: str | Path) -> 
         invocations, "duration_ms", "duration, ms", f"Duration per invocation by memory size ({source})", ax
     )
     _log_scale(ax.yaxis, ax.set_yscale)
-    for i, values in enumerate(groups.values()):
-        ax.annotate(
-            f"n={len(values)}",
-            (i, values.max()),
-            textcoords="offset points",
-            xytext=(0, 6),
-            ha="center",
-            fontsize="small",
+    for i, values in enumerate(groups.values()):  # counts along the top edge, clear of the data
+        ax.text(
+            i, 1.01, f"n={len(values)}", transform=ax.get_xaxis_transform(), ha="center", fontsize="small"
         )
+    ax.set_title(ax.get_title(), pad=16)
     return _save(fig, report_dir, "duration_distribution")
 
 
@@ -212,7 +225,7 @@ def memory_headroom(invocations: pd.DataFrame, report_dir: str | Path) -> Figure
         raise NoDataError("No Max Memory Used figures (no REPORT lines or local records): no headroom chart.")
     peak = used.groupby("memory_mb")["max_memory_used_mb"].max().sort_index()
     fig, ax = _new_figure()
-    x = _categorical_memory(ax, [int(p) for p in peak.index])
+    x = _categorical_memory(ax, [int(p) for p in peak.index], _source_tags(used))
     positions = list(x.values())
     ax.bar(positions, peak.index, width=0.6, color="tab:blue", alpha=0.25, label="memory size")
     ax.bar(positions, peak.values, width=0.6, color="tab:blue", label="max memory used (peak)")
