@@ -26,6 +26,7 @@ ID_PATTERN = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 SERVER_MANAGED = ("version", "createdAt", "updatedAt")
 DEFAULT_LIMIT, MAX_LIMIT = 25, 100
 WRITE_ATTEMPTS = 5
+RECENT_CAPACITY = 1024
 _ETAG = re.compile(r'(?:W/)?"?([^",]*)"?')
 
 
@@ -101,6 +102,21 @@ def _check_if_match(expected: frozenset[int] | str | None, current: dict | None)
         raise ApiError(412, f"the item is at version {current.get('version')}; reload it and retry")
 
 
+# --- what this environment last saw ----------------------------------------------------------------------
+
+_recent: dict[str, dict] = {}  # id → {"version", "createdAt"} as this execution environment last saw it
+
+
+def remember(item_id: str, item: dict | None) -> None:
+    """Note an item's version, so a PUT without preconditions can usually replace it in one conditional write
+    (a stale note only costs the retry the write would have needed anyway: the condition catches it)."""
+    _recent.pop(item_id, None)
+    if item is not None and _is_version(item.get("version")) and isinstance(item.get("createdAt"), str):
+        _recent[item_id] = {"version": item["version"], "createdAt": item["createdAt"]}
+        if len(_recent) > RECENT_CAPACITY:
+            del _recent[next(iter(_recent))]
+
+
 # --- DynamoDB writes ------------------------------------------------------------------------------------
 
 
@@ -125,6 +141,7 @@ def put_new(item: dict) -> None:
         ExpressionAttributeNames={"#id": "id"},
         ReturnValuesOnConditionCheckFailure="ALL_OLD",
     )
+    remember(item["id"], item)
 
 
 def put_next(item: dict, current: dict) -> None:
@@ -132,9 +149,12 @@ def put_next(item: dict, current: dict) -> None:
     version = current.get("version")
     if _is_version(version):
         condition: dict[str, Any] = {
-            "ConditionExpression": "#version = :expected",
-            "ExpressionAttributeNames": {"#version": "version"},
-            "ExpressionAttributeValues": {":expected": {"N": str(version)}},
+            "ConditionExpression": "#version = :expected AND #createdAt = :created",
+            "ExpressionAttributeNames": {"#version": "version", "#createdAt": "createdAt"},
+            "ExpressionAttributeValues": {
+                ":expected": {"N": str(version)},
+                ":created": {"S": str(current.get("createdAt"))},
+            },
         }
     else:  # an item written before versioning (or by another tool)
         condition = {
@@ -144,11 +164,14 @@ def put_next(item: dict, current: dict) -> None:
     store.call(
         "put_item", Item=codec.to_item(item), ReturnValuesOnConditionCheckFailure="ALL_OLD", **condition
     )
+    remember(item["id"], item)
 
 
 def read(item_id: str, consistent: bool = False) -> dict | None:
     found = store.call("get_item", Key={"id": {"S": item_id}}, ConsistentRead=consistent).get("Item")
-    return codec.from_item(found) if found else None
+    item = codec.from_item(found) if found else None
+    remember(item_id, item)
+    return item
 
 
 # --- routes ---------------------------------------------------------------------------------------------
@@ -181,7 +204,7 @@ def replace_item(request: Request) -> Response:
         raise ApiError(400, "send either If-Match or If-None-Match, not both")
     attributes = proxy.json_object_body(request, proxy.JSON_MEDIA_TYPES)
     reject_server_managed(attributes, also=("id",))
-    current = None
+    current = None if create_only else _recent.get(item_id)
     if expected is not None:
         current = read(item_id, consistent=True)
         _check_if_match(expected, current)
@@ -199,6 +222,7 @@ def replace_item(request: Request) -> Response:
             if expected is not None:
                 raise ApiError(412, "the item changed since the version If-Match names") from None
             current = failed.item
+            remember(item_id, current)
     raise ApiError(409, "the item kept changing under concurrent writers; retry")
 
 
@@ -261,9 +285,11 @@ def delete_item(request: Request) -> Response:
             **params,
         )
     except store.ConditionFailedError as failed:
+        remember(item_id, failed.item)
         if failed.item is None and expected is None:
             raise ApiError(404, "no item with this id") from None
         raise ApiError(412, "the item does not exist at a version If-Match names") from None
+    remember(item_id, None)
     return Response(204)
 
 

@@ -79,6 +79,23 @@ def test_put_creates_then_replaces_keeping_created_at(api):
     assert api.get("/items/k1").json == item
 
 
+def test_put_after_changes_behind_this_environment_is_still_exact(api, raw_table):
+    api.put("/items/moved", {"n": 1})  # this environment now remembers version 1
+    raw_table.put_item(Item={"id": "moved", "n": 2, "version": 5, "createdAt": "2020-01-01T00:00:00.000Z"})
+    replaced = api.put("/items/moved", {"n": 3})
+    assert replaced.status == 200
+    assert replaced.json["version"] == 6
+    assert replaced.json["createdAt"] == "2020-01-01T00:00:00.000Z"
+    raw_table.delete_item(Key={"id": "moved"})
+    recreated = api.put("/items/moved", {"n": 4})
+    assert recreated.status == 201
+    assert recreated.json["version"] == 1
+    raw_table.put_item(Item={"id": "moved", "n": 5, "version": 1, "createdAt": "2021-01-01T00:00:00.000Z"})
+    same_version_other_item = api.put("/items/moved", {"n": 6}).json
+    assert same_version_other_item["createdAt"] == "2021-01-01T00:00:00.000Z"
+    assert same_version_other_item["version"] == 2
+
+
 def test_put_if_match_locks_optimistically(api, raw_table):
     api.put("/items/k2", {"n": 1})
     stale = api.put("/items/k2", {"n": 2}, headers={"If-Match": '"7"'})
