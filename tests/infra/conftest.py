@@ -32,31 +32,27 @@ VARIANT = {
 }
 
 
-@pytest.fixture(scope="session")
-def prod() -> Iterator[ProgramRun]:
-    """__main__.py run once with Pulumi.yaml + Pulumi.prod.yaml, exactly as committed."""
-    run = run_program("prod")
+def _run(overrides: dict[str, object] | None = None) -> Iterator[ProgramRun]:
+    run = run_program("prod", overrides)
     try:
         yield run
     finally:
         run.close()
+
+
+@pytest.fixture(scope="session")
+def prod() -> Iterator[ProgramRun]:
+    """__main__.py run once with Pulumi.yaml + Pulumi.prod.yaml, exactly as committed."""
+    yield from _run()
 
 
 @pytest.fixture(scope="session")
 def variant() -> Iterator[ProgramRun]:
     """The prod stack with VARIANT's overrides."""
-    run = run_program("prod", VARIANT)
-    try:
-        yield run
-    finally:
-        run.close()
+    yield from _run(VARIANT)
 
 
 @pytest.fixture(scope="session")
 def open_api() -> Iterator[ProgramRun]:
     """The prod stack with authMode none (every method deliberately open)."""
-    run = run_program("prod", {"authMode": "none"})
-    try:
-        yield run
-    finally:
-        run.close()
+    yield from _run({"authMode": "none"})
