@@ -9,6 +9,7 @@ import sys
 import threading
 from pathlib import Path
 
+from emulator.limits import CgroupError
 from emulator.local_stack import (
     DEFAULT_OUTPUTS,
     LocalStack,
@@ -25,6 +26,13 @@ def _port(text: str) -> int:
     return value
 
 
+def _environments(text: str) -> int:
+    value = int(text)
+    if not 1 <= value <= 64:
+        raise argparse.ArgumentTypeError(f"{value} is not between 1 and 64 execution environments")
+    return value
+
+
 def _memory(text: str) -> int:
     value = int(text)
     if not 128 <= value <= 10240:
@@ -37,7 +45,7 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
     serve = commands.add_parser("serve", help="run the local stack in the foreground until Ctrl-C")
     serve.add_argument(
-        "--port", type=_port, default=_port(os.environ.get("PORT", "3000")), help="API port (env PORT; 3000)"
+        "--port", type=_port, default=os.environ.get("PORT", "3000"), help="API port (env PORT; 3000)"
     )
     serve.add_argument(
         "--memory", type=_memory, default=None, help="function memory in MB (Pulumi.yaml default)"
@@ -48,8 +56,16 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--function-dir", type=Path, default=StackSettings.function_dir, help="the Lambda package to serve"
     )
-    serve.add_argument("--max-environments", type=int, default=4, help="concurrent execution environments")
+    serve.add_argument(
+        "--max-environments", type=_environments, default=4, help="concurrent execution environments"
+    )
     serve.add_argument("--init-cpu", choices=["boost", "capped"], default="boost", help="CPU during init")
+    serve.add_argument(
+        "--cpu-limiter",
+        choices=["auto", "cgroup2", "cgroup1", "dutycycle", "none"],
+        default="auto",
+        help="how the memory size's CPU share is enforced (auto: first that works; none: full speed)",
+    )
     serve.add_argument("--quiet", action="store_true", help="no line per request")
     demo = commands.add_parser("demo", help="start the stack, drive a scenario, tune, report, stop")
     from emulator.demo import add_arguments
@@ -70,6 +86,7 @@ def serve(args: argparse.Namespace) -> int:
         function_dir=args.function_dir,
         max_environments=args.max_environments,
         init_cpu=args.init_cpu,
+        cpu_limiter=args.cpu_limiter,
     )
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
@@ -77,7 +94,7 @@ def serve(args: argparse.Namespace) -> int:
     stack = LocalStack(settings, on_request=None if args.quiet else _access_line)
     try:
         outputs = stack.start()
-    except (PortInUseError, StackAlreadyRunningError) as error:
+    except (PortInUseError, StackAlreadyRunningError, CgroupError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     try:
