@@ -23,6 +23,7 @@ from matplotlib.ticker import FuncFormatter, ScalarFormatter
 from tuning.recommend import COST_PARTS, pareto_front
 
 PER_MILLION = 1_000_000
+MAX_COMPARED_RUNS = 4
 _RESULTS_STEM = re.compile(r"\d{8}T\d{6}Z_")  # <UTC time>_<source>_<function>
 _SIZE = (9, 5)
 _DPI = 100
@@ -62,6 +63,7 @@ def _categorical_memory(ax: Any, powers: list[int], tags: Mapping[int, str] | No
     sources differ between sizes); returns power → x position."""
     labels = [f"{p}\n{tags[p]}" if tags else str(p) for p in powers]
     ax.set_xticks(range(len(powers)), labels)
+    ax.set_xlim(-0.5, len(powers) - 0.5)  # every size gets its slot, even one no run in view measured
     ax.set_xlabel("memory size, MB")
     return {p: i for i, p in enumerate(powers)}
 
@@ -322,11 +324,12 @@ def run_comparison(stats: pd.DataFrame, report_dir: str | Path) -> Figure:
         raise NoDataError("No successful tuning run: no runs to compare.")
     if stats["run"].nunique() < 2:
         raise NoDataError("Only one successful tuning run: nothing to compare it with yet.")
+    every_run = list(stats.sort_values("started").groupby("run", sort=False))
+    runs = every_run[-MAX_COMPARED_RUNS:]  # more bars per size than this cannot be told apart
     fig, (duration_ax, cost_ax) = _new_figure(ncols=2)
-    powers = sorted(int(p) for p in stats["power"].unique())
+    powers = sorted({int(p) for _, rows in runs for p in rows["power"]})
     x = _categorical_memory(duration_ax, powers)
     _categorical_memory(cost_ax, powers)
-    runs = list(stats.sort_values("started").groupby("run", sort=False))
     width = 0.8 / len(runs)
     for index, (_, rows) in enumerate(runs):
         offsets = [x[int(p)] - 0.4 + width * (index + 0.5) for p in rows["power"]]
@@ -335,7 +338,8 @@ def run_comparison(stats: pd.DataFrame, report_dir: str | Path) -> Figure:
         cost_ax.bar(offsets, rows["average_price_usd"] * PER_MILLION, width=width, label=label)
     duration_ax.set_ylabel("average duration, ms")
     cost_ax.set_ylabel("cost, $ per 1M invocations (Lambda compute only)")
-    duration_ax.set_title("Duration, run against run")
+    shown = f" (newest {len(runs)} of {len(every_run)})" if len(runs) < len(every_run) else ""
+    duration_ax.set_title(f"Duration, run against run{shown}")
     cost_ax.set_title("Cost, run against run")
     fig.legend(
         *duration_ax.get_legend_handles_labels(), loc="outside lower center", fontsize="small", ncols=2
