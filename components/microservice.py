@@ -309,50 +309,33 @@ class Microservice(pulumi.ComponentResource):
             actions = [topic.arn]
         lambda_dims = {"FunctionName": function.name}
         api_dims = {"ApiName": api.name, "Stage": stage.stage_name}
-        alarms = {
-            "function-errors": ("AWS/Lambda", "Errors", lambda_dims, "Sum", 1, "an invocation failed"),
-            "function-throttles": (
-                "AWS/Lambda",
-                "Throttles",
-                lambda_dims,
-                "Sum",
-                1,
-                "an invocation was throttled",
-            ),
-            "api-5xx": ("AWS/ApiGateway", "5XXError", api_dims, "Sum", 1, "the API answered 5XX"),
-        }
-        for suffix, (namespace, metric, dims, statistic, threshold, what) in alarms.items():
+        latency = settings.latency_alarm_ms
+        # One slow cold start must not page anyone: the p99 alarm needs three bad periods in a row.
+        # fmt: off
+        alarms = [  # (name suffix, namespace, metric, dimensions, statistic, threshold, periods, meaning)
+            ("function-errors", "AWS/Lambda", "Errors", lambda_dims, "Sum", 1, 1, "failures"),
+            ("function-throttles", "AWS/Lambda", "Throttles", lambda_dims, "Sum", 1, 1, "throttles"),
+            ("api-5xx", "AWS/ApiGateway", "5XXError", api_dims, "Sum", 1, 1, "5XX answers"),
+            ("api-latency-p99", "AWS/ApiGateway", "Latency", api_dims, "p99", latency, 3, "ms at p99"),
+        ]
+        # fmt: on
+        for suffix, namespace, metric, dims, statistic, threshold, periods, what in alarms:
+            percentile = statistic.startswith("p")
             aws.cloudwatch.MetricAlarm(
                 f"{self._name}-{suffix}",
-                alarm_description=f"At least {threshold} time(s) in {ALARM_PERIOD_S} s {what}.",
+                alarm_description=f"{metric} {'above' if percentile else 'at least'} {threshold} ({what}) "
+                f"in {periods} period(s) of {ALARM_PERIOD_S} s.",
                 namespace=namespace,
                 metric_name=metric,
                 dimensions=dims,
-                statistic=statistic,
+                statistic=None if percentile else statistic,
+                extended_statistic=statistic if percentile else None,
                 period=ALARM_PERIOD_S,
-                evaluation_periods=1,
+                evaluation_periods=periods,
                 threshold=threshold,
-                comparison_operator="GreaterThanOrEqualToThreshold",
+                comparison_operator="GreaterThanThreshold" if percentile else "GreaterThanOrEqualToThreshold",
                 treat_missing_data="notBreaching",
                 alarm_actions=actions,
                 ok_actions=actions,
                 opts=self._child,
             )
-        aws.cloudwatch.MetricAlarm(
-            f"{self._name}-api-latency-p99",
-            alarm_description=(
-                f"API p99 latency above {settings.latency_alarm_ms} ms for 3 periods of {ALARM_PERIOD_S} s."
-            ),
-            namespace="AWS/ApiGateway",
-            metric_name="Latency",
-            dimensions=api_dims,
-            extended_statistic="p99",
-            period=ALARM_PERIOD_S,
-            evaluation_periods=3,
-            threshold=settings.latency_alarm_ms,
-            comparison_operator="GreaterThanThreshold",
-            treat_missing_data="notBreaching",
-            alarm_actions=actions,
-            ok_actions=actions,
-            opts=self._child,
-        )
