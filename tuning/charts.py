@@ -83,6 +83,14 @@ def _log_scale(axis: Any, set_scale: Callable[[str], None]) -> None:
     axis.set_minor_formatter(FuncFormatter(_minor_label))
 
 
+def _label_bars(ax: Any, positions: list[int], tops: list[float], texts: list[str]) -> None:
+    """Write each bar's value just above it."""
+    for position, top, text in zip(positions, tops, texts, strict=True):
+        ax.annotate(
+            text, (position, top), textcoords="offset points", xytext=(0, 3), ha="center", fontsize="small"
+        )
+
+
 def _run_label(run_rows: pd.DataFrame) -> str:
     """``<start> · <source> <architecture>``, plus the execution's name (results files are named by time)."""
     first = run_rows.iloc[0]
@@ -231,15 +239,8 @@ def memory_headroom(invocations: pd.DataFrame, report_dir: str | Path) -> Figure
     positions = list(x.values())
     ax.bar(positions, peak.index, width=0.6, color="tab:blue", alpha=0.25, label="memory size")
     ax.bar(positions, peak.values, width=0.6, color="tab:blue", label="max memory used (peak)")
-    for position, size, top in zip(positions, peak.index, peak.values, strict=True):
-        ax.annotate(
-            f"{top:.0f} MB ({top / size:.0%})",
-            (position, top),
-            textcoords="offset points",
-            xytext=(0, 3),
-            ha="center",
-            fontsize="small",
-        )
+    texts = [f"{top:.0f} MB ({top / size:.0%})" for size, top in zip(peak.index, peak.values, strict=True)]
+    _label_bars(ax, positions, list(peak.values), texts)
     ax.set_yscale("log", base=2)
     ax.set_ylim(bottom=min(16, float(peak.min()) / 2), top=float(peak.index.max()) * 1.6)
     ax.yaxis.set_major_formatter(ScalarFormatter())
@@ -260,15 +261,7 @@ def request_price(costs: pd.DataFrame, mix: Mapping[str, float], report_dir: str
         values = costs[part] * PER_MILLION
         ax.bar(list(x.values()), values, bottom=bottom, width=0.6, label=_PART_LABELS[part])
         bottom = bottom + values
-    for position, total in zip(x.values(), bottom, strict=True):
-        ax.annotate(
-            f"${total:.2f}",
-            (position, total),
-            textcoords="offset points",
-            xytext=(0, 3),
-            ha="center",
-            fontsize="small",
-        )
+    _label_bars(ax, list(x.values()), list(bottom), [f"${total:.2f}" for total in bottom])
     mix_text = ", ".join(f"{name} {weight}" for name, weight in mix.items())
     ax.set_ylabel("$ per 1M requests")
     ax.set_ylim(top=float(bottom.max()) * 1.1)
@@ -290,15 +283,8 @@ def monthly_cost(
     current = recommendation["current_memory_mb"].iloc[0] if not recommendation.empty else None
     colours = ["tab:orange" if p == current else "tab:blue" for p in costs["power"]]
     ax.bar(list(x.values()), costs["monthly_cost"], width=0.6, color=colours)
-    for position, value in zip(x.values(), costs["monthly_cost"], strict=True):
-        ax.annotate(
-            f"${value:,.2f}",
-            (position, value),
-            textcoords="offset points",
-            xytext=(0, 3),
-            ha="center",
-            fontsize="small",
-        )
+    monthly = list(costs["monthly_cost"])
+    _label_bars(ax, list(x.values()), monthly, [f"${value:,.2f}" for value in monthly])
     for pick in recommendation.itertuples():
         if pick.memory_mb in x:
             ax.annotate(
