@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -101,8 +102,31 @@ print(json.dumps(outside))
 """
 
 
+def _lambda_python() -> str | None:
+    """Lambda's Python (3.13): $LAMBDA_PYTHON, else python3.13 on PATH, if it actually runs."""
+    candidate = os.environ.get("LAMBDA_PYTHON") or shutil.which("python3.13")
+    if candidate is None:
+        return None
+    probe = subprocess.run([candidate, "-c", "pass"], capture_output=True, timeout=30, check=False)
+    return candidate if probe.returncode == 0 else None
+
+
+def _interpreters() -> list[object]:
+    """This Python, and Lambda's 3.13 when one is installed here (skipped otherwise)."""
+    lambda_python = _lambda_python()
+    return [
+        pytest.param(sys.executable, id="dev-python"),
+        pytest.param(
+            lambda_python,
+            id="python3.13",
+            marks=pytest.mark.skipif(lambda_python is None, reason="no python3.13 (set LAMBDA_PYTHON)"),
+        ),
+    ]
+
+
+@pytest.mark.parametrize("python", _interpreters())
 def test_the_zipped_package_imports_in_a_fresh_interpreter_with_only_boto3(
-    prod: ProgramRun, tmp_path: Path
+    prod: ProgramRun, tmp_path: Path, python: str
 ) -> None:
     archive = tmp_path / "function.zip"
     with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as zf:
@@ -113,7 +137,7 @@ def test_the_zipped_package_imports_in_a_fresh_interpreter_with_only_boto3(
         assert all(not n.startswith(("/", "..")) and "__pycache__" not in n for n in zf.namelist())
         zf.extractall(extracted)
     env = {
-        "PATH": os.environ.get("PATH", ""),
+        **os.environ,  # a pyenv shim needs its own variables; -I below ignores every PYTHON* one
         "TABLE_NAME": "items",
         "AWS_REGION": "us-east-1",
         "AWS_DEFAULT_REGION": "us-east-1",
@@ -123,7 +147,7 @@ def test_the_zipped_package_imports_in_a_fresh_interpreter_with_only_boto3(
     }
     # -I: no PYTHONPATH, user site or working directory; -S: no site-packages. Only the package and boto3.
     result = subprocess.run(
-        [sys.executable, "-I", "-S", "-c", IMPORT_CHECK, str(extracted), str(_runtime_site(tmp_path))],
+        [python, "-I", "-S", "-c", IMPORT_CHECK, str(extracted), str(_runtime_site(tmp_path))],
         capture_output=True,
         text=True,
         cwd=tmp_path,
