@@ -22,12 +22,16 @@ FUNCTION_DIR = ROOT / "function"
 TABLE_JSON = ROOT / "api" / "table.json"
 TABLE = "items-test"
 
-# Lambda puts the package root first on sys.path and imports app as a top-level module; so do the tests.
+# Lambda puts the package root first on sys.path and imports app as a top-level module; so do the tests —
+# without leaving a __pycache__ in function/, the folder that is zipped and deployed as it is.
 if str(FUNCTION_DIR) not in sys.path:
     sys.path.insert(0, str(FUNCTION_DIR))
-
+_write_bytecode = sys.dont_write_bytecode
+sys.dont_write_bytecode = True
 import app  # noqa: E402
 import store  # noqa: E402
+
+sys.dont_write_bytecode = _write_bytecode
 
 
 def create_table(client: Any, name: str = TABLE) -> None:
