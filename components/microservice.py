@@ -90,14 +90,12 @@ class Microservice(pulumi.ComponentResource):
         self._alarms(function, api, stage)
 
         self.table_name = table.name
-        self.table_arn = table.arn
         self.function_name = function.name
         self.function_arn = function.arn
         self.alias_arn = alias.arn
         self.log_group_name = log_group.name
         self.memory_size = function.memory_size
         self.architecture = function.architectures.apply(lambda archs: archs[0])
-        self.rest_api_id = api.id
         self.api_url = stage.invoke_url  # already ends in /prod
         self.api_key: pulumi.Output[str] | None = (
             self._api_key(api, stage) if settings.auth_mode == "api_key" else None
@@ -122,9 +120,8 @@ class Microservice(pulumi.ComponentResource):
             range_key=keys.range_key,
             billing_mode="PAY_PER_REQUEST",
             point_in_time_recovery={"enabled": True},
-            server_side_encryption={
-                "enabled": True
-            },  # AWS-managed key aws/dynamodb, visible in KMS and CloudTrail
+            # enabled without a key ARN: the AWS-managed key aws/dynamodb (no monthly fee, in CloudTrail)
+            server_side_encryption={"enabled": True},
             deletion_protection_enabled=self._settings.table_deletion_protection,
             opts=pulumi.ResourceOptions(parent=self, protect=self._settings.protect_table),
         )
