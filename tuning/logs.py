@@ -121,3 +121,24 @@ def invocations_for_charts(report_lines: pd.DataFrame, local_invocations: pd.Dat
     if not frames:
         return pd.DataFrame(columns=COLUMNS)
     return pd.concat(frames, ignore_index=True)
+
+
+def per_memory_summary(invocations: pd.DataFrame) -> pd.DataFrame:
+    """One row per memory size: how many invocations (cold ones), duration percentiles, median init and
+    peak memory, and where the records come from — the table a reader scans before the charts."""
+    if invocations.empty:
+        return pd.DataFrame()
+    frame = invocations.astype({"duration_ms": float, "init_ms": float, "max_memory_used_mb": float})
+    grouped = frame.groupby("memory_mb")
+    return pd.DataFrame(
+        {
+            "invocations": grouped.size(),
+            "cold": grouped["cold"].sum().astype(int),
+            "p50 ms": grouped["duration_ms"].median(),
+            "p90 ms": grouped["duration_ms"].quantile(0.9),
+            "max ms": grouped["duration_ms"].max(),
+            "median init ms": grouped["init_ms"].median(),
+            "peak memory MB": grouped["max_memory_used_mb"].max(),
+            "source": grouped["source"].agg(lambda s: ", ".join(sorted(set(s.dropna())))),
+        }
+    ).rename_axis("memory MB")

@@ -29,10 +29,12 @@ class Loaded:
 
     frame: pd.DataFrame
     notes: list[str] = field(default_factory=list)
+    view: pd.DataFrame | None = None  # what a reader should see, when not the raw frame
 
     def _repr_html_(self) -> str:
         """Notebook display: the sentences, then the table."""
-        return notes_html(self.notes) + ("" if self.frame.empty else self.frame.to_html(max_rows=60))
+        shown = self.frame if self.view is None else self.view
+        return notes_html(self.notes) + ("" if shown.empty else shown.to_html(max_rows=60))
 
 
 def notes_html(notes: list[str]) -> str:
@@ -177,7 +179,7 @@ def invocations(context: Context, results_dir: str | Path) -> Loaded:
     if not combined.empty:
         counts = combined.groupby("source").size()
         notes.append("Invocations: " + ", ".join(f"{n} from {source}" for source, n in counts.items()) + ".")
-    return Loaded(combined, notes)
+    return Loaded(combined, notes, view=logs.per_memory_summary(combined))
 
 
 def lambda_metrics(context: Context) -> Loaded:

@@ -411,3 +411,22 @@ def test_local_stack_outputs_point_clients_at_their_emulator(monkeypatch: pytest
     assert local._request_signer._credentials.access_key == "testing"
     deployed = sources.aws_client({"region": "eu-west-1"}, "logs")
     assert deployed.meta.endpoint_url == "https://logs.eu-west-1.amazonaws.com"
+
+
+def test_per_memory_summary() -> None:
+    invocations = pd.DataFrame(
+        {
+            "source": ["REPORT lines"] * 3 + ["local runs (emulated)"],
+            "memory_mb": [128, 128, 128, 256],
+            "duration_ms": [30.0, 10.0, 20.0, 5.0],
+            "init_ms": [100.0, None, None, None],
+            "max_memory_used_mb": [50, 60, 55, 70],
+            "cold": [True, False, False, False],
+        }
+    )
+    summary = logs.per_memory_summary(invocations)
+    row = summary.loc[128]
+    assert (row["invocations"], row["cold"], row["p50 ms"], row["max ms"]) == (3, 1, 20.0, 30.0)
+    assert (row["median init ms"], row["peak memory MB"], row["source"]) == (100.0, 60, "REPORT lines")
+    assert summary.loc[256, "source"] == "local runs (emulated)"
+    assert logs.per_memory_summary(invocations.iloc[0:0]).empty
