@@ -8,7 +8,6 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +15,7 @@ import psutil
 import pytest
 
 from tests.e2e.conftest import PROJECT_ROOT, ServedStack, start_stack, stop_stack
+from tests.e2e.lambda_metrics import lambda_metric_sum
 
 pytestmark = pytest.mark.slow
 WAIT_S = 30
@@ -140,25 +140,8 @@ def _report_lines(stack: ServedStack) -> list[str]:
 
 def _metric_sum(stack: ServedStack, name: str, with_resource: bool) -> float:
     function = stack.outputs["function_name"]
-    dimensions = [{"Name": "FunctionName", "Value": function}]
-    if with_resource:
-        dimensions.append({"Name": "Resource", "Value": f"{function}:live"})
-    now = datetime.now(UTC)
-    result = stack.client("cloudwatch").get_metric_data(
-        MetricDataQueries=[
-            {
-                "Id": "m",
-                "MetricStat": {
-                    "Metric": {"Namespace": "AWS/Lambda", "MetricName": name, "Dimensions": dimensions},
-                    "Period": 3600,
-                    "Stat": "Sum",
-                },
-            }
-        ],
-        StartTime=now - timedelta(hours=2),
-        EndTime=now + timedelta(minutes=5),
-    )
-    return sum(result["MetricDataResults"][0]["Values"])
+    resource = f"{function}:live" if with_resource else None
+    return lambda_metric_sum(stack.client("cloudwatch"), function, name, resource)
 
 
 def _wait_for(condition, what: str) -> None:

@@ -5,13 +5,13 @@ from __future__ import annotations
 import re
 import threading
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
 
 import boto3
 import pytest
 from moto import mock_aws
 
 from emulator.telemetry import MeteredInvoker, Telemetry
+from tests.e2e.lambda_metrics import lambda_metric_sum
 
 FUNCTION = "fn-under-test"
 
@@ -46,25 +46,6 @@ def aws():
         )
 
 
-def metric_sum(cloudwatch, name: str, dimensions: list[dict]) -> float:
-    now = datetime.now(UTC)
-    result = cloudwatch.get_metric_data(
-        MetricDataQueries=[
-            {
-                "Id": "m",
-                "MetricStat": {
-                    "Metric": {"Namespace": "AWS/Lambda", "MetricName": name, "Dimensions": dimensions},
-                    "Period": 3600,
-                    "Stat": "Sum",
-                },
-            }
-        ],
-        StartTime=now - timedelta(hours=1),
-        EndTime=now + timedelta(minutes=5),
-    )
-    return sum(result["MetricDataResults"][0]["Values"])
-
-
 def test_invocations_reach_logs_and_metrics_with_both_dimension_sets(aws) -> None:
     logs, cloudwatch = aws
     with Telemetry(function_name=FUNCTION, logs_client=logs, cloudwatch_client=cloudwatch) as telemetry:
@@ -89,14 +70,16 @@ def test_invocations_reach_logs_and_metrics_with_both_dimension_sets(aws) -> Non
     )
     assert len(reports["events"]) == 3
 
-    by_function = [{"Name": "FunctionName", "Value": FUNCTION}]
-    by_alias = [*by_function, {"Name": "Resource", "Value": f"{FUNCTION}:live"}]
-    for dimensions in (by_function, by_alias):
-        assert metric_sum(cloudwatch, "Invocations", dimensions) == 3
-        assert metric_sum(cloudwatch, "Errors", dimensions) == 1
-        assert metric_sum(cloudwatch, "Throttles", dimensions) == 0
-        assert metric_sum(cloudwatch, "Duration", dimensions) == pytest.approx(12.5 + 30.0 + 7.25)
-        assert metric_sum(cloudwatch, "ConcurrentExecutions", dimensions) == 4
+    for resource in (None, f"{FUNCTION}:live"):  # {FunctionName} and {FunctionName, Resource}
+
+        def metric(name: str, resource: str | None = resource) -> float:
+            return lambda_metric_sum(cloudwatch, FUNCTION, name, resource)
+
+        assert metric("Invocations") == 3
+        assert metric("Errors") == 1
+        assert metric("Throttles") == 0
+        assert metric("Duration") == pytest.approx(12.5 + 30.0 + 7.25)
+        assert metric("ConcurrentExecutions") == 4
 
 
 def test_a_deleted_log_group_is_recreated_as_lambda_does(aws) -> None:
@@ -114,8 +97,7 @@ def test_a_deleted_log_group_is_recreated_as_lambda_does(aws) -> None:
     assert [e["message"] for e in events if e["message"].startswith("REPORT")] == [
         invocation("r2", 1.0).log_lines[-1]
     ]
-    by_function = [{"Name": "FunctionName", "Value": FUNCTION}]
-    assert metric_sum(cloudwatch, "Invocations", by_function) == 2
+    assert lambda_metric_sum(cloudwatch, FUNCTION, "Invocations") == 2
 
 
 class RecordingTelemetry:
