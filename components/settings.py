@@ -10,7 +10,6 @@ side effects: tests call `parse_settings` directly with every bad value.
 from __future__ import annotations
 
 import json
-import math
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -29,7 +28,7 @@ MEMORY_MB = (128, 10240)  # Lambda's memory range
 TIMEOUT_S = (1, 900)  # Lambda's timeout range
 TUNING_TIMEOUT_S = (10, 900)  # Power Tuning's totalExecutionTimeout parameter range (template.yml)
 API_GATEWAY_TIMEOUT_MS = 29000  # a REST API integration gives up after 29 s, so a p99 above it cannot be seen
-MAX_RATE_LIMIT = 10000.0  # API Gateway's default account-level steady-state limit per region
+MAX_RATE_LIMIT = 10000  # API Gateway's default account-level steady-state limit per region
 MAX_BURST_LIMIT = 5000  # ... and its burst limit
 
 _ORIGIN = re.compile(r"^https?://[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?(?::\d{1,5})?$")
@@ -56,7 +55,7 @@ class Settings:
     timeout: int
     log_retention_days: int
     reserved_concurrency: int | None  # None = unreserved
-    throttle_rate_limit: float
+    throttle_rate_limit: int
     throttle_burst_limit: int
     auth_mode: str
     cors_allow_origin: str | None  # None = CORS off
@@ -129,15 +128,8 @@ def _reserved_concurrency(raw: str) -> int | None:
     return value
 
 
-def _throttle_rate_limit(raw: str) -> float:
-    allowed = f"a number of requests per second above 0 and at most {MAX_RATE_LIMIT:g}"
-    try:
-        value = float(raw)
-    except ValueError:
-        raise SettingsError("throttleRateLimit", raw, allowed) from None
-    if not math.isfinite(value) or not 0 < value <= MAX_RATE_LIMIT:
-        raise SettingsError("throttleRateLimit", raw, allowed)
-    return value
+def _throttle_rate_limit(raw: str) -> int:
+    return _integer("throttleRateLimit", raw, 1, MAX_RATE_LIMIT)
 
 
 def _throttle_burst_limit(raw: str) -> int:

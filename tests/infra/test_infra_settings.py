@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import pytest
+import yaml
 
 from components.settings import PARSERS, Settings, SettingsError, parse_settings
-from tests.infra.harness import PROJECT, engine_config, run_program
+from tests.infra.harness import PROJECT, PROJECT_DIR, engine_config, run_program, stack_file_config
 
 
 def prod_raw(**overrides: str) -> dict[str, str]:
@@ -20,6 +21,21 @@ def test_pulumi_yaml_declares_exactly_the_keys_the_program_reads() -> None:
     assert set(prod_raw()) == set(PARSERS)
 
 
+ENGINE_TYPES = {"string": str, "boolean": bool, "integer": int, "array": list}  # all Pulumi.yaml allows
+
+
+def test_pulumi_yaml_declares_only_types_the_engine_accepts_with_matching_defaults() -> None:
+    config = yaml.safe_load((PROJECT_DIR / "Pulumi.yaml").read_text(encoding="utf-8"))["config"]
+    for key, spec in config.items():
+        assert spec["type"] in ENGINE_TYPES, key
+        assert type(spec["default"]) is ENGINE_TYPES[spec["type"]], key
+        if spec["type"] == "array":
+            assert all(type(v) is ENGINE_TYPES[spec["items"]["type"]] for v in spec["default"]), key
+    for key, value in stack_file_config("prod").items():  # the engine refuses stack values of another type
+        if key.startswith(f"{PROJECT}:"):
+            assert type(value) is ENGINE_TYPES[config[key.removeprefix(f"{PROJECT}:")]["type"]], key
+
+
 def test_prod_config_parses_to_typed_values() -> None:
     settings = parse_settings(prod_raw())
     assert settings == Settings(
@@ -28,7 +44,7 @@ def test_prod_config_parses_to_typed_values() -> None:
         timeout=10,
         log_retention_days=90,
         reserved_concurrency=None,
-        throttle_rate_limit=50.0,
+        throttle_rate_limit=50,
         throttle_burst_limit=100,
         auth_mode="api_key",
         cors_allow_origin="*",
@@ -52,7 +68,7 @@ def test_prod_config_parses_to_typed_values() -> None:
         ("architecture", "x86_64", "architecture", "x86_64"),
         ("logRetentionDays", "3653", "log_retention_days", 3653),
         ("reservedConcurrency", "1", "reserved_concurrency", 1),
-        ("throttleRateLimit", "0.5", "throttle_rate_limit", 0.5),
+        ("throttleRateLimit", "10000", "throttle_rate_limit", 10000),
         (
             "corsAllowOrigin",
             "https://app.example.com:8443",
@@ -82,10 +98,10 @@ BAD_VALUES = [
     ("reservedConcurrency", "0", "stop every invocation"),
     ("reservedConcurrency", "-2", "unreserved"),
     ("reservedConcurrency", "x", "unreserved"),
-    ("throttleRateLimit", "0", "above 0"),
-    ("throttleRateLimit", "10001", "at most 10000"),
-    ("throttleRateLimit", "nan", "above 0"),
-    ("throttleRateLimit", "fast", "above 0"),
+    ("throttleRateLimit", "0", "1 to 10000"),
+    ("throttleRateLimit", "10001", "1 to 10000"),
+    ("throttleRateLimit", "0.5", "integer"),
+    ("throttleRateLimit", "fast", "integer"),
     ("throttleBurstLimit", "0", "1 to 5000"),
     ("throttleBurstLimit", "5001", "1 to 5000"),
     ("authMode", "cognito", "api_key, iam, none"),
