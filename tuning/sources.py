@@ -9,6 +9,7 @@ the report instead of a traceback. Bad parameters still raise: they are the call
 from __future__ import annotations
 
 import html
+import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -21,6 +22,7 @@ from tuning import cloudwatch, executions, logs, results
 from tuning.outputs import LOCAL_OUTPUTS, load_outputs
 
 _AWS_ERRORS = (BotoCoreError, ClientError)
+_CODE = re.compile(r"`([^`]+)`")  # notes mark commands and names like Markdown does
 
 
 @dataclass
@@ -39,7 +41,8 @@ class Loaded:
 
 def notes_html(notes: list[str]) -> str:
     """Sentences as an HTML list (notebook display and the HTML export alike)."""
-    return "<ul>" + "".join(f"<li>{html.escape(note)}</li>" for note in notes) + "</ul>" if notes else ""
+    items = "".join("<li>" + _CODE.sub(r"<code>\1</code>", html.escape(note)) + "</li>" for note in notes)
+    return f"<ul>{items}</ul>" if notes else ""
 
 
 @dataclass(frozen=True)

@@ -430,3 +430,12 @@ def test_per_memory_summary() -> None:
     assert (row["median init ms"], row["peak memory MB"], row["source"]) == (100.0, 60, "REPORT lines")
     assert summary.loc[256, "source"] == "local runs (emulated)"
     assert logs.per_memory_summary(invocations.iloc[0:0]).empty
+
+
+def test_notes_render_commands_as_code_and_escape_the_rest() -> None:
+    html = sources.notes_html(["Apply: `pulumi config set memorySize 256` <now> & `pulumi up`"])
+    assert html == (
+        "<ul><li>Apply: <code>pulumi config set memorySize 256</code> &lt;now&gt; &amp; "
+        "<code>pulumi up</code></li></ul>"
+    )
+    assert sources.notes_html([]) == ""
