@@ -214,11 +214,17 @@ PARSERS: dict[str, tuple[str, Callable[[str], Any]]] = {
 }
 
 
+# Keys whose Pulumi.yaml default is "" (nothing configured).
+EMPTY_BY_DEFAULT = frozenset({"alarmEmail"})
+
+
 def parse_settings(raw: Mapping[str, str | None]) -> Settings:
     """Validate the raw config strings (as the engine passes them); SettingsError on the first bad one."""
     values: dict[str, Any] = {}
     for key, (field, parse) in PARSERS.items():
         text = raw.get(key)
+        if text is None and key in EMPTY_BY_DEFAULT:
+            text = ""  # whether the engine passes an empty default or leaves the key out, it means "none"
         if text is None:
             raise SettingsError(
                 key, None, "a value; Pulumi.yaml declares a default, so run the program from the project"

@@ -150,6 +150,12 @@ def test_a_missing_key_is_reported_by_name() -> None:
         parse_settings(raw)
 
 
+def test_an_unset_alarm_email_means_no_notifications() -> None:
+    raw = prod_raw()
+    del raw["alarmEmail"]
+    assert parse_settings(raw).alarm_email is None
+
+
 def test_the_program_stops_at_start_on_a_bad_value() -> None:
     with pytest.raises(SettingsError, match="'memorySize' = '64'"):
         run_program("prod", {"memorySize": 64})
