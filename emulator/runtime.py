@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from emulator.limits import CgroupError, EnvironmentLimits, host_cores, plan_limits
-from emulator.worker import MARKER
+from emulator.worker import MARKER, peak_rss_kb
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_FUNCTION_DIR = REPO_ROOT / "function"
@@ -120,18 +120,6 @@ def _pump(stream: IO[bytes], sink: queue.Queue, decode: Any) -> None:
 
 def _log_text(raw: bytes) -> str:
     return raw.decode("utf-8", "replace").rstrip("\r\n")
-
-
-def _peak_rss_kb(pid: int) -> int:
-    """The worker's peak resident memory so far (VmHWM), 0 when unreadable."""
-    try:
-        with open(f"/proc/{pid}/status") as status:
-            for line in status:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1])
-    except OSError:
-        pass
-    return 0
 
 
 def _exit_message(returncode: int | None) -> str:
@@ -282,7 +270,7 @@ class _Environment:
                 return self._replies.get(timeout=min(remaining, _RSS_POLL_S) if rss_check else remaining)
             except queue.Empty:
                 assert self.process is not None
-                if rss_check and self._over_memory(_peak_rss_kb(self.process.pid)):
+                if rss_check and self._over_memory(peak_rss_kb(self.process.pid)):
                     self._killed_for_memory = True
                     self.kill()
                     return None

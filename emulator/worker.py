@@ -61,6 +61,21 @@ def _die_with_parent(parent_pid: int) -> None:
         os._exit(1)
 
 
+def peak_rss_kb(pid: int | str = "self") -> int:
+    """A process's peak resident memory (Lambda's Max Memory Used), in KiB; 0 when unreadable.
+
+    VmHWM belongs to the program's own memory map; ``ru_maxrss`` would not do on Linux, as it keeps the peak
+    of the process it was forked from (the runtime's, often larger than the memory size) across exec."""
+    try:
+        with open(f"/proc/{pid}/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss if pid == "self" else 0
+
+
 def _mark(tag: str) -> None:
     sys.stdout.flush()
     sys.stderr.flush()
@@ -138,7 +153,7 @@ def _invoke(handler: Any, command: dict[str, Any]) -> dict[str, Any]:
         "payload": payload,
         "error": error,
         "duration_ms": duration_ms,
-        "max_rss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+        "max_rss_kb": peak_rss_kb(),
     }
 
 
@@ -164,7 +179,7 @@ def main(argv: list[str]) -> int:
         reply({"type": "init_error", "error": failed.error})
         return 1
     _mark("init")
-    reply({"type": "ready", "max_rss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss})
+    reply({"type": "ready", "max_rss_kb": peak_rss_kb()})
     for line in commands:
         result = _invoke(handler, json.loads(line))
         _mark(result["request_id"])
