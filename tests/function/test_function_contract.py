@@ -4,6 +4,7 @@ that validates against the documented schema (what schemathesis will hold the de
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -148,3 +149,21 @@ def test_dependency_failures_conform_too(api, fail_dynamodb, status):
     ):
         assert reply.status == status
         check_conformance(method, route, reply)
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["*", '"3"', ' W/"3" ', '"1", "2"', "3", "garbage", '"-1"', '""', '"1",', '"1234567890123456789"'],
+)
+def test_if_match_pattern_in_the_spec_is_what_the_function_accepts(value):
+    import items
+    from problems import ApiError
+
+    pattern = SPEC["components"]["parameters"]["IfMatch"]["schema"]["pattern"]
+    request = type("Headers", (), {"header": staticmethod(lambda name: value)})()
+    try:
+        items.if_match(request)
+        accepted = True
+    except ApiError:
+        accepted = False
+    assert accepted == bool(re.search(pattern, value))
