@@ -42,9 +42,13 @@ ACCOUNT_ID = "123456789012"
 API_ID = "local"
 MAX_BODY_BYTES = 10 * 1024 * 1024  # API Gateway's payload limit
 API_KEY_HEADER = "x-api-key"
-_METHODS = ("get", "put", "post", "delete", "options", "head", "patch")
+_METHODS = ("get", "put", "post", "delete", "patch", "head", "options", "trace")  # the stack's order, too
 _ANY_METHOD = "x-amazon-apigateway-any-method"
 _PROXY_RESPONSE_KEYS = {"statusCode", "headers", "multiValueHeaders", "body", "isBase64Encoded"}
+# What the stack's CORS preflights and gateway responses send (components/openapi_body.py builds them for AWS;
+# tests/e2e/test_gateway_matches_stack.py keeps the two in step).
+CORS_ALLOW_HEADERS = "Content-Type,X-Api-Key,Authorization,X-Amz-Date,X-Amz-Security-Token"
+CORS_MAX_AGE_S = "600"
 
 
 class InvocationResult(Protocol):
@@ -96,10 +100,10 @@ class RouteTable:
         routes = []
         for resource, path_item in (spec.get("paths") or {}).items():
             operations = {}
-            for key, op in path_item.items():
-                if key in _METHODS or key == _ANY_METHOD:
+            for key in (*_METHODS, _ANY_METHOD):
+                if key in path_item:
                     method = "ANY" if key == _ANY_METHOD else key.upper()
-                    security = op.get("security", default_security) if isinstance(op, dict) else []
+                    security = path_item[key].get("security", default_security)
                     operations[method] = Operation(method, _requires_key(security, key_schemes))
             routes.append(_route(resource, operations))
         # API Gateway prefers the most specific resource: more literal segments first, greedy proxies last.
@@ -173,6 +177,7 @@ class HttpResponse:
     headers: list[tuple[str, str]] = field(default_factory=list)
     body: bytes = b""
     request_id: str | None = None
+    from_gateway: bool = False  # answered by API Gateway itself (its "gateway responses"), not the function
 
 
 def _gateway_error(status: int, message: str, error_type: str, request_id: str) -> HttpResponse:
@@ -182,7 +187,7 @@ def _gateway_error(status: int, message: str, error_type: str, request_id: str) 
         ("x-amzn-RequestId", request_id),
         ("x-amzn-ErrorType", error_type),
     ]
-    return HttpResponse(status, headers, body, request_id)
+    return HttpResponse(status, headers, body, request_id, from_gateway=True)
 
 
 def internal_server_error(request_id: str) -> HttpResponse:
@@ -202,8 +207,10 @@ class LocalApiGateway:
         stage: str = STAGE,
         host: str = "127.0.0.1",
         port: int = 3000,
+        cors_origin: str | None = None,
     ) -> None:
         self.routes = routes
+        self.cors_origin = cors_origin  # the stack's corsAllowOrigin; None = CORS off
         self._api_key = api_key
         self.invoke = invoke  # settable: the stack binds the port before the runtime is up
         self.stage = stage
@@ -211,6 +218,16 @@ class LocalApiGateway:
         self.port = port
 
     def handle(self, request: HttpRequest) -> HttpResponse:
+        response = self._dispatch(request)
+        if self.cors_origin is not None and response.from_gateway:
+            # The stack's DEFAULT_4XX/5XX gateway responses carry CORS headers, so browsers can read errors.
+            response.headers += [
+                ("Access-Control-Allow-Origin", self.cors_origin),
+                ("Access-Control-Allow-Headers", CORS_ALLOW_HEADERS),
+            ]
+        return response
+
+    def _dispatch(self, request: HttpRequest) -> HttpResponse:
         request_id = str(uuid.uuid4())
         path, _, query = request.target.partition("?")
         prefix = f"/{self.stage}"
@@ -220,6 +237,9 @@ class LocalApiGateway:
             )
         resource_path = path[len(prefix) :] or "/"
         matched = self.routes.match(resource_path)
+        cors_preflight = self.cors_origin is not None and request.method == "OPTIONS"
+        if matched and cors_preflight and "OPTIONS" not in matched[0].operations:
+            return self._preflight(matched[0], request_id)
         operation = matched[0].operation(request.method) if matched else None
         if matched is None or operation is None:
             return _gateway_error(
@@ -239,6 +259,19 @@ class LocalApiGateway:
             return internal_server_error(request_id)
         response = proxy_response_to_http(result.payload, request_id)
         return response or internal_server_error(request_id)
+
+    def _preflight(self, route: Route, request_id: str) -> HttpResponse:
+        """The stack's OPTIONS mock integration: answered here, no key, no invocation."""
+        methods = ",".join([*(m for m in route.operations if m != "ANY"), "OPTIONS"])
+        headers = [
+            ("Content-Type", "application/json"),
+            ("Access-Control-Allow-Origin", self.cors_origin or ""),
+            ("Access-Control-Allow-Methods", methods),
+            ("Access-Control-Allow-Headers", CORS_ALLOW_HEADERS),
+            ("Access-Control-Max-Age", CORS_MAX_AGE_S),
+            ("x-amzn-RequestId", request_id),
+        ]
+        return HttpResponse(200, headers, b"", request_id)
 
     def _key_is_valid(self, presented: str | None) -> bool:
         return presented is not None and hmac.compare_digest(presented.encode(), self._api_key.encode())

@@ -82,6 +82,9 @@ class LocalStack:
         self.settings = settings
         self.memory_mb = int(settings.memory_mb or pulumi_default("memorySize", 1024))
         self.architecture = str(pulumi_default("architecture", "arm64"))
+        self.cors_origin: str | None = (
+            str(pulumi_default("corsAllowOrigin", "*")) or None
+        )  # "" turns CORS off
         self.api_key = secrets.token_urlsafe(30)
         self.outputs: dict[str, Any] = {}
         self._on_request = on_request
@@ -95,7 +98,9 @@ class LocalStack:
         """Bring everything up, failing fast (before anything else starts) when the port is taken."""
         _refuse_if_other_stack_owns(self.settings.outputs_path)
         routes = RouteTable.from_openapi(OPENAPI_PATH)
-        gateway = LocalApiGateway(routes, api_key=self.api_key, invoke=self._not_ready)
+        gateway = LocalApiGateway(
+            routes, api_key=self.api_key, invoke=self._not_ready, cors_origin=self.cors_origin
+        )
         try:
             self._server = GatewayHttpServer(
                 (self.settings.host, self.settings.port), gateway, self._on_request
@@ -139,7 +144,7 @@ class LocalStack:
         self._runtime = LambdaRuntime(
             function_name=self.settings.function_name,
             memory_mb=self.memory_mb,
-            environment={**aws_env(endpoint), "TABLE_NAME": self.settings.table_name},
+            environment=self._function_environment(endpoint),
             function_dir=self.settings.function_dir,
             init_cpu=self.settings.init_cpu,
             cpu_limiter=self.settings.cpu_limiter,
@@ -151,6 +156,13 @@ class LocalStack:
         self._serving.start()
         self.outputs = self._describe(endpoint, self._server.server_address[1])
         write_outputs(self.settings.outputs_path, self.outputs)
+
+    def _function_environment(self, endpoint: str) -> dict[str, str]:
+        """What the Pulumi component gives the function, plus the emulator's endpoint and fake credentials."""
+        environment = {**aws_env(endpoint), "TABLE_NAME": self.settings.table_name}
+        if self.cors_origin is not None:
+            environment["CORS_ALLOW_ORIGIN"] = self.cors_origin
+        return environment
 
     @staticmethod
     def _not_ready(event: dict[str, Any]) -> Any:

@@ -204,3 +204,15 @@ def test_sigterm_stops_everything_and_frees_the_port(tmp_path: Path) -> None:
     assert not stack.outputs_path.exists()  # no tool is left pointing at a dead stack
     listening = {c.laddr.port for c in psutil.net_connections("tcp") if c.status == psutil.CONN_LISTEN}
     assert api_port not in listening
+
+
+def test_cors_as_the_stack_configures_it(served_stack: ServedStack) -> None:
+    """Pulumi.yaml's corsAllowOrigin ("*"): preflights, gateway errors and function answers carry it."""
+    request = urllib.request.Request(served_stack.outputs["api_url"] + "/items/abc", method="OPTIONS")
+    with urllib.request.urlopen(request, timeout=30) as preflight:
+        assert preflight.status == 200
+        assert preflight.headers["Access-Control-Allow-Origin"] == "*"
+        assert "PATCH" in preflight.headers["Access-Control-Allow-Methods"]
+    assert call(served_stack, "GET", "/items", x_api_key="wrong")[1]["Access-Control-Allow-Origin"] == "*"
+    status, headers, _ = call(served_stack, "GET", "/items", **keyed(served_stack))
+    assert (status, headers["Access-Control-Allow-Origin"]) == (200, "*")

@@ -283,3 +283,28 @@ def test_http_server_refuses_a_body_over_10_mb_without_reading_it(http_server) -
     finally:
         connection.close()
     assert function.events == []
+
+
+def test_cors_preflight_is_answered_by_the_gateway_without_key_or_invocation(routes: RouteTable) -> None:
+    function = FakeFunction()
+    gw = LocalApiGateway(routes, api_key=KEY, invoke=function, cors_origin="https://app.example.com")
+    response = gw.handle(request("OPTIONS", "/prod/items/abc", key=None))
+    headers = dict(response.headers)
+    assert response.status == 200
+    assert headers["Access-Control-Allow-Origin"] == "https://app.example.com"
+    assert headers["Access-Control-Allow-Methods"] == "GET,PUT,DELETE,PATCH,OPTIONS"
+    assert "X-Api-Key" in headers["Access-Control-Allow-Headers"]
+    assert function.events == []
+
+
+def test_gateway_errors_carry_cors_headers_only_when_cors_is_on(routes: RouteTable) -> None:
+    with_cors = LocalApiGateway(routes, api_key=KEY, invoke=FakeFunction(), cors_origin="*")
+    without = LocalApiGateway(routes, api_key=KEY, invoke=FakeFunction())
+    forbidden = with_cors.handle(request("GET", "/prod/items", key=None))
+    assert ("Access-Control-Allow-Origin", "*") in forbidden.headers
+    assert "Access-Control-Allow-Origin" not in dict(
+        without.handle(request("GET", "/prod/items", key=None)).headers
+    )
+    assert without.handle(request("OPTIONS", "/prod/items", key=None)).status == 403  # no CORS, no preflight
+    answered = with_cors.handle(request("GET", "/prod/items"))  # the function's own headers are its business
+    assert "Access-Control-Allow-Origin" not in dict(answered.headers)
