@@ -221,6 +221,14 @@ def test_table_name_must_be_the_configured_table(api, raw_table):
     assert raw_table.scan()["Count"] == 0
 
 
+def update_event(**payload):
+    return {"operation": "update", "payload": {"Key": {"id": "a"}, **payload}}
+
+
+def list_event(**payload):
+    return {"operation": "list", "payload": payload}
+
+
 @pytest.mark.parametrize(
     "event",
     [
@@ -241,110 +249,45 @@ def test_table_name_must_be_the_configured_table(api, raw_table):
         {"operation": "read", "payload": {"Key": "a"}},
         {"operation": "read", "payload": None},
         {"operation": "read", "payload": []},
+        {"operation": "read", "payload": {"Key": {"id": "a"}, "ProjectionExpression": "#missing"}},
         {"operation": "create", "payload": {"Item": {"number": 5}}},
         {"operation": "create", "payload": {"Item": {"id": "a", "version": 9}}},
         {"operation": "create", "payload": {"Item": {"id": "a", "x": float("nan")}}},
-        {"operation": "update", "payload": {"Key": {"id": "a"}}},
-        {
-            "operation": "update",
-            "payload": {
-                "Key": {"id": "a"},
-                "UpdateExpression": "SET version = :v",
-                "ExpressionAttributeValues": {":v": 1},
-            },
-        },
-        {
-            "operation": "update",
-            "payload": {
-                "Key": {"id": "a"},
-                "UpdateExpression": "ADD #v :v",
-                "ExpressionAttributeNames": {"#v": "version"},
-                "ExpressionAttributeValues": {":v": 1},
-            },
-        },
-        {
-            "operation": "update",
-            "payload": {
-                "Key": {"id": "a"},
-                "UpdateExpression": "SET #id = :v",
-                "ExpressionAttributeNames": {"#id": "id"},
-                "ExpressionAttributeValues": {":v": "b"},
-            },
-        },
-        {
-            "operation": "update",
-            "payload": {
-                "Key": {"id": "a"},
-                "UpdateExpression": "SET a = :srvNow",
-                "ExpressionAttributeValues": {":srvNow": 1},
-            },
-        },
-        {
-            "operation": "update",
-            "payload": {
-                "Key": {"id": "a"},
-                "UpdateExpression": "SET a = :v SET b = :v",
-                "ExpressionAttributeValues": {":v": 1},
-            },
-        },
-        {
-            "operation": "update",
-            "payload": {
-                "Key": {"id": "a"},
-                "UpdateExpression": "a = :v",
-                "ExpressionAttributeValues": {":v": 1},
-            },
-        },
-        {
-            "operation": "update",
-            "payload": {"Key": {"id": "a"}, "AttributeUpdates": {"updatedAt": {"Value": 1}}},
-        },
-        {
-            "operation": "update",
-            "payload": {"Key": {"id": "a"}, "AttributeUpdates": {"n": {"Value": "x", "Action": "ADD"}}},
-        },
-        {
-            "operation": "update",
-            "payload": {"Key": {"id": "a"}, "AttributeUpdates": {"n": {"Value": 1}, "x": {"Action": "PUT"}}},
-        },
-        {
-            "operation": "update",
-            "payload": {
-                "Key": {"id": "a"},
-                "AttributeUpdates": {"n": {"Value": 1}},
-                "UpdateExpression": "SET n = :n",
-            },
-        },
-        {
-            "operation": "update",
-            "payload": {
-                "Key": {"id": "a"},
-                "UpdateExpression": "SET n = :n",
-                "ExpressionAttributeValues": {":n": 1},
-                "ReturnValues": "ALL",
-            },
-        },
+        update_event(),
+        update_event(UpdateExpression="SET version = :v", ExpressionAttributeValues={":v": 1}),
+        update_event(
+            UpdateExpression="ADD #v :v",
+            ExpressionAttributeNames={"#v": "version"},
+            ExpressionAttributeValues={":v": 1},
+        ),
+        update_event(
+            UpdateExpression="SET #id = :v",
+            ExpressionAttributeNames={"#id": "id"},
+            ExpressionAttributeValues={":v": "b"},
+        ),
+        update_event(UpdateExpression="SET a = :srvNow", ExpressionAttributeValues={":srvNow": 1}),
+        update_event(UpdateExpression="SET a = :v SET b = :v", ExpressionAttributeValues={":v": 1}),
+        update_event(UpdateExpression="a = :v", ExpressionAttributeValues={":v": 1}),
+        update_event(UpdateExpression="SET n = :undefined"),
+        update_event(AttributeUpdates={"updatedAt": {"Value": 1}}),
+        update_event(AttributeUpdates={"n": {"Value": "x", "Action": "ADD"}}),
+        update_event(AttributeUpdates={"n": {"Value": 1}, "x": {"Action": "PUT"}}),
+        update_event(AttributeUpdates={"n": {"Value": 1}}, UpdateExpression="SET n = :n"),
+        update_event(UpdateExpression="SET n = :n", ExpressionAttributeValues={":n": 1}, ReturnValues="ALL"),
         {"operation": "delete", "payload": {"Key": {"id": "a"}, "ReturnValues": "ALL_NEW"}},
-        {"operation": "list", "payload": {"Limit": 101}},
-        {"operation": "list", "payload": {"Limit": True}},
-        {"operation": "list", "payload": {"Select": "COUNT"}},
-        {"operation": "list", "payload": {"Segment": 0, "TotalSegments": 2}},
-        {"operation": "list", "payload": {"ExclusiveStartKey": {"id": "a", "x": 1}}},
-        {"operation": "list", "payload": {"FilterExpression": ""}},
-        {
-            "operation": "list",
-            "payload": {"FilterExpression": "x = :v", "ExpressionAttributeValues": {"v": 1}},
-        },
-        {
-            "operation": "list",
-            "payload": {
-                "FilterExpression": "#srv = :v",
-                "ExpressionAttributeNames": {"#srv": "x"},
-                "ExpressionAttributeValues": {":v": 1},
-            },
-        },
-        {"operation": "list", "payload": {"FilterExpression": "this is not an expression"}},
-        {"operation": "read", "payload": {"Key": {"id": "a"}, "ProjectionExpression": "#missing"}},
+        list_event(Limit=101),
+        list_event(Limit=True),
+        list_event(Select="COUNT"),
+        list_event(Segment=0, TotalSegments=2),
+        list_event(ExclusiveStartKey={"id": "a", "x": 1}),
+        list_event(FilterExpression=""),
+        list_event(FilterExpression="x = :v", ExpressionAttributeValues={"v": 1}),
+        list_event(
+            FilterExpression="#srv = :v",
+            ExpressionAttributeNames={"#srv": "x"},
+            ExpressionAttributeValues={":v": 1},
+        ),
+        list_event(FilterExpression="this is not an expression"),
     ],
 )
 def test_bad_tutorial_requests_are_400_and_change_nothing(api, raw_table, event):
