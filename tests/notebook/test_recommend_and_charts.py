@@ -83,7 +83,7 @@ def test_unknown_price_region_falls_back_and_says_so() -> None:
 
 
 def test_recommendation_against_current_memory() -> None:
-    run = _run({128: (400.0, 1.0e-6), 512: (100.0, 1.1e-6), 1024: (60.0, 1.3e-6)})
+    run = _run({128: (400.0, 1.0e-6), 512: (120.0, 1.1e-6), 1024: (60.0, 1.3e-6)})
     costs = recommend.cost_table(
         run, mix={"get": 1}, requests_per_month=10, architecture="x86_64", region="us-east-1"
     )
@@ -92,8 +92,10 @@ def test_recommendation_against_current_memory() -> None:
     assert picks.loc["speed", "memory_mb"] == 1024
     assert picks.loc["cost", "command"] == "pulumi config set memorySize 128 -s prod"
     monthly = costs.set_index("power")["monthly_cost"]
+    # 512 MB × 120 ms is 60 MB·s against 128 MB × 400 ms = 50 MB·s: moving to 128 MB saves
+    assert monthly[512] > monthly[128]
     assert picks.loc["cost", "monthly_saving"] == pytest.approx(monthly[512] - monthly[128])
-    # balanced: 128 → ½·1/1.3 + ½·1 = 0.885; 512 → ½·1.1/1.3 + ½·0.25 = 0.548; 1024 → ½ + ½·0.15 = 0.575
+    # balanced: 128 → ½·1/1.3 + ½·1 = 0.885; 512 → ½·1.1/1.3 + ½·0.3 = 0.573; 1024 → ½ + ½·0.15 = 0.575
     assert picks.loc["balanced", "memory_mb"] == 512
     assert picks.loc["balanced", "command"] == "(keep the current size)"
     sentences = recommend.describe(picks.reset_index(), 10)
