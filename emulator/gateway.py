@@ -9,6 +9,7 @@ same statuses offline as on AWS:
   (REST APIs answer an undefined route this way, before the key is even looked at);
 * missing or wrong ``x-api-key`` on a key-protected method → 403 ``{"message":"Forbidden"}``;
 * a function error or an invalid proxy response → 502 ``{"message": "Internal server error"}``;
+* over the stage's rate/burst limits → 429 ``{"message":"Too Many Requests"}``;
 * a request body over API Gateway's 10 MB → 413 ``{"message":"Request Too Long"}``.
 """
 
@@ -34,6 +35,8 @@ from typing import Any, Protocol
 from urllib.parse import parse_qsl, unquote
 
 import yaml
+
+from emulator.throttling import TokenBucket
 
 logger = logging.getLogger(__name__)
 
@@ -208,8 +211,10 @@ class LocalApiGateway:
         host: str = "127.0.0.1",
         port: int = 3000,
         cors_origin: str | None = None,
+        throttle: TokenBucket | None = None,
     ) -> None:
         self.routes = routes
+        self.throttle = throttle  # the stage's rate and burst limits; None = unlimited
         self.cors_origin = cors_origin  # the stack's corsAllowOrigin; None = CORS off
         self._api_key = api_key
         self.invoke = invoke  # settable: the stack binds the port before the runtime is up
@@ -249,6 +254,8 @@ class LocalApiGateway:
         presented_key = _last_header(request.headers, API_KEY_HEADER)
         if operation.api_key_required and not self._key_is_valid(presented_key):
             return _gateway_error(403, "Forbidden", "ForbiddenException", request_id)
+        if self.throttle is not None and not self.throttle.take():
+            return _gateway_error(429, "Too Many Requests", "TooManyRequestsException", request_id)
         if len(request.body) > MAX_BODY_BYTES:
             return _gateway_error(413, "Request Too Long", "RequestTooLongException", request_id)
         event = self.build_event(

@@ -25,6 +25,7 @@ import yaml
 from emulator.gateway import ACCOUNT_ID, STAGE, GatewayHttpServer, LocalApiGateway, RouteTable
 from emulator.moto_server import DEFAULT_REGION, MotoServer, aws_env
 from emulator.telemetry import MeteredInvoker, Telemetry
+from emulator.throttling import TokenBucket
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_OUTPUTS = PROJECT_ROOT / ".local" / "outputs.json"
@@ -99,7 +100,14 @@ class LocalStack:
         _refuse_if_other_stack_owns(self.settings.outputs_path)
         routes = RouteTable.from_openapi(OPENAPI_PATH)
         gateway = LocalApiGateway(
-            routes, api_key=self.api_key, invoke=self._not_ready, cors_origin=self.cors_origin
+            routes,
+            api_key=self.api_key,
+            invoke=self._not_ready,
+            cors_origin=self.cors_origin,
+            throttle=TokenBucket(
+                float(pulumi_default("throttleRateLimit", 100)),
+                int(pulumi_default("throttleBurstLimit", 200)),
+            ),
         )
         try:
             self._server = GatewayHttpServer(

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from emulator.gateway import GatewayHttpServer, HttpRequest, LocalApiGateway, RouteTable
+from emulator.throttling import TokenBucket
 
 SPEC = Path(__file__).resolve().parents[2] / "api" / "openapi.yaml"
 KEY = "the-right-key"
@@ -308,3 +309,38 @@ def test_gateway_errors_carry_cors_headers_only_when_cors_is_on(routes: RouteTab
     assert without.handle(request("OPTIONS", "/prod/items", key=None)).status == 403  # no CORS, no preflight
     answered = with_cors.handle(request("GET", "/prod/items"))  # the function's own headers are its business
     assert "Access-Control-Allow-Origin" not in dict(answered.headers)
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_token_bucket_allows_the_burst_then_the_rate() -> None:
+    clock = FakeClock()
+    bucket = TokenBucket(rate=10, burst=3, clock=clock)
+    assert [bucket.take() for _ in range(4)] == [True, True, True, False]
+    clock.now = 0.1  # one token back after 1/rate seconds
+    assert [bucket.take(), bucket.take()] == [True, False]
+    clock.now = 100.0  # never more than the burst saved up
+    assert sum(bucket.take() for _ in range(10)) == 3
+
+
+@pytest.mark.parametrize(("rate", "burst"), [(0, 1), (-1, 5), (10, 0)])
+def test_token_bucket_refuses_impossible_limits(rate: float, burst: int) -> None:
+    with pytest.raises(ValueError, match="throttling"):
+        TokenBucket(rate, burst)
+
+
+def test_throttled_requests_are_429_and_never_reach_the_function(routes: RouteTable) -> None:
+    function = FakeFunction()
+    bucket = TokenBucket(rate=1, burst=2, clock=FakeClock())
+    gw = LocalApiGateway(routes, api_key=KEY, invoke=function, throttle=bucket)
+    statuses = [gw.handle(request("GET", "/prod/items")).status for _ in range(3)]
+    assert statuses == [200, 200, 429]
+    assert len(function.events) == 2
+    throttled = gw.handle(request("GET", "/prod/items"))
+    assert json.loads(throttled.body) == {"message": "Too Many Requests"}
