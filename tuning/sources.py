@@ -81,14 +81,25 @@ def load_context(stack: str | None, outputs_path: str | None, since: str, result
     if stack is None and outputs_path is None and LOCAL_OUTPUTS.exists():
         outputs_path = str(LOCAL_OUTPUTS)
     if stack is None and outputs_path is None:
-        paths = results.result_paths(results_dir) if Path(results_dir).is_dir() else []
-        metadata = results.load_results(paths[-1])["metadata"] if paths else {}
+        newest, metadata = _newest_readable_results(results_dir)
         facts = {key: metadata.get(key) for key in ("function_name", "region", "architecture")}
-        origin = f"`{paths[-1].name}`" if paths else "nowhere (no results files either)"
+        origin = f"`{newest.name}`" if newest else "nowhere (no readable results files either)"
         return Context(facts, start, end, origin, read_aws=False)
     outputs = load_outputs(stack=stack, outputs_path=outputs_path)
     origin = f"stack `{stack}`" if stack else f"`{outputs_path}`"
     return Context(outputs, start, end, origin)
+
+
+def _newest_readable_results(results_dir: str | Path) -> tuple[Path | None, dict[str, Any]]:
+    """The newest results file that loads, and its metadata (a corrupt newer file is skipped here and
+    reported by ``tuning_runs``)."""
+    paths = results.result_paths(results_dir) if Path(results_dir).is_dir() else []
+    for path in reversed(paths):
+        try:
+            return path, results.load_results(path)["metadata"]
+        except (ValueError, OSError):
+            continue
+    return None, {}
 
 
 def aws_client(outputs: dict[str, Any], service: str) -> Any:

@@ -439,3 +439,19 @@ def test_notes_render_commands_as_code_and_escape_the_rest() -> None:
         "<code>pulumi up</code></li></ul>"
     )
     assert sources.notes_html([]) == ""
+
+
+def test_a_corrupt_results_file_costs_a_sentence_not_the_report(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    results_dir = tmp_path / "results"
+    aws_data.write_local_results(results_dir, datetime.now(UTC) - timedelta(hours=1))
+    (results_dir / "20991231T000000Z_local_broken.json").write_text("{not json")
+    context = sources.load_context(None, None, "7d", results_dir)
+    assert context.outputs["function_name"] == aws_data.FUNCTION  # from the newest file that loads
+    runs = sources.tuning_runs(context, results_dir)
+    assert runs.frame["run"].nunique() == 1
+    assert len(runs.notes) == 1
+    assert runs.notes[0].startswith("Skipped results file")
+    assert "20991231T000000Z_local_broken.json" in runs.notes[0]
