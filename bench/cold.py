@@ -26,9 +26,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from emulator.limits import CPU_METHODS, plan_limits  # noqa: E402
-from emulator.moto_server import DEFAULT_REGION, aws_env, running_moto  # noqa: E402
 from emulator.runtime import LambdaRuntime  # noqa: E402
-from emulator.table import create_table  # noqa: E402
+from emulator.table import dynamodb_client, private_table  # noqa: E402
 
 FUNCTIONS = {"ours": ROOT / "function", "tutorial": ROOT / "bench" / "tutorial_function"}
 TABLE = "bench-items"
@@ -144,19 +143,9 @@ def report(args: argparse.Namespace, medians: dict[tuple[str, int], dict[str, fl
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    with running_moto() as server:
-        environment = {**aws_env(server.endpoint_url), "TABLE_NAME": TABLE}
-        import boto3
-
-        client = boto3.client(
-            "dynamodb",
-            endpoint_url=server.endpoint_url,
-            region_name=DEFAULT_REGION,
-            aws_access_key_id=environment["AWS_ACCESS_KEY_ID"],
-            aws_secret_access_key=environment["AWS_SECRET_ACCESS_KEY"],
-        )
-        create_table(client, TABLE)
-        client.put_item(TableName=TABLE, Item={"id": {"S": ITEM_ID}, "title": {"S": "A typical item"}})
+    with private_table(TABLE) as environment:
+        item = {"id": {"S": ITEM_ID}, "title": {"S": "A typical item"}}
+        dynamodb_client(environment).put_item(TableName=TABLE, Item=item)
         medians = measure(args, environment)
     print(report(args, medians, plan_limits(min(args.sizes), args.cpu_limiter).cpu_method))
     return 0

@@ -111,10 +111,12 @@ def _spawn(command: list[str], **popen_kwargs: Any) -> subprocess.Popen[bytes]:
 
 
 def _pump(stream: IO[bytes], sink: queue.Queue, decode: Any) -> None:
-    """Move each line of ``stream`` into ``sink`` (decoded); None marks the end (the worker's end closed)."""
+    """Move each line of ``stream`` into ``sink`` (decoded); None marks the end (the worker's end closed).
+    A line that does not decode (only the function scribbling on our pipe could cause it) is dropped."""
     with stream:
         for raw in stream:
-            sink.put(decode(raw))
+            with contextlib.suppress(ValueError):
+                sink.put(decode(raw))
     sink.put(None)
 
 
@@ -201,8 +203,9 @@ class _Environment:
             return init_ms, outcome
         timed_out = reply == "timeout"
         self.kill()
-        if self.limits.describe_exit(self.process.returncode):
-            raise CgroupError(self.limits.describe_exit(self.process.returncode))
+        setup_failure = self.limits.describe_exit(self.process.returncode)
+        if setup_failure:
+            raise CgroupError(setup_failure)
         outcome = self._failure(timed_out, "", init_ms, INIT_LIMIT_S + runtime.timeout_s)
         return init_ms, outcome
 

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import contextlib
 import json
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
+
+from emulator.moto_server import DEFAULT_REGION, aws_env, running_moto
 
 TABLE_SPEC = Path(__file__).resolve().parent.parent / "api" / "table.json"
 
@@ -23,3 +26,26 @@ def create_table(dynamodb_client: Any, table_name: str) -> None:
     dynamodb_client.get_waiter("table_exists").wait(
         TableName=table_name, WaiterConfig={"Delay": 1, "MaxAttempts": 30}
     )
+
+
+def dynamodb_client(environment: Mapping[str, str]) -> Any:
+    """A DynamoDB client for the emulator that a function environment (``aws_env`` keys) points at."""
+    import boto3
+
+    return boto3.client(
+        "dynamodb",
+        endpoint_url=environment["AWS_ENDPOINT_URL"],
+        region_name=environment["AWS_REGION"],
+        aws_access_key_id=environment["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=environment["AWS_SECRET_ACCESS_KEY"],
+    )
+
+
+@contextlib.contextmanager
+def private_table(table_name: str, region: str = DEFAULT_REGION) -> Iterator[dict[str, str]]:
+    """A private moto server holding a fresh ``table_name``; yields the function's environment (``aws_env`` +
+    TABLE_NAME). The server stops on exit, also on errors and Ctrl-C."""
+    with running_moto() as server:
+        environment = {**aws_env(server.endpoint_url, region), "TABLE_NAME": table_name}
+        create_table(dynamodb_client(environment), table_name)
+        yield environment

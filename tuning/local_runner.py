@@ -126,26 +126,13 @@ def _target(execution_input: dict[str, Any], outputs: dict | None) -> _Target:
 def _dynamodb(outputs: dict | None, region: str) -> Iterator[dict[str, str]]:
     """The function's AWS environment and TABLE_NAME: the running local stack's endpoint and table, or a
     private moto server's with a fresh table (stopped at the end, also on errors and Ctrl-C)."""
-    from emulator.moto_server import aws_env, running_moto
+    from emulator.moto_server import aws_env
+    from emulator.table import private_table
 
     if outputs and outputs.get("endpoint_url"):
         yield {**aws_env(outputs["endpoint_url"], region), "TABLE_NAME": outputs["table_name"]}
         return
-    import boto3
-
-    from emulator.table import create_table
-
-    table = (outputs or {}).get("table_name") or DEFAULT_TABLE_NAME
-    with running_moto() as server:
-        environment = {**aws_env(server.endpoint_url, region), "TABLE_NAME": table}
-        client = boto3.client(
-            "dynamodb",
-            endpoint_url=server.endpoint_url,
-            region_name=region,
-            aws_access_key_id=environment["AWS_ACCESS_KEY_ID"],
-            aws_secret_access_key=environment["AWS_SECRET_ACCESS_KEY"],
-        )
-        create_table(client, table)
+    with private_table((outputs or {}).get("table_name") or DEFAULT_TABLE_NAME, region) as environment:
         yield environment
 
 
