@@ -67,7 +67,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--url", default=env.get("URL", ""), help="API base URL ending in /prod (env URL)")
     parser.add_argument("--api-key", default=env.get("API_KEY", ""), help="x-api-key for --url (env API_KEY)")
     parser.add_argument(
-        "--users", default=env.get("USERS", "10"), help=f"virtual users, 1-{MAX_USERS} (env USERS)"
+        "--users", default=env.get("USERS", "5"), help=f"virtual users, 1-{MAX_USERS} (env USERS; 5)"
     )
     parser.add_argument(
         "--duration", default=env.get("DURATION", "30s"), help="run time, e.g. 30s, 2m (env DURATION)"
@@ -182,6 +182,12 @@ def run(args: argparse.Namespace) -> int:
         return 1
     print("\n".join(summarize(stats, duration_s)))
     print(f"reports: {args.report_dir}/report.html, {prefix}_stats.csv, {prefix}_failures.csv")
+    if completed.returncode != 0:
+        print(
+            "some requests failed: see the failures file (HTTP 429 means the stage's rate or burst limit was "
+            "reached, as API Gateway would; fewer USERS stay below it)",
+            file=sys.stderr,
+        )
     return completed.returncode
 
 
