@@ -14,6 +14,7 @@ from typing import Any
 
 import pandas as pd
 
+from tuning.cloudwatch import parse_since
 from tuning.results import POWER_COLUMNS, per_power_stats
 
 # H3's results columns (so executions and results files concatenate) plus what only executions have
@@ -139,9 +140,11 @@ def execution_rows(description: dict, history: list[dict] | None, architecture: 
 
 
 def load_executions(
-    state_machine_arn: str, since: datetime, *, architecture: str | None = None, client: Any = None
+    state_machine_arn: str, since: str | datetime, *, architecture: str | None = None, client: Any = None
 ) -> pd.DataFrame:
-    """Every execution of the state machine started at or after ``since``, newest first, as ``COLUMNS``."""
+    """Every execution of the state machine started at or after ``since`` (a datetime, an ISO time or a
+    span like ``7d``), newest first, as ``COLUMNS``."""
+    since = parse_since(since)
     if client is None:
         import boto3
 

@@ -12,6 +12,7 @@ from typing import Any
 
 import pandas as pd
 
+from tuning.cloudwatch import parse_since
 from tuning.reports import parse_report_line
 
 # text-format lines ("REPORT RequestId: …") and JSON-format ones ({"type": "platform.report", …})
@@ -41,13 +42,14 @@ def stream_version(log_stream: str) -> str | None:
 
 def fetch_report_lines(
     log_group_name: str,
-    start: datetime,
+    start: str | datetime,
     end: datetime | None = None,
     *,
     max_lines: int = MAX_LINES,
     client: Any = None,
 ) -> pd.DataFrame:
-    """Every REPORT line of the log group between ``start`` and ``end``: one row per invocation.
+    """Every REPORT line of the log group between ``start`` (a datetime, ISO time or span like ``7d``) and
+    ``end``: one row per invocation.
 
     Memory size comes from the line itself (an alias's version may have been deleted since); ``cold`` is
     True when the line has an Init Duration. A missing log group gives an empty frame with ``COLUMNS``.
@@ -58,6 +60,7 @@ def fetch_report_lines(
         import boto3
 
         client = boto3.client("logs")
+    start = parse_since(start)
     kwargs: dict[str, Any] = {"logGroupName": log_group_name, "startTime": int(start.timestamp() * 1000)}
     if end is not None:
         kwargs["endTime"] = int(end.timestamp() * 1000)

@@ -178,6 +178,7 @@ def test_report_lines_outside_the_window_or_group_are_not_read(moto_endpoint: st
     now = datetime.now(UTC)
     aws_data.seed_report_lines(now)
     assert logs.fetch_report_lines(aws_data.LOG_GROUP, now - timedelta(minutes=1), now).empty
+    assert len(logs.fetch_report_lines(aws_data.LOG_GROUP, "1h")) == 2 * 5
     missing = logs.fetch_report_lines("/aws/lambda/absent", now - timedelta(days=1), now)
     assert missing.empty
     assert list(missing.columns) == logs.COLUMNS
@@ -343,6 +344,7 @@ def test_load_executions_since(moto_endpoint: str) -> None:
     assert set(found["run"]) == {"only"}
     assert len(found) == len(aws_data.POWER_VALUES)
     assert executions.load_executions(arn, datetime.now(UTC) + timedelta(minutes=1)).empty
+    assert set(executions.load_executions(arn, "1h")["run"]) == {"only"}  # spans work as in the notebook
 
 
 def test_combine_runs_prefers_the_results_file_of_a_saved_execution() -> None:
