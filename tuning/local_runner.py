@@ -22,8 +22,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from emulator.limits import cpu_share, host_cores
-from emulator.runtime import DEFAULT_FUNCTION_DIR, Invocation, LambdaRuntime
+from emulator.limits import cpu_share, host_cores, plan_limits
+from emulator.runtime import DEFAULT_FUNCTION_DIR, INIT_CPU_MODES, Invocation, LambdaRuntime
 from tuning.analysis import build_output
 from tuning.errors import TuningError
 from tuning.payloads import expand_payloads
@@ -227,7 +227,10 @@ def run_local(
     Raises ValueError for bad input and TuningError when a function error ends the run.
     """
     target = _target(execution_input, outputs)  # bad input fails before any server or process starts
+    if init_cpu not in INIT_CPU_MODES:
+        raise ValueError(f"init_cpu must be one of {', '.join(INIT_CPU_MODES)}; got {init_cpu!r}")
     power_values = power_values_of(execution_input)
+    plan_limits(min(power_values), cpu_limiter)  # an unknown or unusable limiter fails now, not mid-run
     num = num_of(execution_input)
     mode = _mode(execution_input)
     allowed = list(execution_input.get("allowedExceptions") or [])

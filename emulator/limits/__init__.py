@@ -150,22 +150,28 @@ class EnvironmentLimits:
 
     def _create_cgroups(self) -> None:
         plan = self.plan
-        if plan.cpu_method.startswith("cgroup") and plan.cores_allowed is not None:
-            self._cpu_cgroup = self._new_cgroup(plan.cpu_method, "cpu")
-            self._cpu_cgroup.set_cpu(plan.cores_allowed if self._cap_from_start else None, self._period_us)
-        if plan.memory_method.startswith("cgroup"):
-            if plan.memory_method == plan.cpu_method == "cgroup-v2" and self._cpu_cgroup is not None:
-                self.memory_cgroup = self._cpu_cgroup  # v2: one directory holds every controller
-            else:
+        cap_cpu = plan.cpu_method.startswith("cgroup") and plan.cores_allowed is not None
+        limit_memory = plan.memory_method.startswith("cgroup")
+        if cap_cpu and limit_memory and plan.cpu_method == plan.memory_method == "cgroup-v2":
+            self._cpu_cgroup = self.memory_cgroup = self._new_cgroup(
+                "cgroup-v2", "cpu", "memory"
+            )  # one directory
+        else:
+            if cap_cpu:
+                self._cpu_cgroup = self._new_cgroup(plan.cpu_method, "cpu")
+            if limit_memory:
                 self.memory_cgroup = self._new_cgroup(plan.memory_method, "memory")
+        if self._cpu_cgroup is not None and plan.cores_allowed is not None:
+            self._cpu_cgroup.set_cpu(plan.cores_allowed if self._cap_from_start else None, self._period_us)
+        if self.memory_cgroup is not None:
             self.memory_cgroup.set_memory(plan.memory_mb * 1024 * 1024)
 
     @property
     def _period_us(self) -> int:
         return round((self.plan.period_s or _MIN_PERIOD_S) * 1e6)
 
-    def _new_cgroup(self, method: str, controller: str) -> Cgroup:
-        cgroup = Cgroup.create(_cgroup_version(method), controller)
+    def _new_cgroup(self, method: str, *controllers: str) -> Cgroup:
+        cgroup = Cgroup.create(_cgroup_version(method), *controllers)
         self._cgroups.append(cgroup)
         return cgroup
 

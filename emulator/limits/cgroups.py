@@ -78,11 +78,14 @@ class Cgroup:
         self.version = version
 
     @classmethod
-    def create(cls, version: int, controller: str) -> Cgroup:
-        parent = parent_dir(version, controller)
+    def create(cls, version: int, *controllers: str) -> Cgroup:
+        """A new cgroup under ours with ``controllers`` (v1: one hierarchy; v2: all in one directory)."""
+        parent = parent_dir(version, controllers[0])
         remove_stale(parent)
         if version == 2:
-            _enable_v2_controller(parent, controller)
+            for controller in controllers:
+                parent_dir(2, controller)  # offered to us at all?
+                _enable_v2_controller(parent, controller)
         path = parent / f"{NAME_PREFIX}-{os.getpid()}-{next(_counter)}"
         try:
             path.mkdir()

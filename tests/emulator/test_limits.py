@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from emulator.limits import CgroupError, cpu_share, plan_limits, quota_period_s
+from emulator.limits import CgroupError, LimitPlan, cpu_share, plan_limits, quota_period_s
 from emulator.limits.cgroups import NAME_PREFIX, Cgroup, parent_dir, probe, remove_stale
 from emulator.limits.dutycycle import DutyCycleLimiter
 from tests.emulator.conftest import HEAVY_INIT
@@ -196,3 +196,41 @@ def _state(pid: int) -> str:
 
 def _cpu_seconds(pid: int) -> float:
     return int(Path(f"/proc/{pid}/schedstat").read_text().split()[0]) / 1e9
+
+
+@pytest.fixture
+def fake_cgroup2(tmp_path, monkeypatch):
+    """A directory standing in for a delegated cgroup v2 subtree (cpu and memory offered, cpu enabled)."""
+    (tmp_path / "cgroup.controllers").write_text("cpu memory pids\n")
+    (tmp_path / "cgroup.subtree_control").write_text("cpu\n")
+    monkeypatch.setattr("emulator.limits.cgroups._mounts", lambda: [(str(tmp_path), "cgroup2", {"rw"})])
+    monkeypatch.setattr("emulator.limits.cgroups._own_paths", lambda: {"": "/"})
+    return tmp_path
+
+
+def test_cgroup_v2_writes_one_directory_with_cpu_max_and_memory_max(fake_cgroup2):
+    """The v2 file protocol, where this machine has no v2 controllers to try it on."""
+    plan = LimitPlan(
+        memory_mb=512, cpu_method="cgroup-v2", memory_method="cgroup-v2", cores_allowed=512 / 1769
+    )
+    limits = plan.new_environment(cap_from_start=False)
+    (cgroup,) = limits.cgroups
+    try:
+        assert cgroup.path.parent == fake_cgroup2
+        assert (fake_cgroup2 / "cgroup.subtree_control").read_text() == "+memory"  # cpu was enabled already
+        assert (cgroup.path / "memory.max").read_text() == str(512 * 1024 * 1024)
+        assert (cgroup.path / "cpu.max").read_text() == "max 10000"  # boost: uncapped during init
+        limits.cap_cpu()
+        assert (cgroup.path / "cpu.max").read_text() == f"{round(512 / 1769 * 10000)} 10000"
+        assert f"echo $$ > {cgroup.procs_file}" in " ".join(limits.wrap(["python"]))
+    finally:
+        for child in cgroup.path.iterdir():  # the kernel would drop these files with the directory
+            child.unlink()
+        limits.close()
+    assert not cgroup.path.exists()
+
+
+def test_cgroup_v2_without_the_memory_controller_is_unavailable(fake_cgroup2):
+    (fake_cgroup2 / "cgroup.controllers").write_text("cpu pids\n")
+    with pytest.raises(CgroupError, match="no memory controller"):
+        Cgroup.create(2, "cpu", "memory")

@@ -138,6 +138,15 @@ def test_bad_input_is_refused_before_anything_runs(overrides, message):
         run_local(_input(**overrides), outputs={"endpoint_url": "http://127.0.0.1:9", "table_name": "t"})
 
 
+@pytest.mark.parametrize(
+    ("option", "message"), [({"init_cpu": "turbo"}, "init_cpu"), ({"cpu_limiter": "x"}, "cpu_limiter")]
+)
+def test_bad_options_are_refused_before_a_server_starts(monkeypatch, option, message):
+    monkeypatch.setattr("emulator.table.running_moto", None)  # starting one would fail differently
+    with pytest.raises(ValueError, match=message):
+        run_local(_input(), outputs=None, **option)
+
+
 def test_power_values_follow_the_tools_defaults():
     assert power_values_of({}) == [128, 256, 512, 1024, 1536, 3008]
     assert power_values_of({"powerValues": "ALL"})[:3] == [128, 192, 256]
