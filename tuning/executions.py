@@ -178,3 +178,29 @@ def combine_runs(executions: pd.DataFrame, results: pd.DataFrame) -> pd.DataFram
         return pd.DataFrame(columns=COLUMNS)
     combined = pd.concat(frames, ignore_index=True)
     return combined.sort_values(["started", "power"], ascending=[False, True], ignore_index=True)
+
+
+def run_summary(runs: pd.DataFrame) -> pd.DataFrame:
+    """One row per run, newest first: when, where, how it ended, its optimum and the sizes it measured."""
+    if runs.empty:
+        return pd.DataFrame()
+    rows = []
+    for run, frame in runs.groupby("run", sort=False):
+        first = frame.iloc[0]
+        powers = sorted(int(p) for p in frame["power"].dropna())
+        optimum = first["optimum_power"]
+        rows.append(
+            {
+                "run": run,
+                "started": first["started"],
+                "source": first["source"],
+                "architecture": first["architecture"],
+                "strategy": first["strategy"],
+                "status": first["status"],
+                "optimum MB": None if pd.isna(optimum) else int(optimum),
+                "memory sizes": ", ".join(map(str, powers)),
+                "averages from": first["stats_from"],
+                "cause": first["cause"],
+            }
+        )
+    return pd.DataFrame(rows).sort_values("started", ascending=False).set_index("run")

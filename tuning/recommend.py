@@ -168,6 +168,40 @@ def describe(recommendation: pd.DataFrame, requests_per_month: int) -> list[str]
     return sentences
 
 
+def picks_view(picks: pd.DataFrame) -> pd.DataFrame:
+    """The recommendation for reading: rounded, prices per million invocations, dollars per month."""
+    view = picks.set_index("strategy")
+    return pd.DataFrame(
+        {
+            "memory MB": view["memory_mb"],
+            "current MB": view["current_memory_mb"],
+            "duration ms": view["duration_ms"].round(1),
+            "current ms": view["current_duration_ms"].round(1),
+            "Power Tuning $/1M invocations": (view["cost_per_invocation"] * 1e6).round(4),
+            "monthly $": view["monthly_cost"].round(2),
+            "current monthly $": view["current_monthly_cost"].round(2),
+            "saving $/month": view["monthly_saving"].round(2),
+            "command": view["command"],
+        }
+    )
+
+
+def costs_view(costs: pd.DataFrame) -> pd.DataFrame:
+    """The full price per memory size for reading: each component in $ per 1M requests, and per month."""
+    if costs.empty:
+        return costs
+    view = costs.set_index("power").rename_axis("memory MB")
+    per_million = (view[[*COST_PARTS, "total"]] * 1e6).round(4).add_suffix(" $/1M")
+    return pd.concat(
+        [
+            view["average_duration_ms"].round(1).rename("duration ms"),
+            per_million,
+            view["monthly_cost"].round(2).rename("monthly $"),
+        ],
+        axis=1,
+    )
+
+
 @dataclass
 class Decision:
     """The run the decision rests on, its price per memory size, the per-strategy picks, and in words."""
@@ -180,7 +214,7 @@ class Decision:
     def _repr_html_(self) -> str:
         from tuning.sources import notes_html
 
-        return notes_html(self.sentences) + ("" if self.picks.empty else self.picks.to_html(index=False))
+        return notes_html(self.sentences) + ("" if self.picks.empty else picks_view(self.picks).to_html())
 
 
 def decide(

@@ -172,7 +172,7 @@ def tuning_runs(context: Context, results_dir: str | Path) -> Loaded:
     combined = executions.combine_runs(found, saved)
     for failed in combined[combined["status"] != "succeeded"].itertuples():
         notes.append(f"Run `{failed.run}` {failed.status}: {failed.cause}")
-    return Loaded(combined, notes)
+    return Loaded(combined, notes, view=executions.run_summary(combined))
 
 
 def invocations(context: Context, results_dir: str | Path) -> Loaded:

@@ -457,3 +457,25 @@ def test_a_corrupt_results_file_costs_a_sentence_not_the_report(
     assert len(runs.notes) == 1
     assert runs.notes[0].startswith("Skipped results file")
     assert "20991231T000000Z_local_broken.json" in runs.notes[0]
+
+
+def test_run_summary_one_row_per_run_newest_first() -> None:
+    started = pd.Timestamp("2026-11-27T10:00Z")
+    runs = pd.DataFrame(
+        [
+            {"run": "a", "started": started, "status": "succeeded", "power": 512, "optimum_power": 256.0},
+            {"run": "a", "started": started, "status": "succeeded", "power": 256, "optimum_power": 256.0},
+            {
+                "run": "b",
+                "started": started + pd.Timedelta(hours=1),
+                "status": "failed",
+                "cause": "FAILED — x",
+            },
+        ]
+    ).reindex(columns=executions.COLUMNS)
+    summary = executions.run_summary(runs)
+    assert summary.index.tolist() == ["b", "a"]
+    assert summary.loc["a", "memory sizes"] == "256, 512"
+    assert summary.loc["a", "optimum MB"] == 256
+    assert summary.loc["b", "cause"] == "FAILED — x"
+    assert summary.loc["b", "memory sizes"] == ""

@@ -66,6 +66,9 @@ def test_cost_table_against_list_prices() -> None:
     assert row["monthly_cost"] == pytest.approx(1e6 * (0.1 * 0.0000166667 + 0.2e-6 + 3.5e-6 + 0.0625e-6))
     # 128 MB for 800 ms is the same GB-s as 1024 MB for 100 ms
     assert costs.set_index("power").loc[128, "total"] == pytest.approx(row["total"])
+    readable = recommend.costs_view(costs).loc[1024]  # $ per million requests, as the notebook shows it
+    assert readable["api_gateway $/1M"] == pytest.approx(3.5)
+    assert readable["lambda_compute $/1M"] == pytest.approx(1.6667, abs=1e-4)
 
 
 def test_unknown_price_region_falls_back_and_says_so() -> None:
