@@ -180,10 +180,8 @@ def _invocations(
     sleep_s: float,
 ) -> Iterator[Invocation]:
     """The invocations of one memory size, yielded as they finish (in order)."""
-    if (
-        mode == "onlyColdStarts"
-    ):  # every invocation in a new environment, as the tool's per-invocation aliases
-        for event in events:
+    if mode == "onlyColdStarts":
+        for event in events:  # each in a new environment, as the tool's one alias per invocation
             with fresh_runtime() as cold:
                 yield cold.invoke(event)
     elif mode == "parallel":
@@ -193,6 +191,27 @@ def _invocations(
         for event in events:
             yield runtime.invoke(event)
             time.sleep(sleep_s)
+
+
+def _measure_power(
+    fresh_runtime: Callable[[], LambdaRuntime],
+    power: int,
+    events: Sequence[Any],
+    mode: str,
+    sleep_s: float,
+    allowed: Sequence[str],
+    on_invocation: Callable[[dict], Any] | None,
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """One memory size in a fresh runtime: (how it was emulated, its invocation records)."""
+    records: list[dict[str, Any]] = []
+    with fresh_runtime() as runtime:
+        facts = _power_facts(power, runtime)
+        for invocation in _invocations(runtime, fresh_runtime, events, mode, sleep_s):
+            _check(invocation, power, allowed, mode)
+            records.append(_record(power, invocation))
+            if on_invocation is not None:
+                on_invocation(records[-1])
+    return facts, records
 
 
 def _sleep_between_runs_s(execution_input: dict[str, Any]) -> float:
@@ -257,14 +276,10 @@ def run_local(
             if index == 0 and seed:
                 with fresh_runtime() as seeding:  # its own environments: measuring starts cold, as on AWS
                     _seed(seeding, seed)
-            power_records = []
-            with fresh_runtime() as runtime:
-                per_power.append(_power_facts(power, runtime))
-                for invocation in _invocations(runtime, fresh_runtime, events, mode, sleep_s):
-                    _check(invocation, power, allowed, mode)
-                    power_records.append(_record(power, invocation))
-                    if on_invocation is not None:
-                        on_invocation(power_records[-1])
+            facts, power_records = _measure_power(
+                fresh_runtime, power, events, mode, sleep_s, allowed, on_invocation
+            )
+            per_power.append(facts)
             records.extend(power_records)
             measurements.append((power, [(r["duration_ms"], r["billed_ms"]) for r in power_records]))
     output = build_output(
