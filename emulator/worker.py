@@ -73,7 +73,10 @@ def peak_rss_kb(pid: int | str = "self") -> int:
                     return int(line.split()[1])
     except OSError:
         pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss if pid == "self" else 0
+    if pid != "self":
+        return 0
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak // 1024 if sys.platform == "darwin" else peak  # macOS counts bytes, Linux KiB
 
 
 def _mark(tag: str) -> None:
