@@ -1,11 +1,11 @@
-"""The emulator's AWS endpoint: a moto server in its own process, with the gaps this project relies on filled.
+"""The emulator's AWS endpoint: a moto server in its own process, with the gaps this project needs filled.
 
-A separate process (not an in-process ThreadedMotoServer) keeps its state apart from any ``mock_aws`` used by unit
-tests in the same interpreter, and lets the local stack, the tests and the notebooks share one endpoint.
+A separate process (not an in-process ThreadedMotoServer) keeps its state apart from any ``mock_aws`` used by
+unit tests in the same interpreter, and lets the local stack, the tests and the notebooks share one endpoint.
 What the child adds to plain moto:
 
-* CloudWatch percentiles (``p50``, ``p99.9``…) in ``get_metric_data``: moto crashes on them; nearest-rank here.
-* Step Functions executions really run (``execute_state_machine``), with ``MOTO_PORT`` pointing at this server.
+* CloudWatch percentiles (``p50``, ``p99.9``…) in ``get_metric_data``: moto crashes on them; nearest rank.
+* Step Functions executions really run (``execute_state_machine``), ``MOTO_PORT`` pointing at this server.
 """
 
 from __future__ import annotations
@@ -126,7 +126,8 @@ class MotoServer:
         return self.endpoint_url
 
     def _read_ready_line(self) -> str:
-        assert self._process is not None and self._process.stdout is not None
+        assert self._process is not None
+        assert self._process.stdout is not None
         result: list[str] = []
         reader = threading.Thread(target=lambda: result.append(self._process.stdout.readline()), daemon=True)
         reader.start()
@@ -141,8 +142,10 @@ class MotoServer:
 
     def reset(self) -> None:
         """Drop every resource (tables, log groups, metrics, executions) and keep the server running."""
-        request = urllib.request.Request(f"{self.endpoint_url}/moto-api/reset", method="POST")
-        with urllib.request.urlopen(request, timeout=10):
+        if not self.endpoint_url.startswith("http://"):
+            raise RuntimeError("the moto server is not running")
+        request = urllib.request.Request(f"{self.endpoint_url}/moto-api/reset", method="POST")  # noqa: S310
+        with urllib.request.urlopen(request, timeout=10):  # noqa: S310 (http:// checked above)
             pass
 
     def stop(self) -> None:

@@ -32,9 +32,9 @@ def moto_server() -> Iterator[MotoServer]:
 
 
 @pytest.fixture
-def moto_endpoint(moto_server: MotoServer, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+def moto_endpoint(moto_server: MotoServer, monkeypatch: pytest.MonkeyPatch) -> str:
     """A freshly reset server with this process's boto3 pointed at it; yields the endpoint URL."""
     moto_server.reset()
     for key, value in aws_env(moto_server.endpoint_url).items():
         monkeypatch.setenv(key, value)
-    yield moto_server.endpoint_url
+    return moto_server.endpoint_url
