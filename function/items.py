@@ -22,7 +22,7 @@ import store
 from problems import ApiError
 from proxy import Request, Response
 
-ID_PATTERN = re.compile(r"[A-Za-z0-9._:-]{1,128}")
+ID_PATTERN = re.compile(r"(?!\.{1,2}$)[A-Za-z0-9._:-]{1,128}")  # "." and ".." would vanish from URLs
 SERVER_MANAGED = ("version", "createdAt", "updatedAt")
 DEFAULT_LIMIT, MAX_LIMIT = 25, 100
 WRITE_ATTEMPTS = 5
@@ -32,7 +32,7 @@ _ETAG = re.compile(r'(?:W/)?"?([^",]*)"?')
 
 def valid_id(value: Any, where: str = "id") -> str:
     if not isinstance(value, str) or not ID_PATTERN.fullmatch(value):
-        raise ApiError(400, f"{where} must be 1–128 characters of A–Z a–z 0–9 . _ : -")
+        raise ApiError(400, f"{where} must be 1–128 characters of A–Z a–z 0–9 . _ : - (not . or ..)")
     return value
 
 

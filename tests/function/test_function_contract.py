@@ -167,3 +167,13 @@ def test_if_match_pattern_in_the_spec_is_what_the_function_accepts(value):
     except ApiError:
         accepted = False
     assert accepted == bool(re.search(pattern, value))
+
+
+@pytest.mark.parametrize(
+    "value", ["a", "A.b_c:d-e", "...", ".a", "a" * 128, "", ".", "..", "a b", "a/b", "a" * 129]
+)
+def test_id_pattern_in_the_spec_is_what_the_function_accepts(value):
+    import items
+
+    pattern = SPEC["components"]["schemas"]["ItemId"]["pattern"]
+    assert bool(items.ID_PATTERN.fullmatch(value)) == bool(re.search(pattern, value))

@@ -53,7 +53,7 @@ def test_get_returns_etag_and_404_for_missing(api):
     assert missing.json["status"] == 404
 
 
-@pytest.mark.parametrize("bad_id", ["a" * 129, "with space", "slash%2Fin", "ümlaut", "semi;colon"])
+@pytest.mark.parametrize("bad_id", ["a" * 129, "with space", "slash%2Fin", "ümlaut", "semi;colon", ".", ".."])
 def test_invalid_ids_are_400_on_every_item_route(api, bad_id):
     for method in ("GET", "PUT", "PATCH", "DELETE"):
         body = {"x": 1} if method in ("PUT", "PATCH") else None
