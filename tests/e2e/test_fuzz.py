@@ -1,8 +1,8 @@
 """schemathesis against the running local stack, generated from api/openapi.yaml.
 
 Bounded (few examples per operation, no deadline) so it stays well under a minute on 2 cores. Checks: no 5xx,
-every response conforms to the spec (status code, content type, schema), and the function logged no unhandled
-exception while being fuzzed (Lambda's ``Errors`` metric stays at 0, no traceback in the log group).
+every response conforms to the spec (status code, content type, headers, schema), and the function logged no
+unhandled exception while fuzzed (Lambda's ``Errors`` metric stays at 0, no traceback in the log group).
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from hypothesis import HealthCheck, settings
 from schemathesis.checks import (
     content_type_conformance,
     not_a_server_error,
+    response_headers_conformance,
     response_schema_conformance,
     status_code_conformance,
 )
@@ -22,7 +23,13 @@ from schemathesis.checks import (
 from tests.e2e.conftest import PROJECT_ROOT, ServedStack
 
 pytestmark = pytest.mark.slow
-CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_headers_conformance,
+    response_schema_conformance,
+]
 
 
 schema = schemathesis.openapi.from_path(PROJECT_ROOT / "api" / "openapi.yaml")
