@@ -522,6 +522,7 @@ class GatewayHttpServer(ThreadingHTTPServer):
 
     daemon_threads = True
     allow_reuse_address = True
+    request_queue_size = 128  # the stdlib's 5 drops connections when a load test's users all connect at once
 
     def __init__(
         self,
