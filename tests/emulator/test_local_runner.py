@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
+import socket
+import urllib.parse
+
 import pytest
 
 from emulator.table import create_table, table_definition
 from tests.emulator.conftest import BASIC
+from tuning import local_runner
 from tuning.errors import TuningError
 from tuning.local_runner import parallel_environments, power_values_of, run_local
 from tuning.payloads import parse_mix, seed_events, weighted_payload
@@ -182,3 +187,35 @@ def test_create_table_makes_the_tables_keys_from_api_table_json_and_is_idempoten
     )
     assert table["TableStatus"] == "ACTIVE"
     assert "_comment" not in table_definition()
+
+
+@pytest.mark.slow
+def test_a_failed_run_stops_its_private_server_and_environments(monkeypatch):
+    import emulator.table
+
+    servers, runtimes = [], []
+    real_running_moto, real_runtime = emulator.table.running_moto, local_runner.LambdaRuntime
+
+    @contextlib.contextmanager
+    def spy_running_moto(*args, **kwargs):
+        with real_running_moto(*args, **kwargs) as server:
+            servers.append(server)
+            yield server
+
+    def spy_runtime(**kwargs):
+        runtimes.append(real_runtime(**kwargs))
+        return runtimes[-1]
+
+    monkeypatch.setattr(emulator.table, "running_moto", spy_running_moto)
+    monkeypatch.setattr(local_runner, "LambdaRuntime", spy_runtime)
+    with pytest.raises(TuningError):
+        run_local(_input(powerValues=[1024], payload={"action": "raise"}), outputs=None, function_dir=BASIC)
+
+    (server,) = servers
+    host, port = urllib.parse.urlsplit(server.endpoint_url).netloc.rsplit(":", 1)
+    with pytest.raises(ConnectionRefusedError):  # the server process is gone, not just answering errors
+        socket.create_connection((host, int(port)), timeout=5).close()
+    assert runtimes
+    for runtime in runtimes:
+        with pytest.raises(RuntimeError, match="closed"):
+            runtime.invoke({})
