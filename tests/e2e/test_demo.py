@@ -10,7 +10,7 @@ import tempfile
 import psutil
 import pytest
 
-from tests.e2e.conftest import PROJECT_ROOT
+from tests.e2e.served_stack import PROJECT_ROOT
 
 pytestmark = pytest.mark.slow
 

@@ -20,7 +20,7 @@ from schemathesis.checks import (
     status_code_conformance,
 )
 
-from tests.e2e.conftest import PROJECT_ROOT, ServedStack
+from tests.e2e.served_stack import PROJECT_ROOT, ServedStack
 
 pytestmark = pytest.mark.slow
 CHECKS = [

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from emulator import load
-from tests.e2e.conftest import ServedStack
+from tests.e2e.served_stack import ServedStack
 
 
 @pytest.mark.parametrize(("text", "seconds"), [("30", 30), ("30s", 30), ("2m", 120), ("1m30s", 90)])

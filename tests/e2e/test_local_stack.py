@@ -14,8 +14,8 @@ from typing import Any
 import psutil
 import pytest
 
-from tests.e2e.conftest import PROJECT_ROOT, ServedStack, start_stack, stop_stack
 from tests.e2e.lambda_metrics import lambda_metric_sum
+from tests.e2e.served_stack import PROJECT_ROOT, ServedStack, start_stack, stop_stack
 
 pytestmark = pytest.mark.slow
 WAIT_S = 30

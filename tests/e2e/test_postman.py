@@ -12,7 +12,7 @@ from collections.abc import Iterator
 import pytest
 import yaml
 
-from tests.e2e.conftest import PROJECT_ROOT, ServedStack
+from tests.e2e.served_stack import PROJECT_ROOT, ServedStack
 
 POSTMAN = PROJECT_ROOT / "api" / "postman"
 COLLECTION = json.loads((POSTMAN / "serverless-crud.postman_collection.json").read_text())
