@@ -18,6 +18,7 @@ from typing import Any
 
 import yaml
 
+from components.openapi_subset import api_gateway_subset
 from components.paths import OPENAPI_SPEC
 
 HTTP_METHODS = ("get", "put", "post", "delete", "patch", "head", "options", "trace")
@@ -66,7 +67,7 @@ def build_body(
     """The REST API body: each operation proxied to `invoke_uri`, secured per `auth_mode`, validated."""
     if auth_mode not in SECURITY_SCHEMES:
         raise ValueError(f"auth_mode must be one of {', '.join(SECURITY_SCHEMES)}, not {auth_mode!r}")
-    body = copy.deepcopy(dict(spec))
+    body = api_gateway_subset(spec)
     body.pop("servers", None)  # local URLs; API Gateway serves the stage at its own base URL
     body.pop("security", None)  # ignored by API Gateway on import; every operation carries its own below
     components = body.setdefault("components", {})
@@ -138,11 +139,8 @@ def preflight_operation(
 
 
 def gateway_responses(cors_origin: str | None) -> dict[str, Any]:
-    """Errors API Gateway answers itself, shaped like the contract says, with CORS headers when CORS is on.
-
-    Missing key, throttling and other gateway errors are `{"message": ...}` (GatewayMessage); a request the
-    validators reject is a 400 problem+json like the function's own (the contract's BadRequest).
-    """
+    """Errors API Gateway answers itself (missing key, throttled, invalid request) as the contract's
+    GatewayMessage `{"message": ...}`, with CORS headers when CORS is on so browsers can read them."""
     cors = (
         {
             "gatewayresponse.header.Access-Control-Allow-Origin": f"'{cors_origin}'",
@@ -151,23 +149,11 @@ def gateway_responses(cors_origin: str | None) -> dict[str, Any]:
         if cors_origin is not None
         else {}
     )
-    message = {"application/json": '{"message": $context.error.messageString}'}
-    problem = {
-        "application/json": (
-            '{"type": "about:blank", "title": "Bad Request", "status": 400, '
-            '"detail": $context.error.messageString, "requestId": "$context.requestId"}'
-        )
-    }
-    problem_type = {"gatewayresponse.header.Content-Type": "'application/problem+json'"}
     responses: dict[str, Any] = {}
     for response_type in ("DEFAULT_4XX", "DEFAULT_5XX"):
-        responses[response_type] = {"responseTemplates": dict(message)}
+        responses[response_type] = {
+            "responseTemplates": {"application/json": '{"message": $context.error.messageString}'}
+        }
         if cors:
             responses[response_type]["responseParameters"] = dict(cors)
-    for response_type in ("BAD_REQUEST_BODY", "BAD_REQUEST_PARAMETERS"):
-        responses[response_type] = {
-            "statusCode": "400",
-            "responseParameters": {**problem_type, **cors},
-            "responseTemplates": dict(problem),
-        }
     return responses
