@@ -13,6 +13,7 @@ from typing import Any
 
 import psutil
 import pytest
+import yaml
 
 from tests.e2e.lambda_metrics import lambda_metric_sum
 from tests.e2e.served_stack import PROJECT_ROOT, ServedStack, start_stack, stop_stack
@@ -51,7 +52,9 @@ def test_outputs_follow_the_stack_contract(served_stack: ServedStack) -> None:
     assert outputs["alias_arn"] == outputs["function_arn"] + ":live"
     assert outputs["log_group_name"] == "/aws/lambda/serverless-crud-local"
     assert outputs["state_machine_arn"] is None
-    assert outputs["memory_size"] == 1024
+    pulumi_config = yaml.safe_load((PROJECT_ROOT / "Pulumi.yaml").read_text())["config"]
+    assert outputs["memory_size"] == pulumi_config["memorySize"]["default"]  # runs as the prod stack would
+    assert outputs["architecture"] == pulumi_config["architecture"]["default"]
     assert served_stack.outputs_path.stat().st_mode & 0o077 == 0  # it holds the API key
     tables = served_stack.client("dynamodb").list_tables()["TableNames"]
     assert outputs["table_name"] in tables
