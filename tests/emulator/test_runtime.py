@@ -46,7 +46,9 @@ def test_the_function_sees_lambdas_context_environment_and_path(make_runtime):
     assert payload["memory"] == "256"  # a string, as Lambda's Python runtime gives it
     assert payload["env_memory"] == "256"
     assert 0 < payload["remaining_ms"] <= 7000
-    assert Path(payload["sys_path_0"]) == BASIC.resolve()
+    assert Path(payload["sys_path"][0]) == BASIC.resolve()
+    repo = Path(__file__).resolve().parents[2]
+    assert not any(Path(p) in (repo, repo / "emulator") for p in payload["sys_path"])  # only its own dir
     assert Path(payload["cwd"]) == BASIC.resolve()
 
 

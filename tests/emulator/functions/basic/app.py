@@ -26,7 +26,7 @@ def _echo(event, context):
         "request_id": context.aws_request_id,
         "memory": context.memory_limit_in_mb,
         "remaining_ms": context.get_remaining_time_in_millis(),
-        "sys_path_0": sys.path[0],
+        "sys_path": sys.path,
         "cwd": os.getcwd(),
         "env_memory": os.environ.get("AWS_LAMBDA_FUNCTION_MEMORY_SIZE"),
     }
