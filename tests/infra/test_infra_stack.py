@@ -53,7 +53,9 @@ def as_list(value: str | list[str]) -> list[str]:
 def test_every_aws_resource_is_a_child_of_one_of_the_two_components(prod: ProgramRun) -> None:
     components = {r.type: r for r in prod.registrations if not r.custom}
     assert set(components) == {MICROSERVICE, POWER_TUNER}
-    for reg in prod.all_of("aws:dynamodb/table:Table") + [r for r in prod.registrations if r.custom]:
+    custom = [r for r in prod.registrations if r.custom]
+    assert len(custom) > 20
+    for reg in custom:
         assert reg.parent in (components[MICROSERVICE].urn, components[POWER_TUNER].urn), reg.urn
         assert f"{MICROSERVICE}$" in reg.urn or f"{POWER_TUNER}$" in reg.urn
 
