@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import functools
 import json
 import os
 import secrets
@@ -41,15 +42,20 @@ class StackAlreadyRunningError(RuntimeError):
     """Another local stack owns the outputs file and still answers: two stacks must not share it."""
 
 
-def pulumi_default(key: str, fallback: Any) -> Any:
-    """A config default from Pulumi.yaml, so the local stack runs the function as the prod stack would."""
+@functools.cache
+def _pulumi_config() -> dict[str, Any]:
+    """Pulumi.yaml's typed config (read once); empty when the file is missing or unreadable."""
     try:
         project = yaml.safe_load((PROJECT_ROOT / "Pulumi.yaml").read_text(encoding="utf-8")) or {}
     except (OSError, yaml.YAMLError):
-        return fallback
-    entry = (project.get("config") or {}).get(
-        key, (project.get("config") or {}).get(f"serverless-crud:{key}")
-    )
+        return {}
+    return project.get("config") or {}
+
+
+def pulumi_default(key: str, fallback: Any) -> Any:
+    """A config default from Pulumi.yaml, so the local stack runs the function as the prod stack would."""
+    config = _pulumi_config()
+    entry = config.get(key, config.get(f"serverless-crud:{key}"))
     if isinstance(entry, dict):
         return entry.get("default", entry.get("value", fallback))
     return fallback if entry is None else entry
@@ -83,9 +89,8 @@ class LocalStack:
         self.settings = settings
         self.memory_mb = int(settings.memory_mb or pulumi_default("memorySize", 1024))
         self.architecture = str(pulumi_default("architecture", "arm64"))
-        self.cors_origin: str | None = (
-            str(pulumi_default("corsAllowOrigin", "*")) or None
-        )  # "" turns CORS off
+        cors_origin = str(pulumi_default("corsAllowOrigin", "*"))
+        self.cors_origin = cors_origin or None  # "" turns CORS off, as in the Pulumi program
         self.api_key = secrets.token_urlsafe(30)
         self.outputs: dict[str, Any] = {}
         self._on_request = on_request
