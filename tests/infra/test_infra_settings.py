@@ -24,6 +24,14 @@ def test_pulumi_yaml_declares_exactly_the_keys_the_program_reads() -> None:
 ENGINE_TYPES = {"string": str, "boolean": bool, "integer": int, "array": list}  # all Pulumi.yaml allows
 
 
+def test_the_project_runs_python_from_the_repository_venv() -> None:
+    project = yaml.safe_load((PROJECT_DIR / "Pulumi.yaml").read_text(encoding="utf-8"))
+    assert project["name"] == PROJECT == "serverless-crud"
+    assert project["description"]
+    assert project["runtime"] == {"name": "python", "options": {"toolchain": "pip", "virtualenv": ".venv"}}
+    assert stack_file_config("prod")["aws:region"]
+
+
 def test_pulumi_yaml_declares_only_types_the_engine_accepts_with_matching_defaults() -> None:
     config = yaml.safe_load((PROJECT_DIR / "Pulumi.yaml").read_text(encoding="utf-8"))["config"]
     for key, spec in config.items():
