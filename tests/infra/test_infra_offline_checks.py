@@ -15,6 +15,7 @@ import pytest
 from openapi_spec_validator import validate
 
 from components.package import package_files
+from components.table_schema import load_table_keys
 from tests.infra.harness import PROJECT_DIR, ProgramRun
 
 FUNCTION_DIR = PROJECT_DIR / "function"
@@ -159,3 +160,12 @@ def test_the_zipped_package_imports_in_a_fresh_interpreter_with_only_boto3(
     assert json.loads(result.stdout.strip().splitlines()[-1]) == [], (
         "modules imported from outside the package"
     )
+
+
+def test_a_table_definition_the_stack_cannot_deploy_is_refused(tmp_path: Path) -> None:
+    definition = json.loads((PROJECT_DIR / "api" / "table.json").read_text(encoding="utf-8"))
+    definition["BillingMode"] = "PROVISIONED"
+    path = tmp_path / "table.json"
+    path.write_text(json.dumps(definition), encoding="utf-8")
+    with pytest.raises(ValueError, match="PAY_PER_REQUEST"):
+        load_table_keys(path)
