@@ -34,6 +34,7 @@ class PublishedInvocation(Protocol):
     """The parts of ``emulator.runtime.Invocation`` that become telemetry."""
 
     duration_ms: float
+    init_ms: float | None  # cold starts: the init phase, logged before START
     error: dict | None
     log_lines: list[str]
     log_stream: str  # the execution environment's stream; "" → one stream per day for this publisher
@@ -45,6 +46,7 @@ class _Record:
 
     ended_at: float  # epoch seconds
     duration_ms: float
+    init_ms: float
     log_lines: tuple[str, ...]
     log_stream: str
     error: bool
@@ -88,6 +90,7 @@ class Telemetry:
             _Record(
                 ended_at=time.time(),
                 duration_ms=invocation.duration_ms,
+                init_ms=invocation.init_ms or 0.0,
                 log_lines=tuple(invocation.log_lines),
                 log_stream=invocation.log_stream,
                 error=invocation.error is not None,
@@ -203,9 +206,9 @@ class Telemetry:
 
 
 def _log_events(record: _Record) -> list[dict[str, Any]]:
-    """Spread an invocation's lines over its duration, START first and REPORT last, as Lambda stamps them."""
+    """Spread the lines over the init and the invocation, in order, REPORT last, as Lambda stamps them."""
     end_ms = int(record.ended_at * 1000)
-    start_ms = end_ms - int(record.duration_ms)
+    start_ms = end_ms - int(record.duration_ms + record.init_ms)
     last = max(1, len(record.log_lines) - 1)
     return [
         {"timestamp": start_ms + (end_ms - start_ms) * index // last, "message": line}

@@ -22,6 +22,7 @@ class FakeInvocation:
     error: dict | None = None
     log_lines: list[str] = field(default_factory=list)
     log_stream: str = ""
+    init_ms: float | None = None
 
 
 def invocation(
@@ -141,3 +142,18 @@ def test_each_execution_environment_logs_to_its_own_stream(aws) -> None:
             logGroupName=f"/aws/lambda/{FUNCTION}", logStreamName=stream, startFromHead=True
         )["events"]
         assert [e["message"].split()[2] for e in events if e["message"].startswith("START")] == request_ids
+
+
+def test_a_cold_start_logs_its_init_before_start(aws) -> None:
+    logs, cloudwatch = aws
+    cold = invocation("r1", 20.0)
+    cold.log_lines = ["INIT_START Runtime Version: python:3.13", "loading", *cold.log_lines]
+    cold.init_ms = 300.0
+    with Telemetry(function_name=FUNCTION, logs_client=logs, cloudwatch_client=cloudwatch) as telemetry:
+        telemetry.record(cold, concurrent=1)
+        assert telemetry.flush(timeout_s=30)
+    events = logs.filter_log_events(logGroupName=f"/aws/lambda/{FUNCTION}")["events"]
+    assert [e["message"] for e in events] == cold.log_lines
+    stamps = [e["timestamp"] for e in events]
+    assert stamps == sorted(stamps)
+    assert stamps[-1] - stamps[0] == 320  # the init and the invocation, end to end
