@@ -11,7 +11,7 @@ import shlex
 import shutil
 import subprocess
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -43,24 +43,19 @@ def _num(text: str) -> int:
     return int(text)
 
 
-def _weight(text: str) -> float:
-    try:
-        weight = float(text)
-    except ValueError:
-        weight = float("nan")
-    if not 0 <= weight <= 1:
-        raise argparse.ArgumentTypeError(f"must be a number from 0 to 1, got {text!r}")
-    return weight
+def _number(low: float, high: float, *, low_included: bool = True) -> Callable[[str], float]:
+    """An argparse type for a number within [low, high] (or (low, high]); NaN and words are refused."""
 
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            value = float("nan")
+        if not (low <= value if low_included else low < value) or not value <= high:
+            raise argparse.ArgumentTypeError(f"must be a number from {low:g} to {high:g}, got {text!r}")
+        return value
 
-def _seconds(text: str) -> float:
-    try:
-        seconds = float(text)
-    except ValueError:
-        seconds = float("nan")
-    if not 0 < seconds <= 600:
-        raise argparse.ArgumentTypeError(f"must be a number of seconds from 0 to 600, got {text!r}")
-    return seconds
+    return parse
 
 
 def _mix(text: str) -> dict[str, int]:
@@ -100,7 +95,7 @@ def add_run_arguments(run: argparse.ArgumentParser) -> None:
     )
     run.add_argument(
         "--balanced-weight",
-        type=_weight,
+        type=_number(0, 1),
         default=0.5,
         help="balanced strategy: 0 = speed only, 1 = cost only (default 0.5)",
     )
@@ -117,7 +112,7 @@ def add_run_arguments(run: argparse.ArgumentParser) -> None:
     run.set_defaults(parallel=False)
     run.add_argument(
         "--poll-interval",
-        type=_seconds,
+        type=_number(0, 600, low_included=False),
         default=DEFAULT_POLL_INTERVAL_S,
         help="aws: seconds between status checks, also waited for late REPORT lines "
         f"(default {DEFAULT_POLL_INTERVAL_S:g})",

@@ -88,7 +88,7 @@ def test_empty_output_exits_1_and_writes_nothing(
         (["run", "--target", "aws"], "needs --stack NAME or --outputs FILE"),
         (["run", "--target", "aws", "--outputs", "/nonexistent/outputs.json"], "Cannot read stack outputs"),
         (["run", "--target", "local", "--apply"], "--apply needs --target aws and --stack"),
-        (["run", "--target", "local", "--poll-interval", "0"], "seconds from 0 to 600"),
+        (["run", "--target", "local", "--poll-interval", "0"], "from 0 to 600"),
     ],
 )
 def test_usage_errors_exit_2_with_a_message(
