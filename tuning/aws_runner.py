@@ -20,6 +20,7 @@ from typing import Any
 
 from tuning.analysis import STRATEGIES
 from tuning.errors import TuningError
+from tuning.payloads import expand_payloads
 from tuning.reports import parse_report_line, total_billed_ms, total_duration_ms
 
 MIN_NUM = 5
@@ -73,6 +74,10 @@ def build_execution_input(
     if not 0 <= balanced_weight <= 1:
         raise ValueError(f"balancedWeight must be between 0 and 1, got {balanced_weight!r}")
     check_power_values(power_values)
+    try:
+        expand_payloads(payload, num)  # the tool would only fail here inside the run, as SUCCEEDED with {}
+    except ValueError as error:
+        raise ValueError(f"{error}: raise num or give each weighted payload a larger share") from error
     return {
         "lambdaARN": function_arn,
         "powerValues": list(power_values),

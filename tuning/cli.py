@@ -203,6 +203,8 @@ def command_run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> in
 
     try:
         saved = run_and_save(args, outputs, facts, execution_input)
+    except ValueError as error:  # input the runner refuses before measuring (e.g. an unusable --cpu-limiter)
+        parser.error(str(error))
     except TuningError as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_FAILED

@@ -76,6 +76,7 @@ def run_and_save(
         done = _run_aws(args, outputs or {}, execution_input)
     else:
         done = _run_local(args, outputs, execution_input)
+        facts = {**facts, "architecture": done["emulation"].get("architecture_priced", facts["architecture"])}
     path = write_results(
         source=args.target,
         function_name=facts["function_name"],

@@ -141,6 +141,10 @@ def test_function_arn_must_be_unqualified(arn: str, message: str) -> None:
         ({"power_values": [10241]}, "from 128 to 10240"),
         ({"power_values": [128, 128]}, "must not repeat"),
         ({"power_values": []}, "at least one"),
+        (
+            {"payload": [{"payload": {"a": 1}, "weight": 1}, {"payload": {"b": 1}, "weight": 9}]},
+            "num is too small",
+        ),
     ],
 )
 def test_bad_execution_input_is_refused_before_starting(change: dict, message: str) -> None:

@@ -82,6 +82,7 @@ def test_empty_output_exits_1_and_writes_nothing(
         (["run", "--target", "local", "--mix", "get=70,fly=30"], "Unknown operation 'fly'"),
         (["run", "--target", "local", "--mix", "get"], "Bad mix entry"),
         (["run", "--target", "local", "--balanced-weight", "2"], "from 0 to 1"),
+        (["run", "--target", "local", "--num", "5"], "Invalid payload weight (num is too small)"),
         (["run", "--target", "local", "--strategy", "cheap"], "invalid choice"),
         (["run", "--target", "local", "--parallel", "--serial"], "not allowed with"),
         (["run", "--target", "local", "--stack", "a", "--outputs", "b"], "not allowed with"),
