@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import glob
 import importlib.util
 import json
 import os
@@ -104,12 +105,14 @@ print(json.dumps(outside))
 
 
 def _lambda_python() -> str | None:
-    """Lambda's Python (3.13): $LAMBDA_PYTHON, else python3.13 on PATH, if it actually runs."""
-    candidate = os.environ.get("LAMBDA_PYTHON") or shutil.which("python3.13")
-    if candidate is None:
-        return None
-    probe = subprocess.run([candidate, "-c", "pass"], capture_output=True, timeout=30, check=False)
-    return candidate if probe.returncode == 0 else None
+    """Lambda's Python (3.13): $LAMBDA_PYTHON, else python3.13 on PATH or in pyenv, the first that runs."""
+    candidates = [os.environ.get("LAMBDA_PYTHON"), shutil.which("python3.13")]
+    candidates += sorted(glob.glob(os.path.expanduser("~/.pyenv/versions/3.13*/bin/python3.13")))
+    for candidate in filter(None, candidates):
+        probe = subprocess.run([candidate, "-c", "pass"], capture_output=True, timeout=30, check=False)
+        if probe.returncode == 0:
+            return candidate
+    return None
 
 
 def _interpreters() -> list[object]:
