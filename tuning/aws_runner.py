@@ -241,13 +241,19 @@ def run_aws(
             name=f"tuning-{started:%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:8]}",
             input=json.dumps(execution_input),
         )["executionArn"]
-        description = wait_for_execution(
-            sfn,
-            execution_arn,
-            total=len(execution_input["powerValues"]),
-            poll_interval_s=poll_interval_s,
-            show_progress=show_progress,
-        )
+        try:
+            description = wait_for_execution(
+                sfn,
+                execution_arn,
+                total=len(execution_input["powerValues"]),
+                poll_interval_s=poll_interval_s,
+                show_progress=show_progress,
+            )
+        except KeyboardInterrupt:
+            raise TuningError(
+                f"Interrupted; the execution keeps running on AWS: {execution_arn} "
+                f"(aws stepfunctions stop-execution --execution-arn {execution_arn})"
+            ) from None
         output = result_output(sfn, description)
     except (ClientError, BotoCoreError) as error:
         raise TuningError(f"AWS call failed: {error}") from error
@@ -270,7 +276,14 @@ def _try_read_reports(
     time.sleep(wait_s)
     try:
         logs = client_factory("logs", region_name=outputs["region"])
-        return read_report_invocations(logs, log_group, run.started, run.ended)
+        invocations = read_report_invocations(logs, log_group, run.started, run.ended)
     except (ClientError, BotoCoreError) as error:
         run.notes.append(f"could not read REPORT lines from {log_group}: {error}")
         return None
+    expected = len(run.execution_input["powerValues"]) * run.execution_input["num"]
+    if len(invocations) != expected:
+        run.notes.append(
+            f"read {len(invocations)} REPORT lines from {log_group}, expected {expected}: "
+            "some arrive late, and other traffic in the same minutes is counted too"
+        )
+    return invocations

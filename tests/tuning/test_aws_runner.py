@@ -17,6 +17,7 @@ from tests.support.power_tuning_fake import (
 from tuning.aws_runner import (
     build_execution_input,
     read_report_invocations,
+    result_output,
     run_aws,
     validate_function_arn,
 )
@@ -173,3 +174,19 @@ def test_execution_input_has_the_tool_fields() -> None:
         "balancedWeight": 0,
         "includeOutputResults": True,
     }
+
+
+def test_aborted_execution_is_an_error(moto_endpoint: str) -> None:
+    sfn, iam = boto3.client("stepfunctions"), boto3.client("iam")
+    role = iam.create_role(RoleName="sfn", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+    definition = {
+        "StartAt": "Initializer",
+        "States": {"Initializer": {"Type": "Wait", "Seconds": 60, "End": True}},
+    }
+    machine = sfn.create_state_machine(name="slow", definition=json.dumps(definition), roleArn=role)
+    execution = sfn.start_execution(stateMachineArn=machine["stateMachineArn"], name="run", input="{}")
+    sfn.stop_execution(executionArn=execution["executionArn"], error="User", cause="stopped by hand")
+    description = sfn.describe_execution(executionArn=execution["executionArn"])
+    assert description["status"] == "ABORTED"
+    with pytest.raises(TuningError, match="execution ABORTED"):
+        result_output(sfn, description)

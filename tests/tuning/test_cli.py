@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+import re
+from datetime import UTC, datetime
 from pathlib import Path
 
 import boto3
 import pytest
 
 from tests.support.power_tuning_fake import fake_stack_outputs, queue_lambda_results, realistic_output
+from tuning.analysis import build_output
 from tuning.cli import main
 from tuning.payloads import seed_events
 
@@ -133,3 +136,65 @@ def test_help_documents_every_run_flag(capsys: pytest.CaptureFixture[str]) -> No
     )
     for flag in flags.split():
         assert f"  {flag}" in text
+
+
+def test_local_run_wiring(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The CLI gives the runner the execution input, seed events and a progress callback; saves its result."""
+    import tuning.local_runner as local_runner
+
+    calls = {}
+
+    def fake_run_local(execution_input, *, outputs, init_cpu, cpu_limiter, seed, on_invocation):
+        calls.update(execution_input=execution_input, outputs=outputs, init_cpu=init_cpu, limiter=cpu_limiter)
+        calls["seed"] = seed
+        records = []
+        for power, durations in ((128, [30.0, 10.0, 11.0, 12.0, 13.0]), (1024, [9.0, 2.0, 2.0, 2.0, 2.0])):
+            for duration in durations:
+                records.append(
+                    {"power": power, "duration_ms": duration, "billed_ms": int(duration), "error": None}
+                )
+                records[-1]["max_memory_used_mb"] = 50 + len(records)
+                on_invocation(records[-1])
+        output = build_output(
+            [
+                (p, [(r["duration_ms"], r["billed_ms"]) for r in records if r["power"] == p])
+                for p in (128, 1024)
+            ],
+            architecture="arm64",
+        )
+        moment = datetime(2026, 11, 27, 6, 0, tzinfo=UTC)
+        return local_runner.LocalRun(output, records, {"architecture_priced": "arm64"}, moment, moment)
+
+    monkeypatch.setattr(local_runner, "run_local", fake_run_local)
+    monkeypatch.chdir(tmp_path)  # no .local/outputs.json here: the runner gets outputs=None
+    argv = ["run", "--target", "local", "--power-values", "128,1024", "--num", "5", "--mix", "get=3,create=2"]
+    assert main([*argv, "--init-cpu", "capped", "--cpu-limiter", "dutycycle"]) == 0
+    assert calls["outputs"] is None
+    assert (calls["init_cpu"], calls["limiter"]) == ("capped", "dutycycle")
+    assert calls["execution_input"]["powerValues"] == [128, 1024]
+    assert [e["httpMethod"] for e in calls["seed"]] == ["PUT"] * len(calls["seed"])
+    [path] = (tmp_path / "results").glob("*_local_serverless-crud-local.json")
+    saved = json.loads(path.read_text())
+    assert saved["metadata"]["emulated"] is True
+    assert len(saved["invocations"]) == 10
+    assert saved["emulation"] == {"architecture_priced": "arm64"}
+    out, err = capsys.readouterr()
+    assert "emulated on this machine; arm64" in out
+    # 128 MB: trimmed mean of 10..30 drops 10 and 30 → 12.00; p90 of five is the largest, 30.00; memory 55 MB;
+    # the cost optimum (*): ceil(12) · 1.7e-9 · 1 beats 1024 MB's 2 · 1.7e-9 · 8
+    assert re.search(r"^\s+128\*\s+12\.00\s+30\.00\s.*\s55\s+0$", out, re.MULTILINE)
+    assert "10/10" in err  # the progress bar counted every invocation
+
+
+def test_report_without_its_module_is_a_usage_error(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import tuning.cli as cli
+
+    monkeypatch.setattr(cli, "_report_module", lambda: None)
+    with pytest.raises(SystemExit) as exited:
+        main(["report"])
+    assert exited.value.code == 2
+    assert "needs tuning/report.py" in capsys.readouterr().err
