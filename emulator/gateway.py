@@ -444,6 +444,9 @@ class _RequestHandler(BaseHTTPRequestHandler):
     """HTTP/1.1 with keep-alive (load tools reuse connections); every method goes through the gateway."""
 
     protocol_version = "HTTP/1.1"
+    # Headers and body leave in two writes; with Nagle on, the body waits for the client's delayed ACK
+    # (~40 ms per request on Linux), which measured 48 ms per warm GET for a 4 ms invocation.
+    disable_nagle_algorithm = True
     server_version = "LocalApiGateway"
     sys_version = ""
     server: GatewayHttpServer
