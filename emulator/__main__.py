@@ -66,6 +66,12 @@ def _parser() -> argparse.ArgumentParser:
         default="auto",
         help="how the memory size's CPU share is enforced (auto: first that works; none: full speed)",
     )
+    serve.add_argument(
+        "--no-throttling",
+        dest="throttling",
+        action="store_false",
+        help="no stage rate/burst limits (Pulumi.yaml's throttleRateLimit/BurstLimit apply by default)",
+    )
     serve.add_argument("--quiet", action="store_true", help="no line per request")
     demo = commands.add_parser("demo", help="start the stack, drive a scenario, tune, report, stop")
     from emulator.demo import add_arguments
@@ -87,6 +93,7 @@ def serve(args: argparse.Namespace) -> int:
         max_environments=args.max_environments,
         init_cpu=args.init_cpu,
         cpu_limiter=args.cpu_limiter,
+        throttling=args.throttling,
     )
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):

@@ -75,6 +75,11 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--mix", default=env.get("MIX", DEFAULT_MIX), help=f"operation weights (env MIX; {DEFAULT_MIX})"
     )
+    parser.add_argument(
+        "--user-rate",
+        default=env.get("USER_RATE", "10"),
+        help="requests per second each user sends, 0 = back to back (env USER_RATE; 10)",
+    )
     parser.add_argument("--outputs", type=Path, default=DEFAULT_OUTPUTS, help="local stack outputs to target")
     parser.add_argument(
         "--report-dir", type=Path, default=REPORT_DIR, help="where the CSV and HTML reports go"
@@ -143,8 +148,19 @@ def summarize(stats_json: Path, duration_s: float) -> list[str]:
     return lines
 
 
+def _user_rate(text: str) -> float:
+    try:
+        rate = float(text)
+    except ValueError:
+        rate = -1.0
+    if not 0 <= rate <= 1000:
+        raise UsageError(f"USER_RATE must be a number of requests per second from 0 to 1000, got {text!r}")
+    return rate
+
+
 def run(args: argparse.Namespace) -> int:
     users = _users(str(args.users))
+    user_rate = _user_rate(str(args.user_rate))
     duration_s = parse_duration(str(args.duration))
     try:
         parse_mix(args.mix)
@@ -170,9 +186,11 @@ def run(args: argparse.Namespace) -> int:
             **os.environ,
             "LOAD_API_KEY": api_key,
             "LOAD_MIX": args.mix,
+            "LOAD_USER_RATE": str(user_rate),
             "PYTHONPATH": str(PROJECT_ROOT),
         }
-        print(f"locust: {users} users for {duration_s} s against {url} (mix {args.mix})", flush=True)
+        pace = f"{user_rate:g} requests/s each" if user_rate else "back to back"
+        print(f"locust: {users} users ({pace}) for {duration_s} s against {url} (mix {args.mix})", flush=True)
         completed = subprocess.run(
             command, cwd=PROJECT_ROOT, env=environment, check=False, timeout=duration_s + 120
         )

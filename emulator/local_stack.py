@@ -75,6 +75,7 @@ class StackSettings:
     max_environments: int = 4
     init_cpu: str = "boost"
     cpu_limiter: str = "auto"
+    throttling: bool = True  # the stage's rate and burst limits from Pulumi.yaml; off to measure the function
 
 
 class LocalStack:
@@ -109,10 +110,7 @@ class LocalStack:
             api_key=self.api_key,
             invoke=self._not_ready,
             cors_origin=self.cors_origin,
-            throttle=TokenBucket(
-                float(pulumi_default("throttleRateLimit", 100)),
-                int(pulumi_default("throttleBurstLimit", 200)),
-            ),
+            throttle=self._stage_throttle(),
         )
         try:
             self._server = GatewayHttpServer(
@@ -169,6 +167,12 @@ class LocalStack:
         self._serving.start()
         self.outputs = self._describe(endpoint, self._server.server_address[1])
         write_outputs(self.settings.outputs_path, self.outputs)
+
+    def _stage_throttle(self) -> TokenBucket | None:
+        if not self.settings.throttling:
+            return None
+        rate = float(pulumi_default("throttleRateLimit", 100))
+        return TokenBucket(rate, int(pulumi_default("throttleBurstLimit", 200)))
 
     def _function_environment(self, endpoint: str) -> dict[str, str]:
         """What the Pulumi component gives the function, plus the emulator's endpoint and fake credentials."""

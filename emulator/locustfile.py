@@ -1,8 +1,9 @@
 """Locust users for ``make load``: each virtual user runs the API's operations in the configured mix.
 
 Run through ``python -m emulator.load`` (which validates the settings); it passes them in the environment:
-``LOAD_API_KEY`` (sent as ``x-api-key``) and ``LOAD_MIX`` (``get=70,create=20,list=10``, names from
-``tuning.payloads``). Requests are named by route (``GET /items/{id}``) so reports aggregate per operation.
+``LOAD_API_KEY`` (sent as ``x-api-key``), ``LOAD_MIX`` (``get=70,create=20,list=10``, names from
+``tuning.payloads``) and ``LOAD_USER_RATE`` (requests per second per user, 0 = back to back). Requests are
+named by route (``GET /items/{id}``) so reports aggregate per operation.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import uuid
 from collections.abc import Callable
 from typing import ClassVar
 
-from locust import FastHttpUser, constant
+from locust import FastHttpUser, constant, constant_throughput
 
 from tuning.payloads import DEFAULT_MIX, parse_mix
 
@@ -82,7 +83,9 @@ _OPERATIONS: dict[str, Callable[[ApiUser], None]] = {
 class ApiUser(FastHttpUser):
     """A client that keeps the ids it created and reads, replaces, patches and deletes only those."""
 
-    wait_time = constant(0)  # closed loop: each user sends its next request as soon as the last one returns
+    _rate = float(os.environ.get("LOAD_USER_RATE", "10"))
+    # Paced users give a known offered load; 0 sends each request as soon as the last one returned.
+    wait_time = constant_throughput(_rate) if _rate > 0 else constant(0)
     default_headers: ClassVar[dict[str, str]] = {
         "x-api-key": os.environ.get("LOAD_API_KEY", ""),
         "Content-Type": "application/json",

@@ -26,6 +26,8 @@ def test_durations(text: str, seconds: int) -> None:
         ["--duration", "31m"],
         ["--duration", "soon"],
         ["--mix", "get=70,fetch=30"],
+        ["--user-rate", "-1"],
+        ["--user-rate", "fast"],
         ["--url", "https://example.invalid/prod"],  # a remote URL needs its API key
     ],
 )
