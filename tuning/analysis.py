@@ -1,10 +1,8 @@
 """Power Tuning's analysis (Executor statistics + Analyzer), so local and AWS results share one arithmetic.
 
 ``build_output`` turns per-power measurements into the exact execution output of the tool (``power``,
-``cost``,
-``duration``, ``stateMachine{executionCost, lambdaCost, visualization}``, ``stats``), keeping the tool's
-evaluation
-order so the floats are bit-identical.
+``cost``, ``duration``, ``stateMachine{executionCost, lambdaCost, visualization}``, ``stats``), keeping the
+tool's evaluation order so the floats are bit-identical.
 """
 
 from __future__ import annotations
@@ -154,12 +152,12 @@ def build_output(
     include_stats: bool = True,
     visualization_url: str = DEFAULT_VISUALIZATION_URL,
 ) -> dict[str, Any]:
-    """Power Tuning's execution output from ``[(power_mb, [(duration_ms, billed_ms), ...]), ...]`` in input
-    order.
+    """Power Tuning's execution output from ``[(power_mb, [(duration_ms, billed_ms), ...]), ...]``.
 
-    ``duration_ms`` must already include Init and Restore Duration (the tool adds them); ``billed_ms`` is
-    Billed
-    Duration + Billed Restore Duration. An empty invocation list yields a dropped (zero-duration) entry.
+    ``region`` prices both the function (the lambdaARN's region) and the Step Functions transitions (the state
+    machine's region), which are the same region in this project. ``duration_ms`` must already include Init
+    and Restore Duration (the tool adds them); ``billed_ms`` is Billed Duration + Billed Restore Duration. An
+    empty invocation list yields a dropped (zero-duration) entry. Power values keep their input order.
     """
     discard = 0.0 if only_cold_starts else clamp_discard(discard_top_bottom)
     stats = [

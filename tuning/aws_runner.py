@@ -1,11 +1,8 @@
-"""Power Tuning on AWS: validate and build the execution input, seed data, run the state machine, read the
-result.
+"""Power Tuning on AWS: validate and build the input, seed data, run the state machine, read the result.
 
 Power Tuning reports a caught Publisher/Executor error as SUCCEEDED with ``{}``; like FAILED, TIMED_OUT and
-ABORTED
-it becomes a ``TuningError`` whose message carries the cause from the execution history. The REPORT lines
-of the
-run are read back from the function's log group when possible, for percentiles and memory used.
+ABORTED it becomes a ``TuningError`` whose message carries the cause from the execution history. The REPORT
+lines of the run are read back from the function's log group when possible, for percentiles and memory used.
 """
 
 from __future__ import annotations
@@ -63,9 +60,8 @@ def build_execution_input(
     balanced_weight: float = 0.5,
     parallel: bool = True,
 ) -> dict[str, Any]:
-    """Power Tuning's execution input, checked here so that bad input fails before ``StartExecution``
-    (the tool would fail late, or clamp silently). ``autoOptimize`` is never set: Pulumi applies the
-    result."""
+    """Power Tuning's execution input, checked here so that bad input fails before ``StartExecution`` (the
+    tool would fail late, or clamp silently). ``autoOptimize`` is never set: Pulumi applies the result."""
     validate_function_arn(function_arn)
     if isinstance(num, bool) or not isinstance(num, int) or num < MIN_NUM:
         raise ValueError(f"num must be an integer of at least {MIN_NUM}, got {num!r}")

@@ -1,5 +1,4 @@
-"""Stack outputs (Pulumi stack or a JSON file such as the local stack's ``.local/outputs.json``),
-validated."""
+"""Stack outputs, validated: from a Pulumi stack or a JSON file such as ``.local/outputs.json``."""
 
 from __future__ import annotations
 

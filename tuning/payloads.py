@@ -1,5 +1,4 @@
-"""Power Tuning payloads: API Gateway REST proxy events (payload v1) for the API's real routes, in a
-weighted mix.
+"""Power Tuning payloads: API Gateway REST proxy events (v1) for the API's real routes, in a weighted mix.
 
 The function is tuned with the events it really serves, so the measured durations include routing, validation
 and the DynamoDB call. Reads target items that ``seed_events`` creates first (idempotent PUTs), so a GET finds

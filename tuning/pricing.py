@@ -1,14 +1,11 @@
-"""Prices: Power Tuning's per-invocation formula, and the full price of one API request that the tool
-leaves out.
+"""Prices: Power Tuning's per-invocation formula, and the full price of an API request the tool leaves out.
 
 Two tables live here and nowhere else:
 
-* ``POWER_TUNING_BASE_COSTS``: the tool's ``baseCosts`` (USD per ms at 128 MB, by architecture and region)
-so that
-  ``invocation_cost`` reproduces its ``averagePrice``/``totalCost`` bit for bit;
-* ``PRICES``: one dated list price table (``PRICES_AS_OF``) for the exact per-request breakdown — Lambda
-GB-s and
-  request fee, API Gateway REST requests, DynamoDB on-demand request units.
+* ``POWER_TUNING_BASE_COSTS``: the tool's ``baseCosts`` (USD per ms at 128 MB, by architecture and region) so
+  that ``invocation_cost`` reproduces its ``averagePrice``/``totalCost`` bit for bit;
+* ``PRICES``: one dated list price table (``PRICES_AS_OF``) for the exact per-request breakdown — Lambda GB-s
+  and request fee, API Gateway REST requests, DynamoDB on-demand request units.
 """
 
 from __future__ import annotations
@@ -59,9 +56,8 @@ PRICES: dict[str, RegionPrices] = {
     ),
 }
 
-# Assumptions behind the DynamoDB units of each API operation: items of at most ITEM_SIZE_KB, a list page of
-# LIST_PAGE_ITEMS items, reads eventually consistent (0.5 RRU per started 4 KB), writes 1 WRU per started 1
-# KB.
+# DynamoDB units per API operation assume items of at most ITEM_SIZE_KB, a list page of LIST_PAGE_ITEMS items,
+# eventually consistent reads (0.5 RRU per started 4 KB) and 1 WRU per started 1 KB written.
 ITEM_SIZE_KB = 1.0
 LIST_PAGE_ITEMS = 25
 _READ_UNIT_KB = 4.0
@@ -106,8 +102,7 @@ def power_tuning_base_cost(architecture: str = "x86_64", region: str = "us-east-
 def invocation_cost(
     billed_ms: float, memory_mb: float, architecture: str = "x86_64", region: str = "us-east-1"
 ) -> float:
-    """One invocation's price exactly as Power Tuning computes it: ceil(ms) · base · (memory/128), no
-    request fee.
+    """One invocation's price as Power Tuning computes it: ceil(ms) · base · (memory/128), no request fee.
 
     The evaluation order is the tool's, so the float is bit-identical to its ``averagePrice``.
     """
@@ -146,8 +141,8 @@ def request_cost_breakdown(
     region: str = "us-east-1",
     operation: str | Mapping[str, float] = "get",
 ) -> dict[str, float]:
-    """USD of one API request at list prices: Lambda compute (exact GB-s, 1 ms rounding) and request fee,
-    API Gateway REST request, DynamoDB on-demand units of the operation (or the weighted average of a mix).
+    """USD of one API request at list prices: Lambda compute (exact GB-s, 1 ms rounding) and request fee, API
+    Gateway REST request, DynamoDB on-demand units of the operation (or the weighted average of a mix).
 
     Power Tuning prices only the first of these; for short functions the others dominate.
     """

@@ -1,8 +1,7 @@
 """Lambda REPORT lines (text and JSON ``platform.report`` formats) → numbers, like Power Tuning reads them.
 
 Warm invocations have no init field; SnapStart restores add restore fields. Power Tuning's own JSON parser
-fails on
-warm lines (its open issue #305); this one does not.
+fails on warm lines (its open issue #305); this one does not.
 """
 
 from __future__ import annotations

@@ -1,11 +1,8 @@
-"""Results files: one JSON per tuning run under ``results/``, written atomically, and tidy DataFrames over
-them.
+"""Results files: one JSON per tuning run under ``results/``, written atomically; tidy DataFrames of them.
 
-A file holds run metadata, the Power Tuning input, the output in the tool's exact schema, and for local
-runs every
-invocation plus how memory was emulated. Loaders recover per-power averages from the visualization URL when
-the
-output lacks ``stats``, so every run yields the same columns.
+A file holds run metadata, the Power Tuning input, the output in the tool's exact schema, and for local runs
+every invocation plus how memory was emulated. Loaders recover per-power averages from the visualization URL
+when the output lacks ``stats``, so every run yields the same columns.
 """
 
 from __future__ import annotations

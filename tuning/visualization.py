@@ -1,10 +1,8 @@
 """The lambda-power-tuning.show URL: per-power averages packed into the URL hash, both ways.
 
 The hash is ``base64(Int16 sizes);base64(Float32 average ms);base64(Float32 average $)`` of little-endian
-bytes, rows
-sorted by power. The hash never reaches the server, so it can be pasted onto any host; decoding it recovers
-the
-per-power averages of an execution whose output lacks ``stats``.
+bytes, rows sorted by power. The hash never reaches the server, so it can be pasted onto any host; decoding it
+recovers the per-power averages of an execution whose output lacks ``stats``.
 """
 
 from __future__ import annotations
@@ -53,8 +51,7 @@ def encode_url(
 
 
 def decode_url(url: str) -> list[dict[str, Any]]:
-    """Stats entries (``value``, ``averageDuration``, ``averagePrice``) from a visualization URL, sorted by
-    power.
+    """Stats entries (``value``, ``averageDuration``, ``averagePrice``) of a visualization URL, by power.
 
     Durations and prices come back as the Float32 values the URL carries (about 7 significant digits). A
     comparison URL (8 parts) yields its first run.

@@ -1,17 +1,14 @@
 """A stand-in for the Power Tuning state machine on the emulator's moto server, for runner and notebook tests.
 
-Each fake is a small ASL definition (Pass/Map/Fail states, not the upstream one) whose executions end the
-way the
-real tool's do: (a) ``success`` — SUCCEEDED with a realistic Analyzer output incl. ``stats``; (b)
-``no_stats`` — the
-same without ``stats`` (the per-power averages only in the visualization URL); (c) ``caught_error`` —
-SUCCEEDED with
-``{}`` after ``CleanUpOnError`` whose input carries ``error: {Error, Cause}``; (d) ``failed`` — FAILED in the
-Initializer. Numbers live in the definition, normalised for moto's ASL number-literal bug.
+Each fake is a small ASL definition (Pass/Map/Fail states, not the upstream one) whose executions end the way
+the real tool's do: (a) ``success`` — SUCCEEDED with a realistic Analyzer output incl. ``stats``; (b)
+``no_stats`` — the same without ``stats`` (the per-power averages only in the visualization URL); (c)
+``caught_error`` — SUCCEEDED with ``{}`` after ``CleanUpOnError`` whose input carries ``error: {Error,
+Cause}``; (d) ``failed`` — FAILED in the Initializer. Numbers live in the definition, normalised for moto's
+ASL number-literal bug.
 
 ``create_fake_function`` adds the tuned function (IAM role, function, ``live`` alias) so runners can seed
-items;
-moto's Lambda answers from the shared queue that ``queue_lambda_results`` fills.
+items; moto's Lambda answers from the shared queue that ``queue_lambda_results`` fills.
 """
 
 from __future__ import annotations
