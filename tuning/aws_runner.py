@@ -16,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from tuning.analysis import STRATEGIES
-from tuning.errors import TuningError
+from tuning.errors import InterruptedRunError, TuningError
 from tuning.payloads import expand_payloads
 from tuning.reports import parse_report_line, total_billed_ms, total_duration_ms
 
@@ -246,7 +246,7 @@ def run_aws(
                 show_progress=show_progress,
             )
         except KeyboardInterrupt:
-            raise TuningError(
+            raise InterruptedRunError(
                 f"Interrupted; the execution keeps running on AWS: {execution_arn} "
                 f"(aws stepfunctions stop-execution --execution-arn {execution_arn})"
             ) from None

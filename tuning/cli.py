@@ -17,7 +17,7 @@ from typing import Any
 
 from tuning.analysis import STRATEGIES
 from tuning.aws_runner import DEFAULT_POLL_INTERVAL_S, MIN_NUM, build_execution_input, check_power_values
-from tuning.errors import TuningError
+from tuning.errors import InterruptedRunError, TuningError
 from tuning.outputs import AWS_RUN_KEYS, LOCAL_OUTPUTS, OutputsError, load_outputs
 from tuning.payloads import DEFAULT_MIX, parse_mix, weighted_payload
 
@@ -25,7 +25,7 @@ DEFAULT_POWER_VALUES = "128,256,512,1024,1536,3008"
 # Without stack outputs the local runner tunes a private function; it is priced like the stack's default.
 LOCAL_FUNCTION_ARN = "arn:aws:lambda:us-east-1:000000000000:function:serverless-crud-local"
 LOCAL_DEFAULTS = {"function_name": "serverless-crud-local", "region": "us-east-1", "architecture": "arm64"}
-EXIT_USAGE, EXIT_FAILED = 2, 1
+EXIT_USAGE, EXIT_FAILED, EXIT_INTERRUPTED = 2, 1, 130  # 130 = 128 + SIGINT, as shells report Ctrl-C
 
 
 def _power_values(text: str) -> list[int]:
@@ -205,6 +205,9 @@ def command_run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> in
         saved = run_and_save(args, outputs, facts, execution_input)
     except ValueError as error:  # input the runner refuses before measuring (e.g. an unusable --cpu-limiter)
         parser.error(str(error))
+    except InterruptedRunError as error:
+        print(f"interrupted: {error}", file=sys.stderr)
+        return EXIT_INTERRUPTED
     except TuningError as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_FAILED
@@ -226,13 +229,21 @@ def _apply(command: str) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Parse and dispatch. Ctrl-C ends with one line and exit 130, not a traceback: the runners have already
+    stopped their workers, servers and cgroups on the way out, and nothing half-written is left."""
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser(with_report=argv[:1] == ["report"])
     args = parser.parse_args(argv)
     subparser = args.subparser
-    if args.command == "report":
-        report = _report_module()
-        if report is None:
-            subparser.error("the report command needs tuning/report.py, which this checkout does not have")
-        return int(report.run(args))
-    return command_run(subparser, args)
+    try:
+        if args.command == "report":
+            report = _report_module()
+            if report is None:
+                subparser.error(
+                    "the report command needs tuning/report.py, which this checkout does not have"
+                )
+            return int(report.run(args))
+        return command_run(subparser, args)
+    except KeyboardInterrupt:
+        print(f"interrupted: {args.command} stopped before it finished; nothing was saved", file=sys.stderr)
+        return EXIT_INTERRUPTED

@@ -21,7 +21,7 @@ from tuning.aws_runner import (
     run_aws,
     validate_function_arn,
 )
-from tuning.errors import TuningError
+from tuning.errors import InterruptedRunError, TuningError
 from tuning.payloads import parse_mix, seed_events, weighted_payload
 
 ARN = "arn:aws:lambda:us-east-1:123456789012:function:crud-fn"
@@ -190,3 +190,27 @@ def test_aborted_execution_is_an_error(moto_endpoint: str) -> None:
     assert description["status"] == "ABORTED"
     with pytest.raises(TuningError, match="execution ABORTED"):
         result_output(sfn, description)
+
+
+class _InterruptedStepFunctions:
+    """Starts an execution, then Ctrl-C arrives while the runner polls it."""
+
+    def start_execution(self, **_: object) -> dict:
+        return {"executionArn": "arn:aws:states:us-east-1:123456789012:execution:pt:run-1"}
+
+    def describe_execution(self, **_: object) -> dict:
+        raise KeyboardInterrupt
+
+
+def test_ctrl_c_while_polling_says_the_execution_keeps_running() -> None:
+    outputs = {"region": "us-east-1", "function_name": "crud-fn", "state_machine_arn": "arn:sm"}
+    execution_input = build_execution_input(ARN, power_values=[128], num=5, payload={})
+    with pytest.raises(
+        InterruptedRunError, match=r"keeps running on AWS: .*execution:pt:run-1 .*stop-execution"
+    ):
+        run_aws(
+            outputs,
+            execution_input,
+            show_progress=False,
+            client_factory=lambda *_, **__: _InterruptedStepFunctions(),
+        )

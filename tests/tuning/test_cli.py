@@ -13,6 +13,7 @@ import pytest
 from tests.support.power_tuning_fake import fake_stack_outputs, queue_lambda_results, realistic_output
 from tuning.analysis import build_output
 from tuning.cli import main
+from tuning.errors import InterruptedRunError
 from tuning.payloads import seed_events
 
 
@@ -198,3 +199,29 @@ def test_report_without_its_module_is_a_usage_error(
         main(["report"])
     assert exited.value.code == 2
     assert "needs tuning/report.py" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "interruption",
+    [KeyboardInterrupt(), InterruptedRunError("Interrupted; the execution keeps running on AWS: arn:x")],
+)
+def test_ctrl_c_exits_130_with_one_line_and_saves_nothing(
+    interruption: BaseException,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    import tuning.run
+
+    def interrupted_run(*_: object, **__: object) -> None:
+        raise interruption
+
+    monkeypatch.setattr(tuning.run, "run_and_save", interrupted_run)
+    monkeypatch.chdir(tmp_path)
+    assert main(["run", "--target", "local", "--results-dir", str(tmp_path / "results")]) == 130
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert len(err.strip().splitlines()) == 1
+    assert err.startswith("interrupted: ")
+    assert "Traceback" not in err
+    assert not (tmp_path / "results").exists()
