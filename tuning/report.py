@@ -15,6 +15,7 @@ import tempfile
 from pathlib import Path
 
 from tuning.cloudwatch import parse_since
+from tuning.files import give_umask_mode, write_text_atomically
 from tuning.outputs import LOCAL_OUTPUTS, OutputsError, load_outputs
 from tuning.payloads import DEFAULT_MIX, parse_mix
 
@@ -89,31 +90,12 @@ def execute(parameters: dict, report_dir: Path, progress: bool = True) -> tuple[
         )
         exporter = HTMLExporter(embed_images=True)
         body, _ = exporter.from_notebook_node(nbformat.read(scratch, as_version=4))
-        _write_text_atomically(html, body)
-        _readable_by_others(scratch)
+        write_text_atomically(html, body)
+        give_umask_mode(scratch)
         os.replace(scratch, executed)
     finally:
         Path(scratch).unlink(missing_ok=True)
     return executed, html
-
-
-def _readable_by_others(path: str | Path) -> None:
-    """mkstemp creates 0600 files; a report is meant to be shared, so give it the umask's usual mode."""
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(path, 0o666 & ~umask)
-
-
-def _write_text_atomically(path: Path, text: str) -> None:
-    handle, scratch = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            stream.write(text)
-        _readable_by_others(scratch)
-        os.replace(scratch, path)
-    except BaseException:
-        Path(scratch).unlink(missing_ok=True)
-        raise
 
 
 def run(args: argparse.Namespace) -> int:

@@ -8,14 +8,13 @@ when the output lacks ``stats``, so every run yields the same columns.
 from __future__ import annotations
 
 import json
-import os
 import re
-import tempfile
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from tuning.files import write_text_atomically
 from tuning.visualization import decode_url
 
 SOURCES = ("aws", "local")
@@ -74,20 +73,8 @@ def _iso(moment: datetime) -> str:
 
 
 def write_json_atomically(path: Path, document: Any) -> Path:
-    """Write next to ``path`` then rename: readers see the whole file or none, even if this process dies."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            json.dump(document, stream, indent=1, allow_nan=False)
-            stream.write("\n")
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-    return path
+    """Write ``document`` as indented JSON, atomically and with the umask's mode (``tuning.files``)."""
+    return write_text_atomically(path, json.dumps(document, indent=1, allow_nan=False) + "\n")
 
 
 def write_results(

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+import os
+import stat
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
+import tuning.files
 import tuning.results as results
 from tests.support.power_tuning_fake import realistic_output
 from tuning.results import invocations_frame, load_results, results_frame, write_results
@@ -55,14 +58,24 @@ def test_runs_in_the_same_second_do_not_overwrite_each_other(tmp_path: Path) -> 
 
 
 def test_a_failure_mid_write_leaves_no_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    def dump_then_fail(document, stream, **kwargs) -> None:
-        stream.write('{"metadata": ')
+    def written_then_fail(descriptor: int) -> None:  # the scratch file holds the text, the disk gives up
         raise OSError("disk full")
 
-    monkeypatch.setattr(results.json, "dump", dump_then_fail)
+    monkeypatch.setattr(tuning.files.os, "fsync", written_then_fail)
     with pytest.raises(OSError, match="disk full"):
         _write(tmp_path)
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(("umask", "mode"), [(0o022, 0o644), (0o002, 0o664), (0o077, 0o600)])
+def test_results_files_get_the_umasks_mode_like_any_file(tmp_path: Path, umask: int, mode: int) -> None:
+    """Results are shared, not secret: not mkstemp's 0600 but what open() would give under the umask."""
+    previous = os.umask(umask)
+    try:
+        path = _write(tmp_path)
+    finally:
+        os.umask(previous)
+    assert stat.S_IMODE(path.stat().st_mode) == mode
 
 
 def test_unknown_source_is_refused(tmp_path: Path) -> None:
