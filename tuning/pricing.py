@@ -56,13 +56,17 @@ PRICES: dict[str, RegionPrices] = {
     ),
 }
 
-# DynamoDB units per API operation assume items of at most ITEM_SIZE_KB, a list page of LIST_PAGE_ITEMS items,
-# eventually consistent reads (0.5 RRU per started 4 KB) and 1 WRU per started 1 KB written.
+# DynamoDB units per API operation, from what function/items.py sends, for items of at most ITEM_SIZE_KB and a
+# list page of LIST_PAGE_ITEMS items. Reads: 1 RRU per started 4 KB when strongly consistent, half that when
+# eventually consistent; a Scan is charged on the page's total size, not per item. Writes: 1 WRU per started
+# 1 KB; a conditional write that fails still consumes its WRU.
 ITEM_SIZE_KB = 1.0
 LIST_PAGE_ITEMS = 25
 _READ_UNIT_KB = 4.0
 _WRITE_UNIT_KB = 1.0
 _EVENTUALLY_CONSISTENT = 0.5
+_ITEM_READ = math.ceil(ITEM_SIZE_KB / _READ_UNIT_KB)  # strongly consistent read of one item
+_ITEM_WRITE = math.ceil(ITEM_SIZE_KB / _WRITE_UNIT_KB)
 
 
 @dataclass(frozen=True)
@@ -74,14 +78,16 @@ class RequestUnits:
 
 
 OPERATION_UNITS: dict[str, RequestUnits] = {
-    "get": RequestUnits(read=_EVENTUALLY_CONSISTENT * math.ceil(ITEM_SIZE_KB / _READ_UNIT_KB)),
-    "list": RequestUnits(
+    "get": RequestUnits(read=_EVENTUALLY_CONSISTENT * _ITEM_READ),  # GetItem, eventually consistent
+    "list": RequestUnits(  # one Scan page, eventually consistent
         read=_EVENTUALLY_CONSISTENT * math.ceil(LIST_PAGE_ITEMS * ITEM_SIZE_KB / _READ_UNIT_KB)
     ),
-    "create": RequestUnits(write=math.ceil(ITEM_SIZE_KB / _WRITE_UNIT_KB)),
-    "replace": RequestUnits(write=math.ceil(ITEM_SIZE_KB / _WRITE_UNIT_KB)),
-    "patch": RequestUnits(write=math.ceil(ITEM_SIZE_KB / _WRITE_UNIT_KB)),
-    "delete": RequestUnits(write=math.ceil(ITEM_SIZE_KB / _WRITE_UNIT_KB)),
+    "create": RequestUnits(write=_ITEM_WRITE),  # conditional PutItem
+    # conditional PutItem against the version the warm environment last saw; a stale or cold cache (or
+    # If-Match, which reads first) adds a failed write or a strongly consistent read
+    "replace": RequestUnits(write=_ITEM_WRITE),
+    "patch": RequestUnits(read=_ITEM_READ, write=_ITEM_WRITE),  # strongly consistent GetItem, then PutItem
+    "delete": RequestUnits(write=_ITEM_WRITE),  # conditional DeleteItem
 }
 
 

@@ -24,9 +24,12 @@ def left_sum(values: Iterable[float]) -> float:
 
 
 def trim_count(n: int, discard: float) -> int:
-    """How many values the tool drops from each end: ``parseInt(n × clamped discard)``, i.e. the floor.
+    """How many values the tool drops from each end: ``parseInt(n × clamped discard)``, taken as the floor.
 
-    (JavaScript's parseInt reads "5e-7" as 5; products that small mean a discard nobody sets, so the floor.)
+    ``parseInt`` reads the number's decimal text, which equals the floor whenever the product is 0 or at
+    least 1e-6. Below that JavaScript writes "5e-7" and parseInt reads 5, so a discard under 1e-6 / n would
+    make the tool drop 5 values each end (with 10 values: all of them, and a NaN average). No real
+    ``discardTopBottom`` is that small; we keep the floor, i.e. drop none, rather than copy the accident.
     """
     return int(n * clamp_discard(discard))
 

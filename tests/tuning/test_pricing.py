@@ -77,9 +77,14 @@ def test_request_breakdown_of_a_weighted_mix_on_x86() -> None:
     assert parts["lambda_compute"] == pytest.approx(0.1 * 0.5 * 0.0000166667, rel=1e-12)
 
 
-@pytest.mark.parametrize("operation", ["create", "replace", "patch", "delete"])
+@pytest.mark.parametrize("operation", ["create", "replace", "delete"])
 def test_each_write_costs_one_write_unit(operation: str) -> None:
     assert request_cost_breakdown(1, 128, operation=operation)["dynamodb"] == pytest.approx(0.625e-6)
+
+
+def test_a_patch_reads_strongly_consistent_then_writes() -> None:
+    # function/items.py patch_item: GetItem(ConsistentRead=True) = 1 RRU, then a conditional PutItem = 1 WRU
+    assert request_cost_breakdown(1, 128, operation="patch")["dynamodb"] == pytest.approx(0.125e-6 + 0.625e-6)
 
 
 @pytest.mark.parametrize(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
 
 from tuning.stats import trim_count, trimmed_mean
@@ -49,3 +51,24 @@ def test_empty_is_zero() -> None:
 def test_sum_is_plain_left_to_right_like_javascript() -> None:
     # sorted: -1e16, 1, 1e16 → (-1e16 + 1) rounds back to -1e16, so JavaScript's reduce gives 0, not 1
     assert trimmed_mean([1e16, 1.0, -1e16], 0) == 0.0
+
+
+def _js_parse_int_of_number(value: float) -> int:
+    """JavaScript's ``parseInt(value, 10)`` for a number ≥ 0: it parses ``String(value)``, which is exponent
+    notation below 1e-6 (and from 1e21, beyond any n · 0.4 here), so "5e-7" → 5; else decimal → truncated."""
+    if 0 < value < 1e-6:
+        return int(f"{value:e}"[0])  # the leading digit of the mantissa
+    return math.trunc(value)
+
+
+@pytest.mark.parametrize("discard", [i / 100 for i in range(41)] + [0.125, 1 / 3 * 0.3, 0.15 + 0.05])
+def test_floor_agrees_with_javascripts_parse_int_for_every_realistic_input(discard: float) -> None:
+    for n in range(1, 1001):
+        assert trim_count(n, discard) == _js_parse_int_of_number(n * discard), (n, discard)
+
+
+def test_the_only_divergence_is_a_discard_below_one_millionth_over_n() -> None:
+    # 10 × 5e-8 = 5e-7: the tool would drop parseInt("5e-7") = 5 from each end of 10 values; we drop none
+    assert _js_parse_int_of_number(10 * 5e-8) == 5
+    assert trim_count(10, 5e-8) == 0
+    assert trim_count(10, 1e-7) == _js_parse_int_of_number(10 * 1e-7)  # = 1e-6: decimal again, both 0
