@@ -17,6 +17,7 @@ from typing import Any
 
 from tuning.analysis import STRATEGIES
 from tuning.errors import InterruptedRunError, TuningError
+from tuning.history import execution_history, failure_cause
 from tuning.payloads import expand_payloads
 from tuning.reports import parse_report_line, total_billed_ms, total_duration_ms
 
@@ -120,13 +121,6 @@ def seed_items(lambda_client: Any, function_name: str, events: Sequence[dict[str
             raise TuningError(f"Seeding {event.get('path')} answered {status or 'no status'}: {body[:500]}")
 
 
-def _history(sfn: Any, execution_arn: str) -> list[dict[str, Any]]:
-    events: list[dict[str, Any]] = []
-    for page in sfn.get_paginator("get_execution_history").paginate(executionArn=execution_arn):
-        events.extend(page.get("events", []))
-    return events
-
-
 def _power_values_done(events: list[dict[str, Any]]) -> int:
     return sum(event.get("type") == "MapIterationSucceeded" for event in events)
 
@@ -147,7 +141,9 @@ def wait_for_execution(
         while True:
             description = sfn.describe_execution(executionArn=execution_arn)
             status = description["status"]
-            done = total if status == "SUCCEEDED" else _power_values_done(_history(sfn, execution_arn))
+            done = (
+                total if status == "SUCCEEDED" else _power_values_done(execution_history(sfn, execution_arn))
+            )
             bar.update(max(0, min(done, total) - bar.n))
             bar.set_postfix_str(status.lower())
             if status != "RUNNING":
@@ -158,10 +154,8 @@ def wait_for_execution(
 def failure_message(sfn: Any, description: dict[str, Any]) -> str:
     """Why an execution gave no result, with the cause from its history (CleanUpOnError's input for
     ``{}``)."""
-    from tuning.executions import failure_cause
-
     status, arn = description["status"], description["executionArn"]
-    cause = failure_cause(_history(sfn, arn))
+    cause = failure_cause(execution_history(sfn, arn))
     if status == "SUCCEEDED":
         return f"Power Tuning caught an error and ended with output {{}} (execution {arn}): {cause}"
     return f"Power Tuning execution {status} ({arn}): {cause}"

@@ -15,66 +15,12 @@ from typing import Any
 import pandas as pd
 
 from tuning.cloudwatch import parse_since
+from tuning.history import execution_history, failure_cause
 from tuning.results import POWER_COLUMNS, per_power_stats
 
 # H3's results columns (so executions and results files concatenate) plus what only executions have
 COLUMNS = [*POWER_COLUMNS, "status", "balanced_weight", "cause"]
 DEFAULT_BALANCED_WEIGHT = 0.5  # Power Tuning's default balancedWeight
-_FAILED_END_EVENTS = ("ExecutionFailed", "ExecutionTimedOut", "ExecutionAborted")
-
-
-def failure_cause(history_events: list[dict]) -> str:
-    """The most specific error in an execution history, newest first, as ``"<Error>: <message>"``.
-
-    Power Tuning catches Publisher/Executor errors into ``$.error`` and enters ``CleanUpOnError`` with it,
-    so the state input carries the real cause; otherwise the failed task or execution event does.
-    """
-    for event in reversed(history_events):
-        for key, details in event.items():
-            if not key.endswith("EventDetails") or not isinstance(details, dict):
-                continue
-            caught = _caught_error(details.get("input"))
-            if caught:
-                return caught
-            has_error = "error" in details or "cause" in details
-            if has_error and (
-                event.get("type", "").endswith("Failed") or event.get("type") in _FAILED_END_EVENTS
-            ):
-                return _readable(details.get("error"), details.get("cause"))
-    return "no error recorded in the execution history"
-
-
-def _caught_error(state_input: str | None) -> str | None:
-    if not state_input:
-        return None
-    try:
-        document = json.loads(state_input)
-    except ValueError:
-        return None
-    error = document.get("error") if isinstance(document, dict) else None
-    if isinstance(error, dict) and ("Error" in error or "Cause" in error):
-        return _readable(error.get("Error"), error.get("Cause"))
-    return None
-
-
-def _readable(error: str | None, cause: str | None) -> str:
-    """Lambda causes are JSON (``{"errorType", "errorMessage"}``): keep the message, not the envelope."""
-    message = cause or ""
-    try:
-        parsed = json.loads(message)
-        if isinstance(parsed, dict) and "errorMessage" in parsed:
-            message = parsed["errorMessage"]
-    except ValueError:
-        pass
-    return f"{error}: {message}" if error and message else (error or message or "unknown error")
-
-
-def execution_history(client: Any, execution_arn: str) -> list[dict]:
-    """Every event of an execution (paginated), oldest first."""
-    events: list[dict] = []
-    for page in client.get_paginator("get_execution_history").paginate(executionArn=execution_arn):
-        events.extend(page.get("events", []))
-    return events
 
 
 def _stats(output: dict) -> tuple[list[dict], str, str | None]:
