@@ -16,11 +16,10 @@ import pandas as pd
 
 from tuning.cloudwatch import parse_since
 from tuning.history import execution_history, failure_cause
-from tuning.results import POWER_COLUMNS, per_power_stats
+from tuning.results import DEFAULT_BALANCED_WEIGHT, POWER_COLUMNS, per_power_stats
 
-# H3's results columns (so executions and results files concatenate) plus what only executions have
-COLUMNS = [*POWER_COLUMNS, "status", "balanced_weight", "cause"]
-DEFAULT_BALANCED_WEIGHT = 0.5  # Power Tuning's default balancedWeight
+# The results files' columns (so executions and results files concatenate) plus what only executions have
+COLUMNS = [*POWER_COLUMNS, "status", "cause"]
 
 
 def _stats(output: dict) -> tuple[list[dict], str, str | None]:

@@ -20,6 +20,7 @@ from tuning.visualization import decode_url
 SOURCES = ("aws", "local")
 DEFAULT_RESULTS_DIR = Path("results")
 SCHEMA_VERSION = 1
+DEFAULT_BALANCED_WEIGHT = 0.5  # Power Tuning's balancedWeight when the input has none
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 RUN_COLUMNS = [
@@ -33,6 +34,7 @@ RUN_COLUMNS = [
     "ended",
     "execution_arn",
     "strategy",
+    "balanced_weight",
     "num",
     "optimum_power",
 ]
@@ -169,6 +171,8 @@ def _run_row(path: Path, document: dict[str, Any]) -> dict[str, Any]:
         "ended": meta.get("ended"),
         "execution_arn": meta.get("execution_arn"),
         "strategy": execution_input.get("strategy", "cost"),
+        # the balanced pick of this run can only be recomputed with the weight it was run with
+        "balanced_weight": execution_input.get("balancedWeight", DEFAULT_BALANCED_WEIGHT),
         "num": execution_input.get("num"),
         "optimum_power": output.get("power"),
     }

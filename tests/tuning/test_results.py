@@ -8,6 +8,7 @@ import stat
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 import tuning.files
@@ -132,3 +133,31 @@ def test_invocations_frame(tmp_path: Path) -> None:
 def test_empty_directory_gives_empty_frames(tmp_path: Path) -> None:
     assert results_frame(tmp_path).empty
     assert invocations_frame(tmp_path).empty
+
+
+def test_results_frame_keeps_each_runs_balanced_weight(tmp_path: Path) -> None:
+    """The notebook recomputes the balanced pick from a run's rows: it needs the weight that run used."""
+    from tuning.executions import COLUMNS, combine_runs
+    from tuning.recommend import decide
+
+    _write(tmp_path, source="local")  # no balancedWeight in the input: the tool's 0.5
+    speed_only = {**EXECUTION_INPUT, "strategy": "balanced", "balancedWeight": 0.0}
+    later = write_results(
+        source="local",
+        function_name="crud fn/1",
+        region="us-east-1",
+        architecture="arm64",
+        started=ENDED,
+        ended=ENDED,
+        execution_input=speed_only,
+        output=realistic_output(),
+        results_dir=tmp_path,
+    )
+    frame = results_frame(tmp_path)
+    weights = frame.groupby("run")["balanced_weight"].unique()
+    assert list(weights[later.stem]) == [0.0]
+    assert list(weights["20261127T060504Z_local_crud-fn-1"]) == [0.5]
+    runs = combine_runs(pd.DataFrame(columns=COLUMNS), frame)
+    picks = decide(runs, outputs={"architecture": "arm64"}, stack=None, mix={"get": 1}, requests_per_month=1)
+    by_strategy = dict(zip(picks.picks["strategy"], picks.picks["memory_mb"], strict=True))
+    assert by_strategy["balanced"] == by_strategy["speed"] == 3008  # weight 0 ≡ speed, as in the tool
