@@ -87,7 +87,7 @@ class Microservice(pulumi.ComponentResource):
             opts=self._child,
         )
         api, stage = self._rest_api(function_name, function, alias)
-        self._alarms(function, api, stage)
+        self._alarms(function, alias, api, stage)
 
         self.table_name = table.name
         self.function_name = function.name
@@ -290,7 +290,11 @@ class Microservice(pulumi.ComponentResource):
         return pulumi.Output.secret(key.value)
 
     def _alarms(
-        self, function: aws.lambda_.Function, api: aws.apigateway.RestApi, stage: aws.apigateway.Stage
+        self,
+        function: aws.lambda_.Function,
+        alias: aws.lambda_.Alias,
+        api: aws.apigateway.RestApi,
+        stage: aws.apigateway.Stage,
     ) -> None:
         settings = self._settings
         actions: list[pulumi.Input[str]] = []
@@ -304,7 +308,13 @@ class Microservice(pulumi.ComponentResource):
                 opts=self._child,
             )
             actions = [topic.arn]
-        lambda_dims = {"FunctionName": function.name}
+        # Only what API Gateway sends through alias `live`: Lambda publishes an aliased invocation's metrics
+        # under FunctionName + Resource "<name>:<alias>" as well. FunctionName alone would also count Power
+        # Tuning's RAM<n> invocations, whose timeouts at small memory sizes are results, not incidents.
+        lambda_dims = {
+            "FunctionName": function.name,
+            "Resource": pulumi.Output.concat(function.name, ":", alias.name),
+        }
         api_dims = {"ApiName": api.name, "Stage": stage.stage_name}
         latency = settings.latency_alarm_ms
         # One slow cold start must not page anyone: the p99 alarm needs three bad periods in a row.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import yaml
@@ -148,3 +149,127 @@ def test_subset_keeps_property_names_that_look_like_keywords_and_drops_the_keywo
     }
     assert set(subset["components"]) == {"schemas"}
     assert spec["components"]["schemas"]["S"]["example"] == "x"  # the input is not modified
+
+
+# AWS's REST import rules ("Amazon API Gateway important notes for REST APIs"), checked on the deployed body.
+PATH_SEGMENT = re.compile(r"^(\{[A-Za-z0-9_]+\}|[A-Za-z0-9.,-]+)$")
+MODEL_NAME = re.compile(r"^[A-Za-z0-9]+$")
+
+
+def test_paths_and_model_names_use_only_the_characters_api_gateway_accepts(prod: ProgramRun) -> None:
+    body = _deployed(prod)
+    for path in body["paths"]:
+        assert path.startswith("/"), path
+        assert all(PATH_SEGMENT.match(segment) for segment in path[1:].split("/")), path
+    assert body["components"]["schemas"]
+    assert all(MODEL_NAME.match(name) for name in body["components"]["schemas"])
+
+
+def test_every_response_model_is_an_object(prod: ProgramRun) -> None:
+    body = _deployed(prod)
+    models = body["components"]["schemas"]
+    checked = 0
+    for path, item in body["paths"].items():
+        for method, operation in item.items():
+            for status, response in operation["responses"].items():
+                for media_type, media in (response.get("content") or {}).items():
+                    if "schema" not in media:
+                        continue
+                    schema = media["schema"]
+                    if "$ref" in schema:
+                        schema = models[schema["$ref"].rsplit("/", 1)[1]]
+                    assert schema.get("type") == "object", (path, method, status, media_type)
+                    assert "allOf" not in schema, (path, method, status, media_type)
+                    checked += 1
+    assert checked > 20
+    # the contract's tutorial problem (an allOf) is deployed as the one object it means
+    contract = yaml.safe_load((PROJECT_DIR / "api" / "openapi.yaml").read_text(encoding="utf-8"))
+    assert "allOf" in contract["components"]["schemas"]["TutorialProblem"]
+    tutorial = models["TutorialProblem"]
+    assert tutorial["required"] == ["type", "title", "status", "errorType", "errorMessage"]
+    assert set(tutorial["properties"]) == {
+        "type", "title", "status", "detail", "requestId", "errorType", "errorMessage",
+    }  # fmt: skip
+    # the tutorial's "any JSON value" result has no object model: documented without a schema
+    assert body["paths"]["/DynamoDBManager"]["post"]["responses"]["200"]["content"] == {
+        "application/json": {}
+    }
+
+
+def _one_model_spec(schemas: dict[str, Any], responses: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "openapi": "3.0.3",
+        "info": {"title": "t", "version": "1"},
+        "paths": {"/x": {"get": {"responses": responses}}},
+        "components": {"schemas": schemas},
+    }
+
+
+def test_response_schemas_that_are_not_objects_lose_their_model() -> None:
+    ref = {"$ref": "#/components/schemas/Name"}
+    responses = {
+        "200": {"description": "any", "content": {"application/json": {"schema": {}}}},
+        "201": {"description": "str", "content": {"application/json": {"schema": {"type": "string"}}}},
+        "202": {"description": "ref to a string", "content": {"application/json": {"schema": ref}}},
+        "203": {"description": "obj", "content": {"application/json": {"schema": {"type": "object"}}}},
+        "204": {
+            "description": "ref",
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/O"}}},
+        },
+    }
+    subset = api_gateway_subset(
+        _one_model_spec({"Name": {"type": "string"}, "O": {"type": "object"}}, responses)
+    )
+    kept = {
+        status: r["content"]["application/json"]
+        for status, r in subset["paths"]["/x"]["get"]["responses"].items()
+    }
+    assert kept == {
+        "200": {},
+        "201": {},
+        "202": {},
+        "203": {"schema": {"type": "object"}},
+        "204": {"schema": {"$ref": "#/components/schemas/O"}},
+    }
+    assert subset["components"]["schemas"]["Name"] == {"type": "string"}  # primitive models may stay
+
+
+def test_all_of_objects_merge_into_one_object_and_anything_inexact_stays() -> None:
+    base = {"type": "object", "required": ["a"], "properties": {"a": {"type": "string"}}}
+    schemas = {
+        "Base": base,
+        "Closed": {**base, "additionalProperties": False},
+        "Both": {
+            "description": "d",
+            "allOf": [
+                {"$ref": "#/components/schemas/Base"},
+                {"required": ["b"], "properties": {"b": {"type": "integer"}}},
+            ],
+        },
+        "Narrowing": {"allOf": [{"$ref": "#/components/schemas/Closed"}, {"properties": {"b": {}}}]},
+        "Twice": {"allOf": [{"$ref": "#/components/schemas/Base"}, {"properties": {"a": {"minLength": 1}}}]},
+    }
+    models = api_gateway_subset(_one_model_spec(schemas, {"200": {"description": "ok"}}))["components"][
+        "schemas"
+    ]
+    assert models["Both"] == {
+        "description": "d",
+        "type": "object",
+        "properties": {"a": {"type": "string"}, "b": {"type": "integer"}},
+        "required": ["a", "b"],
+    }
+    assert models["Narrowing"] == schemas["Narrowing"]  # additionalProperties: false applies per part
+    assert models["Twice"] == schemas["Twice"]  # a property constrained twice is not one definition
+
+
+def test_number_formats_api_gateway_refuses_are_dropped() -> None:
+    schemas = {"N": {"type": "object", "properties": {
+        "i": {"type": "integer", "format": "int64"}, "t": {"type": "string", "format": "date-time"},
+    }}}  # fmt: skip
+    models = api_gateway_subset(_one_model_spec(schemas, {"200": {"description": "ok"}}))["components"][
+        "schemas"
+    ]
+    assert models["N"]["properties"] == {
+        "i": {"type": "integer"},
+        "t": {"type": "string", "format": "date-time"},
+    }

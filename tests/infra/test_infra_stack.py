@@ -366,6 +366,8 @@ def test_lambda_permission_is_for_the_alias_and_this_api_stage_only(prod: Progra
     assert permission.inputs["function"] == FUNCTION_NAME
     assert permission.inputs["qualifier"] == "live"
     assert permission.inputs["sourceArn"] == f"{api.state['executionArn']}/prod/*/*"
+    # AddPermission on a qualifier fails unless the alias already exists: it must be created after it
+    assert prod.one("aws:lambda/alias:Alias").urn in permission.dependencies
 
 
 def test_api_gateway_account_role_is_set_and_kept_on_destroy(prod: ProgramRun) -> None:
@@ -400,7 +402,11 @@ def test_alarms_watch_function_errors_throttles_and_api_5xx_and_p99(prod: Progra
         ("AWS/ApiGateway", "Latency"),
     }
     for metric in ("Errors", "Throttles"):
-        assert alarms["AWS/Lambda", metric]["dimensions"] == {"FunctionName": FUNCTION_NAME}
+        # the alias API Gateway invokes, not the function as a whole (Power Tuning's RAM<n> aliases)
+        assert alarms["AWS/Lambda", metric]["dimensions"] == {
+            "FunctionName": FUNCTION_NAME,
+            "Resource": f"{FUNCTION_NAME}:live",
+        }
     for metric in ("5XXError", "Latency"):
         assert alarms["AWS/ApiGateway", metric]["dimensions"] == {
             "ApiName": api.inputs["name"],
