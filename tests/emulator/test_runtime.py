@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import subprocess
@@ -12,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from emulator.limits import CgroupError
+from emulator.limits.cgroups import parent_dir, remove_stale
 from emulator.runtime import LambdaRuntime
 from tests.emulator.conftest import BASIC
 from tuning.reports import parse_report_line
@@ -261,6 +264,12 @@ def _is_zombie(pid: int) -> bool:
         return True
 
 
+def _remove_cgroups_of_dead_runs() -> None:
+    for version, controller in ((1, "cpu"), (1, "memory"), (2, "cpu")):
+        with contextlib.suppress(CgroupError):
+            remove_stale(parent_dir(version, controller))
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("cpu_limiter", ["dutycycle", "auto"])
 def test_environments_die_with_the_runtimes_process(tmp_path, cpu_limiter):
@@ -285,12 +294,15 @@ def test_environments_die_with_the_runtimes_process(tmp_path, cpu_limiter):
         cwd=Path(__file__).parents[2],
     )
     pids = [int(pid) for pid in done.stdout.split()]
-    assert pids, done.stderr
-    for pid in pids:
-        for _ in range(100):
-            if not Path(f"/proc/{pid}").exists() or _is_zombie(pid):
-                break
-            threading.Event().wait(0.05)
-        else:
-            os.kill(pid, 9)
-            pytest.fail(f"worker {pid} outlived its runtime")
+    try:
+        assert pids, done.stderr
+        for pid in pids:
+            for _ in range(100):
+                if not Path(f"/proc/{pid}").exists() or _is_zombie(pid):
+                    break
+                threading.Event().wait(0.05)
+            else:
+                os.kill(pid, 9)
+                pytest.fail(f"worker {pid} outlived its runtime")
+    finally:
+        _remove_cgroups_of_dead_runs()  # the killed runtime could not remove its own (no later run here will)
