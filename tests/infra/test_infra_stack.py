@@ -315,6 +315,19 @@ def test_api_is_regional_and_redeploys_when_the_body_changes(prod: ProgramRun) -
     assert deployment.inputs["triggers"] == {"redeployment": expected}
 
 
+# $context variables API Gateway documents for REST API access logging ("Variables for access logging").
+REST_ACCESS_LOG_VARIABLES = {
+    f"$context.{name}"
+    for name in (
+        "requestId", "extendedRequestId", "identity.sourceIp", "requestTime", "requestTimeEpoch",
+        "httpMethod", "resourcePath", "path", "status", "protocol", "responseLength", "responseLatency",
+        "integration.latency", "integration.status", "integration.error", "integrationStatus",
+        "error.message", "error.messageString", "identity.apiKeyId", "identity.userArn", "identity.caller",
+        "xrayTraceId", "stage", "domainName",
+    )
+}  # fmt: skip
+
+
 def test_stage_prod_logs_json_access_logs_and_traces(prod: ProgramRun) -> None:
     stage = prod.one("aws:apigateway/stage:Stage")
     access_logs = prod.one("aws:cloudwatch/logGroup:LogGroup", "access-logs")
@@ -325,6 +338,13 @@ def test_stage_prod_logs_json_access_logs_and_traces(prod: ProgramRun) -> None:
     log_format = json.loads(settings["format"])
     assert log_format["requestId"] == "$context.requestId"
     assert log_format["status"] == "$context.status"
+    # one line (API Gateway writes the format per request as is) of REST access-log context variables only
+    assert "\n" not in settings["format"]
+    assert set(log_format.values()) <= REST_ACCESS_LOG_VARIABLES, (
+        set(log_format.values()) - REST_ACCESS_LOG_VARIABLES
+    )
+    assert log_format["integrationLatency"] == "$context.integration.latency"
+    assert log_format["xrayTraceId"] == "$context.xrayTraceId"
     # logging needs the region's API Gateway CloudWatch role first
     assert prod.one("aws:apigateway/account:Account").urn in stage.dependencies
 
