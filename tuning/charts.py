@@ -3,7 +3,7 @@ the figure.
 
 Figures are built with ``matplotlib.figure.Figure`` (no pyplot state, Agg canvas for PNG), so they work the
 same in a notebook kernel, in papermill and in tests. Memory sizes are categorical ticks: 128 → 3008 MB is
-not a scale a reader compares distances on. A chart whose data is missing raises ``NoDataErrorError`` with a
+not a scale a reader compares distances on. A chart whose data is missing raises ``NoDataError`` with a
 sentence saying why.
 """
 
@@ -103,31 +103,48 @@ def _run_label(run_rows: pd.DataFrame) -> str:
     return label.strip()
 
 
+def _newest_runs(stats: pd.DataFrame) -> tuple[list[tuple[str, pd.DataFrame]], int]:
+    """The newest ``MAX_COMPARED_RUNS`` runs, oldest first, and how many runs there are in all."""
+    every_run = list(stats.sort_values("started").groupby("run", sort=False))
+    return every_run[-MAX_COMPARED_RUNS:], len(every_run)
+
+
+def _shown_of(shown: int, total: int) -> str:
+    return f" (newest {shown} of {total} runs)" if shown < total else ""
+
+
 def cost_and_duration(stats: pd.DataFrame, report_dir: str | Path) -> Figure:
-    """1. Power Tuning's view: average duration (left) and cost per invocation (right) per memory size,
-    one line pair per run."""
+    """1. Power Tuning's view of each run: average duration (left axis) and cost per invocation (right axis)
+    per memory size, one panel per run. Several runs' line pairs on one pair of axes could not be told apart
+    (which line is whose, and on which axis); chart 8 compares runs."""
     if stats.empty:
         raise NoDataError("No successful tuning run: nothing to plot for cost and duration per memory size.")
-    fig, ax = _new_figure()
-    cost_ax = ax.twinx()
-    x = _categorical_memory(ax, sorted(int(p) for p in stats["power"].unique()))
+    runs, total = _newest_runs(stats)
+    rows, cols = (1, len(runs)) if len(runs) <= 2 else (2, 2)
+    fig = Figure(figsize=(_SIZE[0], _SIZE[1] * (1.6 if rows == 2 else 1)), layout="constrained")
+    panels = fig.subplots(rows, cols, squeeze=False).ravel()
+    for ax, (_, run_rows) in zip(panels, reversed(runs), strict=False):  # newest first, top left
+        run_rows = run_rows.sort_values("power")
+        x = _categorical_memory(ax, [int(p) for p in run_rows["power"]])
+        positions = [x[int(p)] for p in run_rows["power"]]
+        cost_ax = ax.twinx()
+        ax.plot(positions, run_rows["average_duration_ms"], "-o", color="tab:blue")
+        cost_ax.plot(positions, run_rows["average_price_usd"] * PER_MILLION, "--^", color="tab:orange")
+        ax.set_ylabel("average duration, ms", color="tab:blue")
+        cost_ax.set_ylabel("$ per 1M invocations", color="tab:orange")
+        ax.set_ylim(bottom=0)
+        cost_ax.set_ylim(bottom=0)
+        ax.set_title(_run_label(run_rows), fontsize="medium")
+    for ax in panels[len(runs) :]:
+        ax.set_visible(False)
     handles = [
-        Line2D([], [], color="black", linestyle="-", marker="o", label="duration (left axis)"),
-        Line2D([], [], color="black", linestyle="--", marker="^", label="cost (right axis)"),
+        Line2D([], [], color="tab:blue", linestyle="-", marker="o", label="average duration (left axis)"),
+        Line2D(
+            [], [], color="tab:orange", linestyle="--", marker="^", label="cost, Lambda compute (right axis)"
+        ),
     ]
-    for index, (_, rows) in enumerate(stats.sort_values("started").groupby("run", sort=False)):
-        rows = rows.sort_values("power")
-        colour = f"C{index % 10}"
-        positions = [x[int(p)] for p in rows["power"]]
-        ax.plot(positions, rows["average_duration_ms"], "-o", color=colour)
-        cost_ax.plot(positions, rows["average_price_usd"] * PER_MILLION, "--^", color=colour)
-        handles.append(Line2D([], [], color=colour, linewidth=6, label=_run_label(rows)))
-    ax.set_ylabel("average duration, ms")
-    cost_ax.set_ylabel("cost, $ per 1M invocations (Lambda compute)")
-    ax.set_ylim(bottom=0)
-    cost_ax.set_ylim(bottom=0)
     fig.legend(handles=handles, loc="outside lower center", fontsize="small", ncols=2)
-    ax.set_title("Cost and duration per memory size (Power Tuning's view)")
+    fig.suptitle(f"Cost and duration per memory size (Power Tuning's view){_shown_of(len(runs), total)}")
     return _save(fig, report_dir, "cost_and_duration")
 
 
@@ -140,7 +157,7 @@ def cost_vs_duration(run_stats: pd.DataFrame, recommendation: pd.DataFrame, repo
     duration = run_stats["average_duration_ms"]
     ax.scatter(duration, cost, color="tab:gray", zorder=2, label="memory size (MB)")
     for power, d, c in zip(run_stats["power"], duration, cost, strict=True):
-        ax.annotate(f"{int(power)}", (d, c), textcoords="offset points", xytext=(6, 4), fontsize="small")
+        ax.annotate(f"{int(power)}", (d, c), textcoords="offset points", xytext=(11, 7), fontsize="small")
     front = run_stats[pareto_front(run_stats)].sort_values("average_duration_ms")
     ax.plot(
         front["average_duration_ms"],
@@ -310,8 +327,7 @@ def run_comparison(stats: pd.DataFrame, report_dir: str | Path) -> Figure:
         raise NoDataError("No successful tuning run: no runs to compare.")
     if stats["run"].nunique() < 2:
         raise NoDataError("Only one successful tuning run: nothing to compare it with yet.")
-    every_run = list(stats.sort_values("started").groupby("run", sort=False))
-    runs = every_run[-MAX_COMPARED_RUNS:]  # more bars per size than this cannot be told apart
+    runs, total = _newest_runs(stats)  # more bars per size than this cannot be told apart
     fig, (duration_ax, cost_ax) = _new_figure(ncols=2)
     powers = sorted({int(p) for _, rows in runs for p in rows["power"]})
     x = _categorical_memory(duration_ax, powers)
@@ -324,8 +340,7 @@ def run_comparison(stats: pd.DataFrame, report_dir: str | Path) -> Figure:
         cost_ax.bar(offsets, rows["average_price_usd"] * PER_MILLION, width=width, label=label)
     duration_ax.set_ylabel("average duration, ms")
     cost_ax.set_ylabel("cost, $ per 1M invocations (Lambda compute only)")
-    shown = f" (newest {len(runs)} of {len(every_run)})" if len(runs) < len(every_run) else ""
-    duration_ax.set_title(f"Duration, run against run{shown}")
+    duration_ax.set_title(f"Duration, run against run{_shown_of(len(runs), total)}")
     cost_ax.set_title("Cost, run against run")
     fig.legend(
         *duration_ax.get_legend_handles_labels(), loc="outside lower center", fontsize="small", ncols=2

@@ -177,3 +177,30 @@ def test_cold_start_ignores_warm_invocations(tmp_path: Path) -> None:
     )
     figure = charts.cold_start(invocations, report_dir=tmp_path)
     assert [label.get_text() for label in figure.axes[0].get_xticklabels()] == ["128"]
+
+
+def test_power_tuning_view_gives_each_run_its_own_panel(tmp_path: Path) -> None:
+    """Line pairs of several runs on one pair of axes cannot be told apart: one panel per run, newest 4."""
+    runs = pd.concat(
+        [
+            _run(
+                {128: (40.0 + day, 1e-6), 512: (10.0, 2e-6)},
+                run=f"run-{day}",
+                started=f"2026-11-2{day}T10:00Z",
+            )
+            for day in range(1, 7)
+        ],
+        ignore_index=True,
+    )
+    figure = charts.cost_and_duration(runs, report_dir=tmp_path)
+    titled = [ax.get_title() for ax in figure.axes if ax.get_visible() and ax.get_title()]
+    assert titled == [f"2026-11-2{day} 10:00:00 · aws x86_64 · run-{day}" for day in (6, 5, 4, 3)]
+    assert "newest 4 of 6 runs" in figure.get_suptitle()
+    first = next(ax for ax in figure.axes if ax.get_title().endswith("run-6"))
+    assert [line.get_ydata().tolist() for line in first.get_lines()] == [[46.0, 10.0]]  # its own run only
+
+    figure = charts.cost_and_duration(runs[runs["run"] == "run-2"], report_dir=tmp_path)
+    assert [ax.get_title() for ax in figure.axes if ax.get_title()] == [
+        "2026-11-22 10:00:00 · aws x86_64 · run-2"
+    ]
+    assert "newest" not in figure.get_suptitle()
