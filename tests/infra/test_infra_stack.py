@@ -60,6 +60,16 @@ def test_every_aws_resource_is_a_child_of_one_of_the_two_components(prod: Progra
         assert f"{MICROSERVICE}$" in reg.urn or f"{POWER_TUNER}$" in reg.urn
 
 
+def test_each_component_registers_its_outputs(prod: ProgramRun) -> None:
+    # without register_outputs a component stays "creating" in the engine and its outputs are not saved
+    components = {r.type: r.urn for r in prod.registrations if not r.custom}
+    outputs = prod.monitor.registered_outputs
+    assert outputs[components[POWER_TUNER]] == {"state_machine_arn": prod.export("state_machine_arn")}
+    microservice = outputs[components[MICROSERVICE]]
+    assert microservice["function_name"] == FUNCTION_NAME
+    assert microservice["api_url"] == prod.export("api_url")
+
+
 def test_no_registered_input_is_unknown(prod: ProgramRun, variant: ProgramRun, open_api: ProgramRun) -> None:
     for run in (prod, variant, open_api):
         unknown = {r.name: r.unknown_inputs for r in run.registrations if r.unknown_inputs}
