@@ -29,7 +29,11 @@ _TEXT_FIELDS = {
     "Memory Size": ("memory_mb", int),
     "Max Memory Used": ("max_memory_used_mb", int),
 }
-_TEXT_FIELD = re.compile(r"([A-Za-z][A-Za-z ]*?):\s*([0-9]+(?:\.[0-9]+)?)\s*(?:ms|MB)")
+# Fields found anywhere in the line: Lambda separates them with tabs, but copies from consoles and terminals
+# often turn tabs into spaces. Leftmost match wins, so "Billed Duration" is never read as "Duration".
+_TEXT_FIELD = re.compile(
+    r"\b(" + "|".join(re.escape(name) for name in _TEXT_FIELDS) + r"):\s*([0-9]+(?:\.[0-9]+)?)\s*(?:ms|MB)\b"
+)
 
 _JSON_METRICS = {
     "durationMs": ("duration_ms", float),
@@ -47,11 +51,9 @@ def _parse_text(line: str) -> dict[str, Any] | None:
     if not text.startswith("REPORT "):
         return None
     parsed: dict[str, Any] = dict.fromkeys(FIELDS)
-    for chunk in text.split("\t"):
-        match = _TEXT_FIELD.fullmatch(chunk.strip())
-        if match and match.group(1) in _TEXT_FIELDS:
-            key, cast = _TEXT_FIELDS[match.group(1)]
-            parsed[key] = cast(float(match.group(2)))
+    for match in _TEXT_FIELD.finditer(text):
+        key, cast = _TEXT_FIELDS[match.group(1)]
+        parsed[key] = cast(float(match.group(2)))
     return parsed if parsed["duration_ms"] is not None else None
 
 

@@ -119,3 +119,21 @@ def test_json_snapstart_line() -> None:
 )
 def test_other_lines_are_not_reports(line: str) -> None:
     assert parse_report_line(line) is None
+
+
+def test_text_line_whose_tabs_became_spaces_and_with_an_xray_line() -> None:
+    """Copies from consoles and terminals turn tabs into spaces; X-Ray adds a second line to the event."""
+    line = (
+        "REPORT RequestId: 3f5c1e2a  Duration: 3.54 ms  Billed Duration: 120 ms  Memory Size: 512 MB  "
+        "Max Memory Used: 90 MB  Restore Duration: 437.34 ms  Billed Restore Duration: 116 ms\n"
+        "XRAY TraceId: 1-5e1b4151-5ac6c58f5b5dbd6a2e9b7e7c\tSegmentId: 6d1ea6a8cd3a4b5b\tSampled: true\n"
+    )
+    assert parse_report_line(line) == {
+        **NONE,
+        "duration_ms": 3.54,
+        "billed_ms": 120,
+        "restore_ms": 437.34,
+        "billed_restore_ms": 116,
+        "memory_mb": 512,
+        "max_memory_used_mb": 90,
+    }
