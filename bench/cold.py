@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from emulator.limits import CPU_METHODS, plan_limits  # noqa: E402
-from emulator.runtime import LambdaRuntime  # noqa: E402
+from emulator.runtime import Invocation, LambdaRuntime  # noqa: E402
 from emulator.table import dynamodb_client, private_table  # noqa: E402
 
 FUNCTIONS = {"ours": ROOT / "function", "tutorial": ROOT / "bench" / "tutorial_function"}
@@ -68,7 +68,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def _check(name: str, memory_mb: int, invocation) -> None:
+def _check(name: str, memory_mb: int, invocation: Invocation) -> None:
     """A benchmark of a failing call measures nothing: stop with the function's error."""
     payload = invocation.payload if isinstance(invocation.payload, dict) else {}
     if invocation.error is not None or payload.get("Item", {}).get("id") != ITEM_ID:

@@ -228,6 +228,40 @@ def _mode(execution_input: dict[str, Any]) -> str:
     return "parallel" if execution_input.get("parallelInvocation") else "series"
 
 
+@dataclass(frozen=True)
+class _Experiment:
+    """What ``run_local`` measures, read from the execution input the way the tool reads it."""
+
+    target: _Target
+    power_values: list[int]
+    num: int
+    mode: str  # series, parallel or onlyColdStarts
+    allowed_exceptions: list[str]
+    sleep_s: float
+    events: list[Any]
+
+
+def _experiment(
+    execution_input: dict[str, Any], outputs: dict | None, init_cpu: str, cpu_limiter: str
+) -> _Experiment:
+    """Everything checked before any server or process starts; ValueError for bad input."""
+    target = _target(execution_input, outputs)
+    if init_cpu not in INIT_CPU_MODES:
+        raise ValueError(f"init_cpu must be one of {', '.join(INIT_CPU_MODES)}; got {init_cpu!r}")
+    power_values = power_values_of(execution_input)
+    plan_limits(min(power_values), cpu_limiter)  # an unknown or unusable limiter fails now, not mid-run
+    num = num_of(execution_input)
+    return _Experiment(
+        target=target,
+        power_values=power_values,
+        num=num,
+        mode=_mode(execution_input),
+        allowed_exceptions=list(execution_input.get("allowedExceptions") or []),
+        sleep_s=_sleep_between_runs_s(execution_input),
+        events=expand_payloads(execution_input.get("payload"), num),
+    )
+
+
 def run_local(
     execution_input: dict,
     *,
@@ -245,39 +279,40 @@ def run_local(
     the first memory size. ``on_invocation(record)`` is called after each measured invocation.
     Raises ValueError for bad input and TuningError when a function error ends the run.
     """
-    target = _target(execution_input, outputs)  # bad input fails before any server or process starts
-    if init_cpu not in INIT_CPU_MODES:
-        raise ValueError(f"init_cpu must be one of {', '.join(INIT_CPU_MODES)}; got {init_cpu!r}")
-    power_values = power_values_of(execution_input)
-    plan_limits(min(power_values), cpu_limiter)  # an unknown or unusable limiter fails now, not mid-run
-    num = num_of(execution_input)
-    mode = _mode(execution_input)
-    allowed = list(execution_input.get("allowedExceptions") or [])
-    sleep_s = _sleep_between_runs_s(execution_input)
-    events = expand_payloads(execution_input.get("payload"), num)
+    experiment = _experiment(execution_input, outputs, init_cpu, cpu_limiter)
     cores = host_cores()
     started = datetime.now(UTC)
     records: list[dict[str, Any]] = []
     measurements: list[tuple[int, list[tuple[float, float]]]] = []
     per_power: list[dict[str, Any]] = []
-    with _dynamodb(outputs, target.aws_region) as environment:
-        for index, power in enumerate(power_values):
+    with _dynamodb(outputs, experiment.target.aws_region) as environment:
+        for index, power in enumerate(experiment.power_values):
             fresh_runtime = functools.partial(
                 LambdaRuntime,
-                function_name=target.function_name,
+                function_name=experiment.target.function_name,
                 memory_mb=power,
                 environment=environment,
                 function_dir=function_dir,
-                timeout_s=target.timeout_s,
+                timeout_s=experiment.target.timeout_s,
                 init_cpu=init_cpu,
                 cpu_limiter=cpu_limiter,
-                max_environments=parallel_environments(num, power, cores) if mode == "parallel" else 1,
+                max_environments=(
+                    parallel_environments(experiment.num, power, cores)
+                    if experiment.mode == "parallel"
+                    else 1
+                ),
             )
             if index == 0 and seed:
                 with fresh_runtime() as seeding:  # its own environments: measuring starts cold, as on AWS
                     _seed(seeding, seed)
             facts, power_records = _measure_power(
-                fresh_runtime, power, events, mode, sleep_s, allowed, on_invocation
+                fresh_runtime,
+                power,
+                experiment.events,
+                experiment.mode,
+                experiment.sleep_s,
+                experiment.allowed_exceptions,
+                on_invocation,
             )
             per_power.append(facts)
             records.extend(power_records)
@@ -287,25 +322,29 @@ def run_local(
         strategy=execution_input.get("strategy", "cost"),
         balanced_weight=float(execution_input.get("balancedWeight", 0.5)),
         discard_top_bottom=float(execution_input.get("discardTopBottom", 0.2)),
-        only_cold_starts=mode == "onlyColdStarts",
-        architecture=target.architecture,
-        region=target.price_region,
+        only_cold_starts=experiment.mode == "onlyColdStarts",
+        architecture=experiment.target.architecture,
+        region=experiment.target.price_region,
         include_stats=True,
     )
-    emulation = {
+    emulation = _emulation(experiment, per_power, init_cpu, cores)
+    return LocalRun(output, records, emulation, started=started, ended=datetime.now(UTC))
+
+
+def _emulation(experiment: _Experiment, per_power: list[dict[str, Any]], init_cpu: str, cores: int) -> dict:
+    """How this run emulated Lambda, for the results file: it is what makes a local figure honest."""
+    return {
         "emulated": True,
         "note": EMULATION_NOTE,
         "cpu_limiter": per_power[0]["cpu_limiter"],
         "memory_limit": per_power[0]["memory_limit"],
         "init_cpu": init_cpu,
-        "mode": mode,
+        "mode": experiment.mode,
         "host_cpu": host_cpu_model(),
         "host_cores": cores,
-        "architecture_priced": target.architecture,
+        "architecture_priced": experiment.target.architecture,
         "per_power": per_power,
     }
-    ended = datetime.now(UTC)
-    return LocalRun(output=output, invocations=records, emulation=emulation, started=started, ended=ended)
 
 
 def _power_facts(power: int, runtime: LambdaRuntime) -> dict[str, Any]:

@@ -12,10 +12,13 @@ import re
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tuning.files import write_text_atomically
 from tuning.visualization import decode_url
+
+if TYPE_CHECKING:  # pandas is imported by the frame builders only: the CLI's run path stays light
+    import pandas as pd
 
 SOURCES = ("aws", "local")
 DEFAULT_RESULTS_DIR = Path("results")
@@ -178,7 +181,7 @@ def _run_row(path: Path, document: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def results_frame(location: str | Path | Iterable[str | Path] = DEFAULT_RESULTS_DIR):  # -> pandas.DataFrame
+def results_frame(location: str | Path | Iterable[str | Path] = DEFAULT_RESULTS_DIR) -> pd.DataFrame:
     """One row per (run, power value): run metadata, average duration and price, whether it is the optimum."""
     import pandas as pd
 
@@ -204,9 +207,7 @@ def results_frame(location: str | Path | Iterable[str | Path] = DEFAULT_RESULTS_
     return frame
 
 
-def invocations_frame(
-    location: str | Path | Iterable[str | Path] = DEFAULT_RESULTS_DIR,
-):  # -> pandas.DataFrame
+def invocations_frame(location: str | Path | Iterable[str | Path] = DEFAULT_RESULTS_DIR) -> pd.DataFrame:
     """One row per invocation: every local run, and AWS runs whose REPORT lines were read from the logs."""
     import pandas as pd
 
