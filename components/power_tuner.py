@@ -14,8 +14,10 @@ import pulumi_aws as aws
 
 APPLICATION_ID = "arn:aws:serverlessrepo:us-east-1:451282441545:applications/aws-lambda-power-tuning"
 SEMANTIC_VERSION = "4.4.0"  # pinned: the results schema, REPORT parsing and prices the tuning/ code mirrors
-# The template creates IAM roles (no custom names, no resource policies): CAPABILITY_IAM is all it needs.
-# Stated explicitly: capabilities left out are filled in by AWS and then show as a diff on every update.
+# The template (SAM functions with inline policies, a state machine role, a layer, an optional managed policy)
+# creates IAM roles without custom names -> CAPABILITY_IAM; it has no Lambda::Permission or bucket, queue or
+# topic policy (CAPABILITY_RESOURCE_POLICY) and no nested application (CAPABILITY_AUTO_EXPAND), per SAR's
+# CreateCloudFormationChangeSet rules. Stated explicitly: capabilities left out are filled in by AWS.
 CAPABILITIES = ["CAPABILITY_IAM"]
 
 
@@ -39,6 +41,9 @@ class PowerTuner(pulumi.ComponentResource):
             application_id=APPLICATION_ID,
             semantic_version=SEMANTIC_VERSION,
             capabilities=CAPABILITIES,
+            # Names and types as template.yml declares them: PowerValues List<Number> (comma-separated),
+            # totalExecutionTimeout Number (10-900). Values equal to the template's defaults stay in state
+            # since terraform-provider-aws#46748 (pulumi-aws 7.51.1 carries it), so a second `up` is a no-op.
             parameters={
                 # IAM Resource of every Lambda action the tool takes. The trailing "*" matches the RAM<n>
                 # aliases and versions it creates (…:function:<name>:RAM512); it also matches functions whose
