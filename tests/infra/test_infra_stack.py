@@ -271,6 +271,14 @@ def test_preflight_answers_with_the_configured_origin_and_the_path_methods(prod:
         assert sorted(allowed) == sorted([m.upper() for m in item if m in HTTP_METHODS])
         assert "X-Api-Key" in headers["method.response.header.Access-Control-Allow-Headers"]
         assert response["statusCode"] == "200"
+        # a static header value must be single-quoted, else API Gateway parses it as a mapping expression
+        assert all(_static(value) for value in headers.values()), headers
+        # every mapped header is declared on the method response, or the import refuses the mapping
+        declared = item["options"]["responses"]["200"]["headers"]
+        assert {f"method.response.header.{name}" for name in declared} == set(headers)
+        assert item["options"]["x-amazon-apigateway-integration"]["requestTemplates"] == {
+            "application/json": '{"statusCode": 200}'
+        }
 
 
 def test_gateway_errors_carry_cors_headers_and_the_contract_shape(prod: ProgramRun) -> None:
@@ -282,6 +290,7 @@ def test_gateway_errors_carry_cors_headers_and_the_contract_shape(prod: ProgramR
             response["responseParameters"]["gatewayresponse.header.Access-Control-Allow-Origin"]
             == f"'{origin}'"
         )
+        assert all(_static(value) for value in response["responseParameters"].values())
         # the contract's GatewayMessage: {"message": ...}; messageString is already a quoted JSON string
         assert response["responseTemplates"] == {
             "application/json": '{"message": $context.error.messageString}'
@@ -523,6 +532,10 @@ def test_variant_exports_follow_its_config(variant: ProgramRun) -> None:
     assert variant.export("region") == "eu-west-1"
     assert ":eu-west-1:" in variant.export("function_arn")
     assert variant.export("architecture") == "x86_64"
+
+
+def _static(value: str) -> bool:
+    return len(value) >= 2 and value[0] == value[-1] == "'" and "'" not in value[1:-1]
 
 
 def _id_from_execution_arn(api: Registration) -> str:
