@@ -3,9 +3,19 @@
 from __future__ import annotations
 
 import contextlib
+import os
+import re
+import select
+import signal
 import socket
+import subprocess
+import sys
+import time
 import urllib.parse
+from pathlib import Path
+from typing import IO
 
+import psutil
 import pytest
 
 from emulator.table import create_table, table_definition
@@ -14,6 +24,8 @@ from tuning import local_runner
 from tuning.errors import TuningError
 from tuning.local_runner import parallel_environments, power_values_of, run_local
 from tuning.payloads import parse_mix, seed_events, weighted_payload
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
 
 ARN = "arn:aws:lambda:eu-west-1:123456789012:function:cpu-test"
 CPU_BOUND = {"action": "loop", "iterations": 300_000}  # ~10 ms of CPU at full speed
@@ -219,3 +231,54 @@ def test_a_failed_run_stops_its_private_server_and_environments(monkeypatch):
     for runtime in runtimes:
         with pytest.raises(RuntimeError, match="closed"):
             runtime.invoke({})
+
+
+def _read_until(stream: IO[bytes], pattern: re.Pattern[bytes], limit_s: float) -> bytes:
+    """What ``stream`` said until ``pattern`` appeared (or it closed, or ``limit_s`` passed)."""
+    seen = b""
+    give_up = time.monotonic() + limit_s
+    while not pattern.search(seen) and time.monotonic() < give_up:
+        ready, _, _ = select.select([stream], [], [], 0.5)
+        if ready:
+            chunk = os.read(stream.fileno(), 65536)
+            if not chunk:
+                break
+            seen += chunk
+    return seen
+
+
+@pytest.mark.slow
+def test_ctrl_c_during_a_local_run_exits_130_in_one_line_and_leaves_nothing_running(tmp_path):
+    """Ctrl-C reaches the whole process group, as from a terminal: the CLI, its moto server and workers."""
+    results = tmp_path / "results"
+    command = [sys.executable, "-m", "tuning", "run", "--target", "local", "--num", "400"]
+    process = subprocess.Popen(
+        [*command, "--power-values", "128,256", "--results-dir", str(results)],
+        cwd=tmp_path,  # no .local/outputs.json here: a private moto server, as on a fresh clone
+        env={**os.environ, "PYTHONPATH": str(REPO_ROOT)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        start_new_session=True,  # its own process group, which the test signals like a terminal would
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),  # pytest may run with it ignored
+    )
+    try:
+        assert process.stderr is not None
+        # measuring has begun once the bar counts an invocation: server, table and a worker are running
+        progress = _read_until(process.stderr, re.compile(rb"\| *[1-9]\d*/800 "), limit_s=120)
+        assert re.search(rb"\| *[1-9]\d*/800 ", progress), progress.decode(errors="replace")
+        children = psutil.Process(process.pid).children(recursive=True)
+        assert any("worker.py" in " ".join(child.cmdline()) for child in children)
+        os.killpg(process.pid, signal.SIGINT)
+        out, err = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+    last_line = err.decode(errors="replace").replace("\r", "\n").strip().splitlines()[-1]
+    assert process.returncode == 130, err.decode(errors="replace")
+    assert last_line == "interrupted: run stopped before it finished; nothing was saved"
+    assert b"Traceback" not in err
+    assert out == b""
+    _, alive = psutil.wait_procs(children, timeout=10)
+    assert alive == []
+    assert not results.exists()
