@@ -211,6 +211,16 @@ class Microservice(pulumi.ComponentResource):
             retention_in_days=settings.log_retention_days,
             opts=self._child,
         )
+        permission = aws.lambda_.Permission(
+            f"{self._name}-invoke-permission",
+            action="lambda:InvokeFunction",
+            function=function.name,
+            qualifier=alias.name,
+            principal="apigateway.amazonaws.com",
+            # Only this API's prod stage, any method and path: <execution ARN>/<stage>/<METHOD>/<path>.
+            source_arn=pulumi.Output.concat(api.execution_arn, f"/{STAGE_NAME}/*/*"),
+            opts=self._child,
+        )
         account = self._api_gateway_account() if settings.manage_api_gateway_account else None
         stage = aws.apigateway.Stage(
             f"{self._name}-stage",
@@ -219,8 +229,11 @@ class Microservice(pulumi.ComponentResource):
             stage_name=STAGE_NAME,
             xray_tracing_enabled=settings.tracing,
             access_log_settings={"destination_arn": access_logs.arn, "format": ACCESS_LOG_FORMAT},
-            # Access logging fails unless the region's account settings already name a CloudWatch role.
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[account] if account else []),
+            # Access logging fails unless the region's account settings already name a CloudWatch role; and
+            # the stage goes live only once API Gateway may invoke the alias (no 500s right after a first up).
+            opts=pulumi.ResourceOptions(
+                parent=self, depends_on=[permission, *([account] if account else [])]
+            ),
         )
         aws.apigateway.MethodSettings(
             f"{self._name}-method-settings",
@@ -232,16 +245,6 @@ class Microservice(pulumi.ComponentResource):
                 "throttling_rate_limit": settings.throttle_rate_limit,
                 "throttling_burst_limit": settings.throttle_burst_limit,
             },
-            opts=self._child,
-        )
-        aws.lambda_.Permission(
-            f"{self._name}-invoke-permission",
-            action="lambda:InvokeFunction",
-            function=function.name,
-            qualifier=alias.name,
-            principal="apigateway.amazonaws.com",
-            # Only this API's prod stage, any method and path: <execution ARN>/<stage>/<METHOD>/<path>.
-            source_arn=pulumi.Output.concat(api.execution_arn, f"/{STAGE_NAME}/*/*"),
             opts=self._child,
         )
         return api, stage

@@ -407,6 +407,8 @@ def test_lambda_permission_is_for_the_alias_and_this_api_stage_only(prod: Progra
     assert permission.inputs["sourceArn"] == f"{api.state['executionArn']}/prod/*/*"
     # AddPermission on a qualifier fails unless the alias already exists: it must be created after it
     assert prod.one("aws:lambda/alias:Alias").urn in permission.dependencies
+    # and the stage serves requests only once the permission exists
+    assert permission.urn in prod.one("aws:apigateway/stage:Stage").dependencies
 
 
 def test_api_gateway_account_role_is_set_and_kept_on_destroy(prod: ProgramRun) -> None:
