@@ -56,7 +56,13 @@ class Context:
     read_aws: bool = True
 
     def describe(self) -> str:
+        """The report's first sentence: which function, from where, over which window."""
         out = self.outputs
+        if out.get("function_name") is None:
+            return (
+                "Nothing to analyse yet: no stack outputs and no readable results files. Run "
+                "`make tune-local` (or `python -m tuning run`), or pass --outputs or --stack."
+            )
         function = f"Function `{out.get('function_name')}` ({out.get('architecture')}, {out.get('region')}"
         if not self.read_aws:
             return (
@@ -193,6 +199,8 @@ def invocations(context: Context, results_dir: str | Path) -> Loaded:
     if not combined.empty:
         counts = combined.groupby("source").size()
         notes.append("Invocations: " + ", ".join(f"{n} from {source}" for source, n in counts.items()) + ".")
+    elif not context.read_aws:  # with AWS read, the log group's note above already says what is missing
+        notes.append(f"No invocation records: no results file in `{results_dir}` holds any.")
     return Loaded(combined, notes, view=logs.per_memory_summary(combined))
 
 

@@ -403,6 +403,23 @@ def test_without_outputs_the_report_reads_results_files_only(
     assert "without the stack's memory size" in decision.sentences[1]
 
 
+def test_with_nothing_at_all_every_source_says_so_in_a_sentence(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A fresh clone: no stack outputs and no results yet. Sentences, not `None` or an empty cell."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:9")  # would fail loudly if AWS were called
+    context = sources.load_context(None, None, "7d", tmp_path / "results")
+    assert context.describe().startswith("Nothing to analyse yet: no stack outputs and no readable results")
+    assert "None" not in context.describe()
+    invocations = sources.invocations(context, tmp_path / "results")
+    assert invocations.frame.empty
+    assert invocations.notes == [
+        f"No invocation records: no results file in `{tmp_path / 'results'}` holds any."
+    ]
+    assert "No invocation records" in invocations._repr_html_()
+
+
 def test_local_stack_outputs_point_clients_at_their_emulator(monkeypatch: pytest.MonkeyPatch) -> None:
     """``.local/outputs.json`` carries ``endpoint_url``: the report reads that emulator, never real AWS."""
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIAREALLOOKING")
