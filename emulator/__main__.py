@@ -7,6 +7,7 @@ import os
 import signal
 import sys
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 from emulator.limits import CgroupError
@@ -19,25 +20,34 @@ from emulator.local_stack import (
 )
 
 
-def _port(text: str) -> int:
-    value = int(text)
-    if not 0 <= value <= 65535:
-        raise argparse.ArgumentTypeError(f"{value} is not a TCP port (0-65535; 0 picks a free one)")
-    return value
+def _bounded_int(low: int, high: int, describe: Callable[[str], str]) -> Callable[[str], int]:
+    """An argparse type for an integer in [low, high]; words and out-of-range values get one clear line."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            value = low - 1
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(describe(text))
+        return value
+
+    return parse
 
 
-def _environments(text: str) -> int:
-    value = int(text)
-    if not 1 <= value <= 64:
-        raise argparse.ArgumentTypeError(f"{value} is not between 1 and 64 execution environments")
-    return value
+_port = _bounded_int(0, 65535, lambda text: f"{text!r} is not a TCP port (0-65535; 0 picks a free one)")
+_environments = _bounded_int(
+    1, 64, lambda text: f"{text!r} is not a number of execution environments from 1 to 64"
+)
+_memory = _bounded_int(128, 10240, lambda text: f"{text!r} is not a memory size in Lambda's 128-10240 MB")
 
 
-def _memory(text: str) -> int:
-    value = int(text)
-    if not 128 <= value <= 10240:
-        raise argparse.ArgumentTypeError(f"{value} MB is outside Lambda's 128-10240 MB")
-    return value
+def _function_dir(text: str) -> Path:
+    """A Lambda package directory: it must hold the handler module (app.py), as the prod package does."""
+    path = Path(text)
+    if not (path / "app.py").is_file():
+        raise argparse.ArgumentTypeError(f"{text!r} holds no app.py (the handler app.lambda_handler)")
+    return path
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -54,7 +64,10 @@ def _parser() -> argparse.ArgumentParser:
         "--outputs", type=Path, default=DEFAULT_OUTPUTS, help="where to write the stack outputs"
     )
     serve.add_argument(
-        "--function-dir", type=Path, default=StackSettings.function_dir, help="the Lambda package to serve"
+        "--function-dir",
+        type=_function_dir,
+        default=StackSettings.function_dir,
+        help="the Lambda package to serve",
     )
     serve.add_argument(
         "--max-environments", type=_environments, default=4, help="concurrent execution environments"
@@ -104,6 +117,9 @@ def serve(args: argparse.Namespace) -> int:
     except (PortInUseError, StackAlreadyRunningError, CgroupError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    except (OSError, RuntimeError) as error:  # a part that would not start (moto, a worker): say which, why
+        print(f"error: the local stack could not start: {error}", file=sys.stderr)
+        return 1
     try:
         _banner(stack, outputs, settings.outputs_path)
         stop.wait()
@@ -123,7 +139,8 @@ def _banner(stack: LocalStack, outputs: dict, outputs_path: Path) -> None:
         f"  function   {outputs['function_name']}, {outputs['memory_size']} MB ({emulation or 'emulated'})\n"
         f"  AWS        {outputs['endpoint_url']}  (moto: DynamoDB, CloudWatch, Logs, Step Functions)\n"
         f"  outputs    {outputs_path}\n"
-        f"  try        curl -H 'x-api-key: {outputs['api_key']}' {outputs['api_url']}/items",
+        f"  try        export API_URL={outputs['api_url']} API_KEY={outputs['api_key']}\n"
+        f'             curl -H "x-api-key: $API_KEY" "$API_URL/items"',
         flush=True,
     )
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
 import subprocess
 import sys
 import time
@@ -25,23 +26,45 @@ from typing import Any
 import psutil
 
 from emulator.local_stack import PROJECT_ROOT, LocalStack, StackSettings
+from tuning.aws_runner import MIN_NUM, check_power_values
 
 DEMO_OUTPUTS = PROJECT_ROOT / ".local" / "demo" / "outputs.json"
 RESULTS_DIR = PROJECT_ROOT / "results"
 REPORT_PATH = PROJECT_ROOT / "reports" / "power-tuning.html"
+STEP_GRACE_S = 15.0  # how long a step may take to clean up after Ctrl-C
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report Ctrl-C
 
 
 class DemoStepError(RuntimeError):
     """A step of the demo did not do what it should; the message says which and why."""
 
 
+def _power_values(text: str) -> str:
+    """The tuning CLI's rules, checked before the stack starts rather than after the scenario."""
+    try:
+        values = [int(part) for part in text.split(",") if part.strip()]
+        check_power_values(values)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(f"{error} (e.g. 128,256,512)") from None
+    return ",".join(str(value) for value in values)
+
+
+def _num(text: str) -> int:
+    if not text.strip().isdigit() or int(text) < MIN_NUM:
+        raise argparse.ArgumentTypeError(f"must be an integer of at least {MIN_NUM}, got {text!r}")
+    return int(text)
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--power-values",
+        type=_power_values,
         default="128,256,512,1024,1536,3008",
-        help="memory sizes to tune (MB, comma-separated)",
+        help="memory sizes to tune (MB, comma-separated, 128-10240)",
     )
-    parser.add_argument("--num", type=int, default=20, help="invocations per memory size")
+    parser.add_argument(
+        "--num", type=_num, default=20, help=f"invocations per memory size (at least {MIN_NUM}; 20)"
+    )
     parser.add_argument(
         "--skip-tuning", action="store_true", help="only the HTTP scenario (no tuning, no report)"
     )
@@ -169,12 +192,33 @@ def run_scenario(client: ApiClient) -> None:
     _check("ping", client.call("POST", rpc, {"operation": "ping"}), 200, lambda body: json.dumps(body))
 
 
-def _run_step(title: str, command: list[str]) -> None:
+def _run_step(title: str, command: list[str], *, grace_s: float = STEP_GRACE_S) -> None:
     """Run one CLI step with its own progress output on this terminal; fail the demo if it fails."""
     print(f"\n{title}\n  $ {' '.join(command)}", flush=True)
-    completed = subprocess.run(command, cwd=PROJECT_ROOT, check=False)
-    if completed.returncode != 0:
-        raise DemoStepError(f"{title} failed (exit code {completed.returncode}); its output is above")
+    process = subprocess.Popen(command, cwd=PROJECT_ROOT)
+    try:
+        returncode = process.wait()
+    except KeyboardInterrupt:
+        _let_step_stop(process, grace_s)
+        raise
+    if returncode != 0:
+        raise DemoStepError(f"{title} failed (exit code {returncode}); its output is above")
+
+
+def _let_step_stop(process: subprocess.Popen[bytes], grace_s: float) -> None:
+    """After Ctrl-C, give the step time to clean up (workers, cgroups, scratch files) and exit by itself.
+
+    The terminal sends Ctrl-C to the whole process group, so the step normally has it already;
+    ``subprocess.run`` would SIGKILL it after 0.25 s, before its cleanup. A step that was not told
+    (SIGINT sent to the demo alone) gets SIGINT from here; one that still hangs is killed."""
+    for nudge in (None, signal.SIGINT, signal.SIGKILL):
+        if nudge is not None:
+            process.send_signal(nudge)
+        try:
+            process.wait(timeout=grace_s)
+            return
+        except subprocess.TimeoutExpired:
+            continue
 
 
 def _newest_results(since: float) -> Path:
@@ -212,6 +256,7 @@ def run(args: argparse.Namespace) -> int:
     started = time.monotonic()
     before = {p.pid for p in psutil.Process().children(recursive=True)}
     stack = LocalStack(StackSettings(port=0, outputs_path=DEMO_OUTPUTS))
+    interrupted = False
     try:
         print("Starting the local stack (moto endpoint, table, Lambda runtime, API gateway)…", flush=True)
         outputs = stack.start()
@@ -244,11 +289,17 @@ def run(args: argparse.Namespace) -> int:
     except DemoStepError as error:
         print(f"\ndemo failed: {error}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:
+        print("\ndemo interrupted: stopping the local stack…", file=sys.stderr, flush=True)
+        interrupted = True
     finally:
         stack.stop()
     leftovers = _leftover_processes(before)
     if leftovers:
         print(f"demo failed: processes left behind: {[p.pid for p in leftovers]}", file=sys.stderr)
         return 1
+    if interrupted:
+        print("demo interrupted; the local stack is stopped and no process is left behind", file=sys.stderr)
+        return EXIT_INTERRUPTED
     print(f"\nLocal stack stopped, no process left behind. Demo took {time.monotonic() - started:.0f} s.")
     return 0

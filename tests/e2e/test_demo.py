@@ -56,7 +56,9 @@ def test_scenario_runs_over_http_and_leaves_nothing_behind() -> None:
 
 
 def test_a_failing_step_fails_the_demo_and_still_stops_the_stack() -> None:
-    completed, leftovers = run_demo("--power-values", "64")  # below Lambda's minimum: the tuning CLI refuses
+    completed, leftovers = run_demo(
+        "--num", "5"
+    )  # the tuning CLI refuses: 5 invocations cannot carry the mix's 10 % share
     assert completed.returncode == 1
     assert "demo failed: Power tuning" in completed.stderr
     assert leftovers == []
