@@ -14,6 +14,7 @@ import pandas as pd
 
 from tuning.cloudwatch import parse_since
 from tuning.reports import parse_report_line
+from tuning.stats import nearest_rank
 
 # text-format lines ("REPORT RequestId: …") and JSON-format ones ({"type": "platform.report", …})
 FILTER_PATTERNS = ('"REPORT RequestId"', '"platform.report"')
@@ -137,8 +138,8 @@ def per_memory_summary(invocations: pd.DataFrame) -> pd.DataFrame:
         {
             "invocations": grouped.size(),
             "cold": grouped["cold"].sum().astype(int),
-            "p50 ms": grouped["duration_ms"].median(),
-            "p90 ms": grouped["duration_ms"].quantile(0.9),
+            "p50 ms": grouped["duration_ms"].agg(lambda s: nearest_rank(s.dropna().tolist(), 50)),
+            "p90 ms": grouped["duration_ms"].agg(lambda s: nearest_rank(s.dropna().tolist(), 90)),
             "max ms": grouped["duration_ms"].max(),
             "median init ms": grouped["init_ms"].median(),
             "peak memory MB": grouped["max_memory_used_mb"].max(),

@@ -1,8 +1,10 @@
-"""Power Tuning's trimmed mean (``utils.computeAverageDuration``), reproduced to the last bit."""
+"""Power Tuning's trimmed mean (``utils.computeAverageDuration``), reproduced to the last bit, and the one
+percentile definition the CLI table and the notebook share."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import math
+from collections.abc import Iterable, Sequence
 
 MAX_DISCARD = 0.4
 
@@ -42,3 +44,13 @@ def trimmed_mean(values: Iterable[float], discard: float = 0.2) -> float:
     k = trim_count(len(ordered), discard)
     kept = ordered[k : len(ordered) - k]
     return left_sum(kept) / (len(ordered) - 2 * k)
+
+
+def nearest_rank(values: Sequence[float], percentile: float) -> float | None:
+    """The nearest-rank percentile: a value that was measured (as CloudWatch reports), not an interpolation
+    between two; None for no values. The CLI's table and the notebook's summary both use it, so a run's p90
+    reads the same in both."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(percentile / 100 * len(ordered)) - 1)]

@@ -4,12 +4,12 @@ which Power Tuning leaves out; its own ``averagePrice`` is shown next to them.""
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from tuning.analysis import STRATEGIES, find_optimum
 from tuning.pricing import request_cost_breakdown
+from tuning.stats import nearest_rank
 
 NOT_AVAILABLE = "n/a"
 HEADERS = (
@@ -21,14 +21,6 @@ HEADERS = (
     "max mem MB",
     "errors",
 )
-
-
-def nearest_rank(values: Sequence[float], percentile: float) -> float | None:
-    """The nearest-rank percentile (a value that was measured); None for no values."""
-    if not values:
-        return None
-    ordered = sorted(values)
-    return ordered[max(0, math.ceil(percentile / 100 * len(ordered)) - 1)]
 
 
 def power_rows(

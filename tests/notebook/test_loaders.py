@@ -496,3 +496,19 @@ def test_run_summary_one_row_per_run_newest_first() -> None:
     assert summary.loc["a", "optimum MB"] == 256
     assert summary.loc["b", "cause"] == "FAILED — x"
     assert summary.loc["b", "memory sizes"] == ""
+
+
+def test_per_memory_percentiles_are_measured_values_like_the_cli_table() -> None:
+    """p50/p90 by nearest rank, as in the CLI table and CloudWatch: 1..10 ms → 5 and 9, not 5.5 and 9.1."""
+    invocations = pd.DataFrame(
+        {
+            "source": ["local runs (emulated)"] * 10,
+            "memory_mb": [128] * 10,
+            "duration_ms": [float(ms) for ms in (7, 1, 10, 3, 5, 2, 9, 4, 8, 6)],
+            "init_ms": [None] * 10,
+            "max_memory_used_mb": [50] * 10,
+            "cold": [False] * 10,
+        }
+    )
+    row = logs.per_memory_summary(invocations).loc[128]
+    assert (row["p50 ms"], row["p90 ms"]) == (5.0, 9.0)

@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from tuning.stats import trim_count, trimmed_mean
+from tuning.stats import nearest_rank, trim_count, trimmed_mean
 
 POWERS_OF_TWO = [512, 1, 64, 2, 256, 4, 128, 8, 32, 16]  # unsorted on purpose
 
@@ -72,3 +72,14 @@ def test_the_only_divergence_is_a_discard_below_one_millionth_over_n() -> None:
     assert _js_parse_int_of_number(10 * 5e-8) == 5
     assert trim_count(10, 5e-8) == 0
     assert trim_count(10, 1e-7) == _js_parse_int_of_number(10 * 1e-7)  # = 1e-6: decimal again, both 0
+
+
+@pytest.mark.parametrize(
+    ("percentile", "expected"), [(0, 1.0), (10, 1.0), (50, 5.0), (90, 9.0), (91, 10.0), (100, 10.0)]
+)
+def test_nearest_rank_returns_a_measured_value(percentile: float, expected: float) -> None:
+    assert nearest_rank([7.0, 1.0, 10.0, 3.0, 5.0, 2.0, 9.0, 4.0, 8.0, 6.0], percentile) == expected
+
+
+def test_nearest_rank_of_nothing_is_none() -> None:
+    assert nearest_rank([], 90) is None
