@@ -51,33 +51,56 @@ def _function_dir(text: str) -> Path:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m emulator", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="python -m emulator",
+        description="The whole stack offline: serve it in the foreground, or run the one-command demo.",
+    )
     commands = parser.add_subparsers(dest="command", required=True)
-    serve = commands.add_parser("serve", help="run the local stack in the foreground until Ctrl-C")
+    serve = commands.add_parser(
+        "serve",
+        help="run the local stack in the foreground until Ctrl-C",
+        description="The local stack: API Gateway on 127.0.0.1:PORT/prod, the function at its memory size, "
+        "and the emulator's AWS endpoint; writes the stack outputs (with the API key) for the other tools.",
+    )
     serve.add_argument(
         "--port", type=_port, default=os.environ.get("PORT", "3000"), help="API port (env PORT; 3000)"
     )
     serve.add_argument(
-        "--memory", type=_memory, default=None, help="function memory in MB (Pulumi.yaml default)"
+        "--memory",
+        type=_memory,
+        default=None,
+        help="function memory in MB (default: memorySize in Pulumi.yaml)",
     )
     serve.add_argument(
-        "--outputs", type=Path, default=DEFAULT_OUTPUTS, help="where to write the stack outputs"
+        "--outputs",
+        type=Path,
+        default=DEFAULT_OUTPUTS,
+        help="where to write the stack outputs (default .local/outputs.json)",
     )
     serve.add_argument(
         "--function-dir",
         type=_function_dir,
         default=StackSettings.function_dir,
-        help="the Lambda package to serve",
+        help="the Lambda package to serve (default function/; bench/tutorial_function to compare)",
     )
     serve.add_argument(
-        "--max-environments", type=_environments, default=4, help="concurrent execution environments"
+        "--max-environments",
+        type=_environments,
+        default=4,
+        help="concurrent execution environments, 1-64 (default 4)",
     )
-    serve.add_argument("--init-cpu", choices=["boost", "capped"], default="boost", help="CPU during init")
+    serve.add_argument(
+        "--init-cpu",
+        choices=["boost", "capped"],
+        default="boost",
+        help="init with a full core (boost, default) or the memory's CPU share",
+    )
     serve.add_argument(
         "--cpu-limiter",
         choices=["auto", "cgroup2", "cgroup1", "dutycycle", "none"],
         default="auto",
-        help="how the memory size's CPU share is enforced (auto: first that works; none: full speed)",
+        help="how the memory size's CPU share is enforced (default auto: the first that works; "
+        "none: full speed)",
     )
     serve.add_argument(
         "--no-throttling",
@@ -86,7 +109,12 @@ def _parser() -> argparse.ArgumentParser:
         help="no stage rate/burst limits (Pulumi.yaml's throttleRateLimit/BurstLimit apply by default)",
     )
     serve.add_argument("--quiet", action="store_true", help="no line per request")
-    demo = commands.add_parser("demo", help="start the stack, drive a scenario, tune, report, stop")
+    demo = commands.add_parser(
+        "demo",
+        help="start the stack, drive a scenario, tune, report, stop",
+        description="Start a private local stack, drive a CRUD scenario over HTTP, run the local power "
+        "tuning, write reports/power-tuning.html, print the recommendation, and stop everything.",
+    )
     from emulator.demo import add_arguments
 
     add_arguments(demo)
