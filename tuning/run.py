@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import argparse
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +22,20 @@ class Saved:
     command: str  # pulumi config set memorySize N -s STACK
 
 
-def _run_local(args: argparse.Namespace, outputs: dict | None, execution_input: dict) -> dict[str, Any]:
+@dataclass
+class _Finished:
+    """What either target hands to the results file and the printout."""
+
+    started: datetime
+    ended: datetime
+    output: dict[str, Any]
+    invocations: list[dict[str, Any]] | None
+    emulation: dict[str, Any] | None  # how Lambda was emulated; None on AWS
+    execution_arn: str | None  # None locally
+    notes: list[str] = field(default_factory=list)
+
+
+def _run_local(args: argparse.Namespace, outputs: dict | None, execution_input: dict) -> _Finished:
     from tqdm import tqdm
 
     from tuning.local_runner import run_local
@@ -36,18 +50,10 @@ def _run_local(args: argparse.Namespace, outputs: dict | None, execution_input: 
             seed=seed_events(),
             on_invocation=lambda *_, **__: bar.update(1),
         )
-    return {
-        "started": local.started,
-        "ended": local.ended,
-        "output": local.output,
-        "invocations": local.invocations,
-        "emulation": local.emulation,
-        "execution_arn": None,
-        "notes": [],
-    }
+    return _Finished(local.started, local.ended, local.output, local.invocations, local.emulation, None)
 
 
-def _run_aws(args: argparse.Namespace, outputs: dict, execution_input: dict) -> dict[str, Any]:
+def _run_aws(args: argparse.Namespace, outputs: dict, execution_input: dict) -> _Finished:
     aws = run_aws(
         outputs,
         execution_input,
@@ -55,15 +61,7 @@ def _run_aws(args: argparse.Namespace, outputs: dict, execution_input: dict) -> 
         poll_interval_s=args.poll_interval,
         log_delivery_wait_s=args.poll_interval,
     )
-    return {
-        "started": aws.started,
-        "ended": aws.ended,
-        "output": aws.output,
-        "invocations": aws.invocations,
-        "emulation": None,
-        "execution_arn": aws.execution_arn,
-        "notes": aws.notes,
-    }
+    return _Finished(aws.started, aws.ended, aws.output, aws.invocations, None, aws.execution_arn, aws.notes)
 
 
 def run_and_save(
@@ -76,23 +74,23 @@ def run_and_save(
         done = _run_aws(args, outputs or {}, execution_input)
     else:
         done = _run_local(args, outputs, execution_input)
-        facts = {**facts, "architecture": done["emulation"].get("architecture_priced", facts["architecture"])}
+        facts = {**facts, "architecture": done.emulation.get("architecture_priced", facts["architecture"])}
     path = write_results(
         source=args.target,
         function_name=facts["function_name"],
         region=facts["region"],
         architecture=facts["architecture"],
-        started=done["started"],
-        ended=done["ended"],
+        started=done.started,
+        ended=done.ended,
         execution_input=execution_input,
-        output=done["output"],
-        execution_arn=done["execution_arn"],
-        invocations=done["invocations"],
-        emulation=done["emulation"],
-        extra={"mix": args.mix, "stack": args.stack, "prices_as_of": PRICES_AS_OF, "notes": done["notes"]},
+        output=done.output,
+        execution_arn=done.execution_arn,
+        invocations=done.invocations,
+        emulation=done.emulation,
+        extra={"mix": args.mix, "stack": args.stack, "prices_as_of": PRICES_AS_OF, "notes": done.notes},
         results_dir=args.results_dir,
     )
-    return compose(done["output"], done["invocations"], facts, args, path, done["notes"])
+    return compose(done.output, done.invocations, facts, args, path, done.notes)
 
 
 def compose(
