@@ -21,15 +21,22 @@ ENDED = datetime(2026, 11, 27, 6, 7, 0, tzinfo=UTC)
 EXECUTION_INPUT = {"lambdaARN": "arn:aws:lambda:us-east-1:1:function:f", "num": 10, "strategy": "speed"}
 
 
-def _write(tmp_path: Path, source: str = "local", output: dict | None = None, **extra) -> Path:
+def _write(
+    tmp_path: Path,
+    source: str = "local",
+    output: dict | None = None,
+    started: datetime = STARTED,
+    execution_input: dict | None = None,
+    **extra,
+) -> Path:
     return write_results(
         source=source,
         function_name="crud fn/1",
         region="us-east-1",
         architecture="arm64",
-        started=STARTED,
+        started=started,
         ended=ENDED,
-        execution_input=EXECUTION_INPUT,
+        execution_input=execution_input or EXECUTION_INPUT,
         output=output or realistic_output(),
         results_dir=tmp_path,
         **extra,
@@ -142,17 +149,7 @@ def test_results_frame_keeps_each_runs_balanced_weight(tmp_path: Path) -> None:
 
     _write(tmp_path, source="local")  # no balancedWeight in the input: the tool's 0.5
     speed_only = {**EXECUTION_INPUT, "strategy": "balanced", "balancedWeight": 0.0}
-    later = write_results(
-        source="local",
-        function_name="crud fn/1",
-        region="us-east-1",
-        architecture="arm64",
-        started=ENDED,
-        ended=ENDED,
-        execution_input=speed_only,
-        output=realistic_output(),
-        results_dir=tmp_path,
-    )
+    later = _write(tmp_path, started=ENDED, execution_input=speed_only)
     frame = results_frame(tmp_path)
     weights = frame.groupby("run")["balanced_weight"].unique()
     assert list(weights[later.stem]) == [0.0]
