@@ -154,7 +154,11 @@ def wait_for_execution(
 def failure_message(sfn: Any, description: dict[str, Any]) -> str:
     """Why an execution gave no result, with the cause from its history (CleanUpOnError's input for
     ``{}``)."""
-    status, arn = description["status"], description["executionArn"]
+    status, arn, raw = description["status"], description["executionArn"], description.get("output")
+    if status == "SUCCEEDED" and raw != "{}":  # e.g. null: a dryRun measures nothing, and nothing failed
+        return (
+            f"Power Tuning ended with output {(raw or 'null')[:200]}, which holds no result (execution {arn})"
+        )
     cause = failure_cause(execution_history(sfn, arn))
     if status == "SUCCEEDED":
         return f"Power Tuning caught an error and ended with output {{}} (execution {arn}): {cause}"

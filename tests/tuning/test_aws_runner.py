@@ -214,3 +214,18 @@ def test_ctrl_c_while_polling_says_the_execution_keeps_running() -> None:
             show_progress=False,
             client_factory=lambda *_, **__: _InterruptedStepFunctions(),
         )
+
+
+class _EmptyHistory:
+    def get_paginator(self, _: str) -> _EmptyHistory:
+        return self
+
+    def paginate(self, **_: object) -> list[dict]:
+        return [{"events": []}]
+
+
+def test_a_null_output_is_not_called_a_caught_error() -> None:
+    """A dryRun succeeds with output null: no result, but nothing was caught either."""
+    description = {"status": "SUCCEEDED", "executionArn": "arn:x", "output": "null"}
+    with pytest.raises(TuningError, match=r"^Power Tuning ended with output null, which holds no result"):
+        result_output(_EmptyHistory(), description)
