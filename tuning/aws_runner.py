@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from tuning.analysis import STRATEGIES
+from tuning.analysis import STRATEGIES, is_failed_output
 from tuning.errors import InterruptedRunError, TuningError
 from tuning.history import execution_history, failure_cause
 from tuning.payloads import expand_payloads
@@ -155,7 +155,7 @@ def failure_message(sfn: Any, description: dict[str, Any]) -> str:
     """Why an execution gave no result, with the cause from its history (CleanUpOnError's input for
     ``{}``)."""
     status, arn, raw = description["status"], description["executionArn"], description.get("output")
-    if status == "SUCCEEDED" and raw != "{}":  # e.g. null: a dryRun measures nothing, and nothing failed
+    if status == "SUCCEEDED" and not is_failed_output(json.loads(raw or "null")):  # e.g. dryRun's null
         return (
             f"Power Tuning ended with output {(raw or 'null')[:200]}, which holds no result (execution {arn})"
         )
