@@ -320,7 +320,8 @@ class Microservice(pulumi.ComponentResource):
         }
         api_dims = {"ApiName": api.name, "Stage": stage.stage_name}
         latency = settings.latency_alarm_ms
-        # One slow cold start must not page anyone: the p99 alarm needs three bad periods in a row.
+        # One slow cold start must not page anyone: the p99 alarm needs three bad periods in a row, and a
+        # period with too few requests for a meaningful p99 (it is then just the slowest) leaves it as it is.
         # fmt: off
         alarms = [  # (name suffix, namespace, metric, dimensions, statistic, threshold, periods, meaning)
             ("function-errors", "AWS/Lambda", "Errors", lambda_dims, "Sum", 1, 1, "failures"),
@@ -340,6 +341,7 @@ class Microservice(pulumi.ComponentResource):
                 dimensions=dims,
                 statistic=None if percentile else statistic,
                 extended_statistic=statistic if percentile else None,
+                evaluate_low_sample_count_percentiles="ignore" if percentile else None,
                 period=ALARM_PERIOD_S,
                 evaluation_periods=periods,
                 threshold=threshold,

@@ -455,6 +455,9 @@ def test_alarms_watch_function_errors_throttles_and_api_5xx_and_p99(prod: Progra
         }
     latency = alarms["AWS/ApiGateway", "Latency"]
     assert latency["extendedStatistic"] == "p99"
+    assert "statistic" not in latency  # AWS refuses an alarm with both
+    assert latency["evaluateLowSampleCountPercentiles"] == "ignore"  # a p99 of 3 requests is their maximum
+    assert latency["evaluationPeriods"] == 3
     assert latency["threshold"] == int(ENGINE["serverless-crud:latencyAlarmMs"])
     assert all(not a.get("alarmActions") for a in alarms.values())  # no e-mail configured in prod
     prod.none_of("aws:sns/topic:Topic")
