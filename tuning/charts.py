@@ -218,7 +218,7 @@ def duration_distribution(invocations: pd.DataFrame, report_dir: str | Path) -> 
     fig, ax = _new_figure()
     source = ", ".join(sorted(invocations["source"].dropna().unique()))
     groups = _per_memory_box(
-        invocations, "duration_ms", "duration, ms", f"Duration per invocation by memory size ({source})", ax
+        invocations, "duration_ms", "duration, ms", f"Duration per invocation by memory size — {source}", ax
     )
     _log_scale(ax.yaxis, ax.set_yscale)
     for i, values in enumerate(groups.values()):  # counts along the top edge, clear of the data
@@ -302,13 +302,16 @@ def monthly_cost(
     ax.bar(list(x.values()), costs["monthly_cost"], width=0.6, color=colours)
     monthly = list(costs["monthly_cost"])
     _label_bars(ax, list(x.values()), monthly, [f"${value:,.2f}" for value in monthly])
+    labels_at: dict[int, int] = {}  # memory size → picks already labelled there: stack, never overlap
     for pick in recommendation.itertuples():
         if pick.memory_mb in x:
+            level = labels_at.get(pick.memory_mb, 0)
+            labels_at[pick.memory_mb] = level + 1
             ax.annotate(
                 pick.strategy,
                 (x[pick.memory_mb], 0),
                 textcoords="offset points",
-                xytext=(0, 12 + 16 * list(_PICK_MARKERS).index(pick.strategy)),
+                xytext=(0, 12 + 16 * level),
                 ha="center",
                 fontsize="small",
                 color=_PICK_MARKERS[pick.strategy][1],

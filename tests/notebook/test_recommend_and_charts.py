@@ -204,3 +204,23 @@ def test_power_tuning_view_gives_each_run_its_own_panel(tmp_path: Path) -> None:
         "2026-11-22 10:00:00 · aws x86_64 · run-2"
     ]
     assert "newest" not in figure.get_suptitle()
+
+
+def test_monthly_cost_labels_each_pick_on_its_bar_stacked_only_where_picks_share_a_size(
+    tmp_path: Path,
+) -> None:
+    costs = pd.DataFrame({"power": [128, 256, 512], "monthly_cost": [40.0, 39.0, 41.0]})
+    picks = pd.DataFrame(
+        {
+            "strategy": ["cost", "speed", "balanced"],
+            "memory_mb": [256, 512, 512],
+            "current_memory_mb": [None] * 3,
+        }
+    )
+    figure = charts.monthly_cost(costs, picks, 1_000_000, report_dir=tmp_path)
+    labels = {
+        text.get_text(): (text.xy[0], text.xyann[1])
+        for text in figure.axes[0].texts
+        if text.get_text() in ("cost", "speed", "balanced")
+    }
+    assert labels == {"cost": (1, 12), "speed": (2, 12), "balanced": (2, 28)}
