@@ -13,7 +13,10 @@ help:  ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
 
 $(STAMP): requirements.txt
+	@test -x $(PY) || $(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
+		|| { echo "error: $(PYTHON) is not Python 3.11 or newer; choose one: make PYTHON=python3.12 ..." >&2; exit 2; }
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@echo "Installing the pinned requirements into $(VENV) (first run or new requirements: about a minute)…"
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
 	@touch $(STAMP)
 
