@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import signal
 import subprocess
 import sys
 import time
@@ -25,13 +24,13 @@ from typing import Any
 
 import psutil
 
+from emulator.children import GRACE_S, let_child_stop
 from emulator.local_stack import PROJECT_ROOT, LocalStack, StackSettings
 from tuning.aws_runner import MIN_NUM, check_power_values
 
 DEMO_OUTPUTS = PROJECT_ROOT / ".local" / "demo" / "outputs.json"
 RESULTS_DIR = PROJECT_ROOT / "results"
 REPORT_PATH = PROJECT_ROOT / "reports" / "power-tuning.html"
-STEP_GRACE_S = 15.0  # how long a step may take to clean up after Ctrl-C
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report Ctrl-C
 
 
@@ -192,33 +191,17 @@ def run_scenario(client: ApiClient) -> None:
     _check("ping", client.call("POST", rpc, {"operation": "ping"}), 200, lambda body: json.dumps(body))
 
 
-def _run_step(title: str, command: list[str], *, grace_s: float = STEP_GRACE_S) -> None:
+def _run_step(title: str, command: list[str], *, grace_s: float = GRACE_S) -> None:
     """Run one CLI step with its own progress output on this terminal; fail the demo if it fails."""
     print(f"\n{title}\n  $ {' '.join(command)}", flush=True)
     process = subprocess.Popen(command, cwd=PROJECT_ROOT)
     try:
         returncode = process.wait()
     except KeyboardInterrupt:
-        _let_step_stop(process, grace_s)
+        let_child_stop(process, grace_s)
         raise
     if returncode != 0:
         raise DemoStepError(f"{title} failed (exit code {returncode}); its output is above")
-
-
-def _let_step_stop(process: subprocess.Popen[bytes], grace_s: float) -> None:
-    """After Ctrl-C, give the step time to clean up (workers, cgroups, scratch files) and exit by itself.
-
-    The terminal sends Ctrl-C to the whole process group, so the step normally has it already;
-    ``subprocess.run`` would SIGKILL it after 0.25 s, before its cleanup. A step that was not told
-    (SIGINT sent to the demo alone) gets SIGINT from here; one that still hangs is killed."""
-    for nudge in (None, signal.SIGINT, signal.SIGKILL):
-        if nudge is not None:
-            process.send_signal(nudge)
-        try:
-            process.wait(timeout=grace_s)
-            return
-        except subprocess.TimeoutExpired:
-            continue
 
 
 def _newest_results(since: float) -> Path:

@@ -16,10 +16,12 @@ import os
 import re
 import subprocess
 import sys
+import time
 import urllib.parse
 from contextlib import ExitStack
 from pathlib import Path
 
+from emulator.children import let_child_stop
 from emulator.local_stack import DEFAULT_OUTPUTS, PROJECT_ROOT, LocalStack, StackSettings
 from tuning.payloads import DEFAULT_MIX, parse_mix
 
@@ -28,6 +30,8 @@ LOCUSTFILE = Path(__file__).resolve().parent / "locustfile.py"
 PRIVATE_OUTPUTS = PROJECT_ROOT / ".local" / "load" / "outputs.json"  # a private stack, for this run only
 MAX_USERS = 200
 MAX_DURATION_S = 30 * 60
+LOCUST_OVERRUN_S = 120  # start-up and the stop timeout on top of the run time
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report Ctrl-C
 
 
 class UsageError(ValueError):
@@ -191,22 +195,40 @@ def run(args: argparse.Namespace) -> int:
         }
         pace = f"{user_rate:g} requests/s each" if user_rate else "back to back"
         print(f"locust: {users} users ({pace}) for {duration_s} s against {url} (mix {args.mix})", flush=True)
-        completed = subprocess.run(
-            command, cwd=PROJECT_ROOT, env=environment, check=False, timeout=duration_s + 120
-        )
-    stats = Path(f"{prefix}.json")
+        stats = Path(f"{prefix}.json")
+        stats.unlink(missing_ok=True)  # a summary must never come from an earlier run
+        started = time.monotonic()
+        returncode, interrupted = _run_locust(command, environment, duration_s)
+        elapsed_s = time.monotonic() - started
     if not stats.exists():
-        print(f"locust wrote no statistics (exit code {completed.returncode})", file=sys.stderr)
-        return 1
-    print("\n".join(summarize(stats, duration_s)))
+        print(f"locust wrote no statistics (exit code {returncode})", file=sys.stderr)
+        return EXIT_INTERRUPTED if interrupted else 1
+    # An interrupted run lasted until Ctrl-C: rates over the time it ran, not the planned duration.
+    print("\n".join(summarize(stats, min(elapsed_s, duration_s) if interrupted else duration_s)))
     print(f"reports: {args.report_dir}/report.html, {prefix}_stats.csv, {prefix}_failures.csv")
-    if completed.returncode != 0:
+    if interrupted:
+        print("interrupted: the reports cover the run until Ctrl-C", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    if returncode != 0:
         print(
             "some requests failed: see the failures file (HTTP 429 means the stage's rate or burst limit was "
             "reached, as API Gateway would; fewer USERS stay below it)",
             file=sys.stderr,
         )
-    return completed.returncode
+    return returncode
+
+
+def _run_locust(command: list[str], environment: dict[str, str], duration_s: int) -> tuple[int, bool]:
+    """Locust's exit code, and whether Ctrl-C ended it early (it then stops its users and still writes its
+    reports, which ``subprocess.run`` would cut short with SIGKILL)."""
+    process = subprocess.Popen(command, cwd=PROJECT_ROOT, env=environment)
+    try:
+        return process.wait(timeout=duration_s + LOCUST_OVERRUN_S), False
+    except subprocess.TimeoutExpired:
+        print(f"locust did not stop {LOCUST_OVERRUN_S} s after its run time; stopping it", file=sys.stderr)
+        return let_child_stop(process, grace_s=0), False
+    except KeyboardInterrupt:
+        return let_child_stop(process), True
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -216,6 +238,9 @@ def main(argv: list[str] | None = None) -> int:
     except UsageError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:  # before locust started (e.g. while the private stack started): it is stopped
+        print("interrupted: no load was sent", file=sys.stderr)
+        return EXIT_INTERRUPTED
 
 
 if __name__ == "__main__":

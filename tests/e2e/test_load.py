@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import signal
+import threading
+import time
 from pathlib import Path
 
+import psutil
 import pytest
 
 from emulator import load
@@ -81,3 +86,36 @@ def test_short_run_against_the_local_stack(served_stack: ServedStack, tmp_path: 
     assert all(entry["num_failures"] == 0 for entry in entries)
     assert (tmp_path / "report.html").stat().st_size > 0
     assert (tmp_path / "load_stats.csv").exists()
+
+
+@pytest.mark.slow
+def test_ctrl_c_ends_the_run_early_and_still_reports(
+    served_stack: ServedStack, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """As a terminal does, Ctrl-C reaches locust and this process together: locust stops its users and writes
+    its reports, and the summary covers the run so far."""
+    main_thread = threading.main_thread().ident
+    assert main_thread is not None
+
+    def ctrl_c_once_locust_reports() -> None:
+        deadline = time.monotonic() + 60
+        while not (tmp_path / "load_stats_history.csv").exists() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        time.sleep(1)
+        for child in psutil.Process().children(recursive=True):
+            with contextlib.suppress(psutil.Error):
+                if "locust" in child.cmdline():
+                    child.send_signal(signal.SIGINT)
+        signal.pthread_kill(main_thread, signal.SIGINT)
+
+    threading.Thread(target=ctrl_c_once_locust_reports, daemon=True).start()
+    argv = [
+        "--url", served_stack.outputs["api_url"], "--api-key", served_stack.outputs["api_key"],
+        "--users", "2", "--duration", "60s", "--report-dir", str(tmp_path),
+    ]  # fmt: skip
+    assert load.main(argv) == 130
+    captured = capsys.readouterr()
+    assert "interrupted: the reports cover the run until Ctrl-C" in captured.err
+    assert "total" in captured.out
+    assert (tmp_path / "report.html").stat().st_size > 0
+    assert sum(entry["num_requests"] for entry in json.loads((tmp_path / "load.json").read_text())) > 0
