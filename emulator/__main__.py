@@ -137,7 +137,8 @@ def serve(args: argparse.Namespace) -> int:
         throttling=args.throttling,
     )
     stop = threading.Event()
-    for signum in (signal.SIGINT, signal.SIGTERM):
+    # SIGHUP: the terminal closed. Stop as cleanly as on Ctrl-C, so no stale outputs file is left behind.
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(signum, lambda *_: stop.set())
     stack = LocalStack(settings, on_request=None if args.quiet else _access_line)
     try:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import signal
 import subprocess
 import sys
 import time
@@ -219,3 +220,17 @@ def test_cors_as_the_stack_configures_it(served_stack: ServedStack) -> None:
     assert call(served_stack, "GET", "/items", x_api_key="wrong")[1]["Access-Control-Allow-Origin"] == "*"
     status, headers, _ = call(served_stack, "GET", "/items", **keyed(served_stack))
     assert (status, headers["Access-Control-Allow-Origin"]) == (200, "*")
+
+
+def test_a_closed_terminal_sighup_stops_it_as_cleanly(tmp_path: Path) -> None:
+    stack = start_stack(tmp_path / "outputs.json")
+    try:
+        children = stack.descendants()
+        stack.process.send_signal(signal.SIGHUP)
+        returncode = stack.process.wait(timeout=30)
+    finally:
+        stop_stack(stack.process)
+    assert returncode == 0
+    _, alive = psutil.wait_procs(children, timeout=10)
+    assert alive == []
+    assert not stack.outputs_path.exists()
