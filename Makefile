@@ -39,11 +39,11 @@ format: $(STAMP)  ## Format and fix with ruff; strip notebook outputs
 demo: $(STAMP)  ## The whole system offline: local stack, scenario, tuning, report
 	$(PY) -m emulator demo
 
-serve: $(STAMP)  ## Local stack in the foreground (API on http://127.0.0.1:$(PORT))
+serve: $(STAMP)  ## Local stack in the foreground (API on http://127.0.0.1:3000/prod; PORT= to change)
 	PORT=$(PORT) $(PY) -m emulator serve
 
-tune-local: $(STAMP)  ## Power tuning on the local emulator (uses the running local stack, else a private one)
-	$(PY) -m tuning run --target local
+tune-local: $(STAMP)  ## Power tuning on the local emulator (the running local stack, else a private one; ARGS=)
+	$(PY) -m tuning run --target local $(ARGS)
 
 report: $(STAMP)  ## Run the analysis notebook into reports/power-tuning.html (OUTPUTS= or STACK=; else results/ only)
 	$(PY) -m tuning report $(if $(OUTPUTS),--outputs $(OUTPUTS),$(if $(wildcard .local/outputs.json),--outputs .local/outputs.json,$(if $(filter command line environment,$(origin STACK)),--stack $(STACK))))
@@ -54,8 +54,8 @@ bench-handler: $(STAMP)  ## Handler vs bare DynamoDB call vs tutorial style (war
 bench-cold: $(STAMP)  ## Cold and warm duration per memory size on the local runtime, ours vs tutorial style
 	$(PY) bench/cold.py
 
-load: $(STAMP)  ## Headless locust load (URL=, API_KEY=, USERS=, DURATION=, MIX=)
+load: $(STAMP)  ## Headless locust load (URL=, API_KEY=, USERS=, USER_RATE=, DURATION=, MIX=)
 	$(PY) -m emulator.load
 
-clean:  ## Remove generated files (keeps .venv)
+clean:  ## Remove generated files (keeps .venv and results/)
 	rm -rf .local reports .pytest_cache .ruff_cache build
