@@ -40,13 +40,13 @@ def _serve_proxy(event: dict, request_id: str) -> tuple[dict, str, str, int, str
         request = proxy.parse(event, request_id)
         route = routing.resolve(request)
         response = routing.handler_for(route, method)(request)
-    except ApiError as error:
-        cause = error.cause
-        document = problem(error, request_id, tutorial=route in routing.TUTORIAL_RESOURCES)
-        response = Response(error.status, document, error.headers, PROBLEM_JSON)
-    except Exception as error:  # the last line of defence catches everything
-        failure, cause = _unexpected(error)
-        response = Response(500, problem(failure, request_id, tutorial=False), {}, PROBLEM_JSON)
+        # Rendered inside the try: a body that cannot be written (an echo too deep to encode) is an answer
+        # too, not an exception API Gateway turns into a bare 502.
+        return proxy.to_event_response(response), method, route, response.status, cause
+    except Exception as error:  # ApiError is an answer; anything else is a bug, the last line of defence
+        failure, cause = (error, error.cause) if isinstance(error, ApiError) else _unexpected(error)
+        document = problem(failure, request_id, tutorial=route in routing.TUTORIAL_RESOURCES)
+        response = Response(failure.status, document, failure.headers, PROBLEM_JSON)
     return proxy.to_event_response(response), method, route, response.status, cause
 
 

@@ -40,7 +40,7 @@ class _NotFloatExactError(Exception):
 
 def _json_default(value: Any) -> Any:
     if isinstance(value, Decimal):
-        if _is_integral(value):
+        if _is_integer(value):
             return int(value)
         as_float = float(value)
         if Decimal(repr(as_float)) == value:
@@ -51,15 +51,18 @@ def _json_default(value: Any) -> Any:
 def dumps(value: Any) -> str:
     """Compact JSON; numbers written exactly as stored (integral → int, 0.1 → 0.1, 38 digits → 38 digits)."""
     try:
-        return json.dumps(value, separators=(",", ":"), allow_nan=False, default=_json_default)
-    except _NotFloatExactError:
-        return "".join(_exact_chunks(value))
+        try:
+            return json.dumps(value, separators=(",", ":"), allow_nan=False, default=_json_default)
+        except _NotFloatExactError:
+            return "".join(_exact_chunks(value))
+    except RecursionError:  # only an echoed document gets this deep: stored ones stop at 32 levels
+        raise ApiError(400, "the document is nested too deeply to write back") from None
 
 
 def _exact_chunks(value: Any) -> Any:
-    """The rare path: a JSON encoder that writes Decimals digit for digit."""
+    """The rare path: a JSON encoder that writes Decimals digit for digit (1E+400 stays 1E+400)."""
     if isinstance(value, Decimal):
-        yield str(int(value)) if _is_integral(value) else str(value)
+        yield str(int(value)) if _is_integer(value) else str(value)
     elif isinstance(value, dict):
         yield "{"
         for index, (key, inner) in enumerate(value.items()):
@@ -79,18 +82,31 @@ def _exact_chunks(value: Any) -> Any:
 
 def native(value: Any) -> Any:
     """What the Lambda runtime's marshaller makes of Decimals (floats), for direct invocations' results."""
+    try:
+        return _native(value)
+    except RecursionError:  # only an echoed event gets this deep: stored items stop at 32 levels
+        raise ApiError(400, "the document is nested too deeply to write back") from None
+
+
+def _native(value: Any) -> Any:
     if isinstance(value, Decimal):
-        return int(value) if _is_integral(value) else float(value)
+        return int(value) if _is_integer(value) else float(value)
     if isinstance(value, dict):
-        return {key: native(inner) for key, inner in value.items()}
+        return {key: _native(inner) for key, inner in value.items()}
     if isinstance(value, list):
-        return [native(inner) for inner in value]
+        return [_native(inner) for inner in value]
     return value
 
 
-def _is_integral(number: Decimal) -> bool:
+def _is_integer(number: Decimal) -> bool:
+    """Integral and within DynamoDB's range, so writing it out as digits stays cheap: an echoed 1E+999999999
+    would otherwise become a billion-digit int (and anything past 4,300 digits cannot even be printed)."""
     _, digits, exponent = number.as_tuple()
-    return isinstance(exponent, int) and (exponent >= 0 or not any(digits[exponent:]))
+    return (
+        isinstance(exponent, int)
+        and (exponent >= 0 or not any(digits[exponent:]))
+        and number.adjusted() <= MAX_EXPONENT
+    )
 
 
 def _number_text(number: Decimal, where: str) -> str:
@@ -185,7 +201,7 @@ def _number(text: str) -> int | Decimal:
     if text.lstrip("-").isdigit():
         return int(text)
     number = Decimal(text)
-    return int(number) if _is_integral(number) else number
+    return int(number) if _is_integer(number) else number
 
 
 def from_attribute(attribute: dict) -> Any:

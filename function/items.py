@@ -28,6 +28,8 @@ DEFAULT_LIMIT, MAX_LIMIT = 25, 100
 WRITE_ATTEMPTS = 5
 RECENT_CAPACITY = 1024
 _ETAG = re.compile(r'(?:W/)?"?([^",]*)"?')
+# ASCII only and short: str.isdigit() also passes "²" and "١", which int() refuses or reads as other numbers.
+_DIGITS = re.compile(r"[0-9]{1,18}")
 
 
 def valid_id(value: Any, where: str = "id") -> str:
@@ -77,7 +79,7 @@ def if_match(request: Request) -> frozenset[int] | str | None:
     for tag in value.split(","):
         tag = tag.strip()
         match = _ETAG.fullmatch(tag)
-        if not tag or match is None or not match.group(1).isdigit() or len(match.group(1)) > 18:
+        if not tag or match is None or not _DIGITS.fullmatch(match.group(1)):
             raise ApiError(400, f'If-Match must be * or entity tags like "3", not {value!r}')
         if not tag.startswith("W/"):
             versions.add(int(match.group(1)))
@@ -318,7 +320,7 @@ def decode_cursor(cursor: str) -> dict:
 def parse_limit(value: str | None) -> int:
     if value is None:
         return DEFAULT_LIMIT
-    if not value.isdigit() or not 1 <= int(value) <= MAX_LIMIT:
+    if not _DIGITS.fullmatch(value) or not 1 <= int(value) <= MAX_LIMIT:
         raise ApiError(400, f"limit must be an integer from 1 to {MAX_LIMIT}")
     return int(value)
 

@@ -28,9 +28,10 @@ class Request:
     path_parameters: dict[str, str]
     query: dict[str, str]
     headers: dict[str, str]  # lower-case names
-    body: str | None
+    body: str | None  # as the event carries it: decoded only when a route reads it (see json_body)
     request_id: str
     base_path: str = ""  # the stage prefix clients used ("/prod"), for Location headers
+    body_base64: bool = False
 
     def header(self, name: str) -> str | None:
         return self.headers.get(name)
@@ -74,15 +75,18 @@ def parse(event: dict, request_id: str) -> Request:
         path_parameters=event.get("pathParameters") or {},
         query=query,
         headers=_merged(event.get("headers"), event.get("multiValueHeaders")),
-        body=_body_text(event),
+        body=event.get("body"),
         request_id=request_id,
         base_path=base_path,
+        body_base64=bool(event.get("isBase64Encoded")),
     )
 
 
-def _body_text(event: dict) -> str | None:
-    body = event.get("body")
-    if body is None or not event.get("isBase64Encoded"):
+def _body_text(request: Request) -> str | None:
+    """The body as text. Decoded here, after routing, so a bad body on the tutorial endpoint is answered
+    in the tutorial's error shape (errorType/errorMessage) like every other error there."""
+    body = request.body
+    if body is None or not request.body_base64:
         return body
     try:
         raw = base64.b64decode(body, validate=True)
@@ -98,7 +102,7 @@ def _body_text(event: dict) -> str | None:
 
 def json_body(request: Request, media_types: frozenset[str] | None) -> Any:
     """The request's JSON body, size- and type-checked; ``media_types=None`` accepts any Content-Type."""
-    body = request.body
+    body = _body_text(request)
     if body is None or not body.strip():
         raise ApiError(400, "a JSON body is required")
     if len(body) > MAX_BODY_BYTES or (

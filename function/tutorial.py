@@ -94,7 +94,7 @@ def _check_defined(expressions: list[str | None], names: dict, values: dict) -> 
 
 def _return_values(payload: dict, allowed: frozenset[str]) -> str:
     value = payload.get("ReturnValues", "NONE")
-    if value not in allowed:
+    if not isinstance(value, str) or value not in allowed:  # a list or object is not hashable
         raise ApiError(400, f"ReturnValues must be one of {', '.join(sorted(allowed))}")
     return value
 
