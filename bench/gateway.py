@@ -56,9 +56,16 @@ def _report_durations(outputs: dict, count: int) -> list[float]:
     return [float(match.group(1)) for line in lines[-count:] if (match := _DURATION.search(line))]
 
 
+def _count(text: str) -> int:
+    """At least one timed request: the medians of none would end the run with a StatisticsError."""
+    if not text.strip().isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number of requests, at least 1, got {text!r}")
+    return int(text)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--requests", type=int, default=300, help="timed warm requests (default 300)")
+    parser.add_argument("--requests", type=_count, default=300, help="timed warm requests (default 300)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as scratch:
         settings = StackSettings(port=0, outputs_path=Path(scratch) / "outputs.json", throttling=False)
