@@ -94,8 +94,8 @@ def _parser() -> argparse.ArgumentParser:
 def _local_target(outputs_path: Path, stack_scope: ExitStack) -> tuple[str, str]:
     """The running local stack's URL and key, or a private stack's when none answers."""
     if outputs_path.exists():
-        outputs = json.loads(outputs_path.read_text(encoding="utf-8"))
-        if not is_loopback(outputs.get("api_url", "")):
+        outputs = _read_outputs(outputs_path)
+        if not is_loopback(outputs["api_url"]):
             raise UsageError(
                 f"{outputs_path} points at {outputs.get('api_url')!r}, not loopback; use URL= instead"
             )
@@ -105,6 +105,19 @@ def _local_target(outputs_path: Path, stack_scope: ExitStack) -> tuple[str, str]
     print("No local stack running: starting a private one for this run…", flush=True)
     stack = stack_scope.enter_context(LocalStack(StackSettings(port=0, outputs_path=PRIVATE_OUTPUTS)))
     return stack.outputs["api_url"], stack.outputs["api_key"]
+
+
+def _read_outputs(path: Path) -> dict:
+    """The local stack's outputs, or a usage error naming the file (a crash can leave it truncated)."""
+    try:
+        outputs = json.loads(path.read_text(encoding="utf-8"))
+        if not isinstance(outputs, dict) or not all(
+            isinstance(outputs.get(k), str) for k in ("api_url", "api_key")
+        ):
+            raise ValueError("api_url and api_key missing")
+    except (OSError, ValueError) as error:
+        raise UsageError(f"{path} is not a local stack's outputs ({error}); delete it or use URL=") from None
+    return outputs
 
 
 def _answers(api_url: str) -> bool:

@@ -52,6 +52,16 @@ def test_outputs_pointing_off_loopback_are_refused(
     assert "not loopback" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("content", ['{"api_url": ', "[]", '{"api_url": "http://127.0.0.1:1/prod"}'])
+def test_an_unreadable_outputs_file_is_a_usage_error(
+    content: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    outputs = tmp_path / "outputs.json"
+    outputs.write_text(content)  # what a crash mid-write or a hand edit can leave
+    assert load.main(["--outputs", str(outputs), "--duration", "1s"]) == 2
+    assert capsys.readouterr().err.startswith(f"error: {outputs} is not a local stack's outputs (")
+
+
 def test_summary_percentiles_come_from_the_histogram(tmp_path: Path) -> None:
     stats = tmp_path / "load.json"
     stats.write_text(
