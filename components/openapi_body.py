@@ -41,7 +41,9 @@ VALIDATORS = {
     "body-and-params": {"validateRequestBody": True, "validateRequestParameters": True},
     "params-only": {"validateRequestBody": False, "validateRequestParameters": True},
 }
-CORS_ALLOW_HEADERS = "Content-Type,X-Api-Key,Authorization,X-Amz-Date,X-Amz-Security-Token"
+CORS_ALLOW_HEADERS = (
+    "Content-Type,X-Api-Key,Authorization,X-Amz-Date,X-Amz-Security-Token,If-Match,If-None-Match"
+)
 CORS_MAX_AGE_S = "600"
 _PATH_PARAM = re.compile(r"\{([^}/]+)\}")
 

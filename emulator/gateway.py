@@ -50,7 +50,9 @@ _ANY_METHOD = "x-amazon-apigateway-any-method"
 _PROXY_RESPONSE_KEYS = {"statusCode", "headers", "multiValueHeaders", "body", "isBase64Encoded"}
 # What the stack's CORS preflights and gateway responses send (components/openapi_body.py builds them for AWS;
 # tests/e2e/test_gateway_matches_stack.py keeps the two in step).
-CORS_ALLOW_HEADERS = "Content-Type,X-Api-Key,Authorization,X-Amz-Date,X-Amz-Security-Token"
+CORS_ALLOW_HEADERS = (
+    "Content-Type,X-Api-Key,Authorization,X-Amz-Date,X-Amz-Security-Token,If-Match,If-None-Match"
+)
 CORS_MAX_AGE_S = "600"
 
 

@@ -281,6 +281,33 @@ def test_preflight_answers_with_the_configured_origin_and_the_path_methods(prod:
         }
 
 
+def _contract_request_headers() -> set[str]:
+    """Header parameters the contract lets a client send (If-Match, If-None-Match…), lower-cased."""
+    spec = yaml.safe_load((PROJECT_DIR / "api" / "openapi.yaml").read_text())
+    shared = spec.get("components", {}).get("parameters", {})
+    names = set()
+    for parameter in shared.values():
+        if parameter.get("in") == "header":
+            names.add(parameter["name"].lower())
+    for item in spec["paths"].values():
+        for op in (op for method, op in item.items() if method in HTTP_METHODS):
+            for parameter in op.get("parameters", []):
+                if parameter.get("in") == "header":
+                    names.add(parameter["name"].lower())
+    return names
+
+
+def test_preflight_allows_every_request_header_of_the_contract(prod: ProgramRun) -> None:
+    """A browser sends If-Match only when the preflight allows it: cross-origin optimistic locking."""
+    wanted = _contract_request_headers()
+    assert {"if-match", "if-none-match"} <= wanted  # the contract's conditional-request headers are found
+    for path, item in api_body(prod)["paths"].items():
+        parameters = item["options"]["x-amazon-apigateway-integration"]["responses"]["default"]
+        header = parameters["responseParameters"]["method.response.header.Access-Control-Allow-Headers"]
+        allowed = {name.strip().lower() for name in header.strip("'").split(",")}
+        assert wanted <= allowed, (path, sorted(wanted - allowed))
+
+
 def test_gateway_errors_carry_cors_headers_and_the_contract_shape(prod: ProgramRun) -> None:
     responses = api_body(prod)["x-amazon-apigateway-gateway-responses"]
     origin = ENGINE["serverless-crud:corsAllowOrigin"]
