@@ -19,6 +19,7 @@ import re
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import urllib.request
 from collections.abc import Iterator
@@ -76,24 +77,33 @@ def _patch_moto() -> None:
     default_user_config.setdefault("lambda", {})["use_docker"] = False
 
 
-def serve(host: str, port: int) -> None:
-    """Run the server in this process until SIGINT/SIGTERM; print the endpoint once it accepts requests."""
+def serve(host: str, port: int, *, stop_on_sigint: bool = True) -> None:
+    """Run the server in this process until SIGTERM (and SIGINT, when in the foreground); print the endpoint.
+
+    As a child, Ctrl-C in the terminal reaches the whole process group: the child ignores it so that its
+    parent can still flush (metrics, logs) to it during shutdown, then stops it with SIGTERM.
+    """
     import logging
 
-    from moto.server import ThreadedMotoServer
+    from moto.server import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
+    from werkzeug.serving import make_server
 
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     _patch_moto()
-    server = ThreadedMotoServer(ip_address=host, port=port, verbose=False)
-    server.start()
-    bound_host, bound_port = server.get_host_and_port()
+    # Bound here, in the main thread, so a port in use fails at once (ThreadedMotoServer would wait forever).
+    app = DomainDispatcherApplication(create_backend_app)
+    server = make_server(host, port, app, threaded=True, request_handler=MotoRequestHandler)
+    bound_host, bound_port = server.server_address[:2]
     os.environ["MOTO_PORT"] = str(bound_port)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
     stop = threading.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: stop.set())
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, (lambda *_: stop.set()) if stop_on_sigint else signal.SIG_IGN)
     print(f"{READY_PREFIX}http://{bound_host}:{bound_port}", flush=True)
     stop.wait()
-    server.stop()
+    server.shutdown()
+    thread.join()
 
 
 def _die_with_parent() -> None:
@@ -110,19 +120,32 @@ class MotoServer:
         self.port = port
         self.endpoint_url = ""
         self._process: subprocess.Popen[str] | None = None
+        # A file, not a pipe: nobody reads the child's stderr while it runs, and a full pipe would block it.
+        self._stderr = tempfile.TemporaryFile(mode="w+")  # noqa: SIM115 (closed by stop())
 
     def start(self) -> str:
         project_root = Path(__file__).resolve().parent.parent
         self._process = subprocess.Popen(
-            [sys.executable, "-m", "emulator.moto_server", "--host", self.host, "--port", str(self.port)],
+            [
+                sys.executable,
+                "-m",
+                "emulator.moto_server",
+                "--host",
+                self.host,
+                "--port",
+                str(self.port),
+                "--child",
+            ],
             cwd=project_root,
             stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
+            stderr=self._stderr,
             text=True,
             preexec_fn=_die_with_parent if sys.platform == "linux" else None,
         )
         line = self._read_ready_line()
         self.endpoint_url = line.removeprefix(READY_PREFIX).strip()
+        # Keep draining stdout: whatever moto prints later can never fill the pipe and stall the server.
+        threading.Thread(target=self._process.stdout.read, daemon=True).start()
         return self.endpoint_url
 
     def _read_ready_line(self) -> str:
@@ -133,8 +156,10 @@ class MotoServer:
         reader.start()
         reader.join(_START_TIMEOUT_S)
         if not result or not result[0].startswith(READY_PREFIX):
+            self._terminate()
+            self._stderr.seek(0)
+            stderr = self._stderr.read()
             self.stop()
-            stderr = self._process.stderr.read() if self._process.stderr else ""
             raise RuntimeError(
                 f"moto server did not start on {self.host}:{self.port}: {stderr.strip()[-2000:]}"
             )
@@ -149,6 +174,10 @@ class MotoServer:
             pass
 
     def stop(self) -> None:
+        self._terminate()
+        self._stderr.close()
+
+    def _terminate(self) -> None:
         if self._process is None or self._process.poll() is not None:
             return
         self._process.terminate()
@@ -178,8 +207,11 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="Run the emulator's moto server in the foreground.")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0, help="0 picks a free port (default)")
+    parser.add_argument(
+        "--child", action="store_true", help="ignore Ctrl-C; the parent stops it with SIGTERM"
+    )
     args = parser.parse_args(argv)
-    serve(args.host, args.port)
+    serve(args.host, args.port, stop_on_sigint=not args.child)
 
 
 if __name__ == "__main__":
