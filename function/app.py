@@ -35,14 +35,13 @@ def _unexpected(error: Exception) -> tuple[ApiError, str]:
 def _serve_proxy(event: dict, request_id: str) -> tuple[dict, str, str, int, str | None]:
     method = str(event.get("httpMethod", "")).upper()
     route = "unmatched"  # a fixed label: raw paths would make the metric's dimension unbounded
-    cause = None
     try:
         request = proxy.parse(event, request_id)
         route = routing.resolve(request)
         response = routing.handler_for(route, method)(request)
         # Rendered inside the try: a body that cannot be written (an echo too deep to encode) is an answer
         # too, not an exception API Gateway turns into a bare 502.
-        return proxy.to_event_response(response), method, route, response.status, cause
+        return proxy.to_event_response(response), method, route, response.status, None
     except Exception as error:  # ApiError is an answer; anything else is a bug, the last line of defence
         failure, cause = (error, error.cause) if isinstance(error, ApiError) else _unexpected(error)
         document = problem(failure, request_id, tutorial=route in routing.TUTORIAL_RESOURCES)
