@@ -23,6 +23,7 @@ from pathlib import Path
 
 from emulator.children import let_child_stop
 from emulator.local_stack import DEFAULT_OUTPUTS, PROJECT_ROOT, LocalStack, StackSettings
+from emulator.probe import url_answers
 from tuning.payloads import DEFAULT_MIX, parse_mix
 
 REPORT_DIR = PROJECT_ROOT / "reports" / "load"
@@ -99,7 +100,7 @@ def _local_target(outputs_path: Path, stack_scope: ExitStack) -> tuple[str, str]
             raise UsageError(
                 f"{outputs_path} points at {outputs.get('api_url')!r}, not loopback; use URL= instead"
             )
-        if _answers(outputs["api_url"]):
+        if url_answers(outputs["api_url"]):
             return outputs["api_url"], outputs["api_key"]
         print(f"{outputs_path} is stale (nothing answers at {outputs['api_url']}); starting a private stack")
     print("No local stack running: starting a private one for this run…", flush=True)
@@ -118,17 +119,6 @@ def _read_outputs(path: Path) -> dict:
     except (OSError, ValueError) as error:
         raise UsageError(f"{path} is not a local stack's outputs ({error}); delete it or use URL=") from None
     return outputs
-
-
-def _answers(api_url: str) -> bool:
-    import socket
-
-    parts = urllib.parse.urlsplit(api_url)
-    try:
-        with socket.create_connection((parts.hostname, parts.port or 80), timeout=1):
-            return True
-    except OSError:
-        return False
 
 
 def _percentile(histogram: dict[str, int], fraction: float) -> float:

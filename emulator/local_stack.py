@@ -13,7 +13,6 @@ import functools
 import json
 import os
 import secrets
-import socket
 import tempfile
 import threading
 from collections.abc import Callable
@@ -25,6 +24,7 @@ import yaml
 
 from emulator.gateway import ACCOUNT_ID, STAGE, GatewayHttpServer, LocalApiGateway, RouteTable
 from emulator.moto_server import DEFAULT_REGION, MotoServer, aws_env
+from emulator.probe import url_answers
 from emulator.telemetry import MeteredInvoker, Telemetry
 from emulator.throttling import TokenBucket
 
@@ -268,11 +268,7 @@ def _refuse_if_other_stack_owns(path: Path) -> None:
         api_url = json.loads(path.read_text(encoding="utf-8")).get("api_url", "")
     except (OSError, ValueError, AttributeError):
         return
-    host_port = api_url.split("//", 1)[-1].split("/", 1)[0]
-    host, _, port = host_port.rpartition(":")
-    if not port.isdigit():
-        return
-    with contextlib.suppress(OSError), socket.create_connection((host, int(port)), timeout=0.5):
+    if isinstance(api_url, str) and url_answers(api_url, timeout_s=0.5):
         raise StackAlreadyRunningError(
             f"another local stack is running at {api_url} (see {path}); stop it first, or give this one "
             f"its own outputs file (--outputs)"

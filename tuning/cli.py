@@ -175,10 +175,28 @@ def _read_outputs(parser: argparse.ArgumentParser, args: argparse.Namespace) -> 
                 parser.error("--target aws needs --stack NAME or --outputs FILE")
             return load_outputs(args.stack, args.outputs, required=AWS_RUN_KEYS)
         if args.stack is None and args.outputs is None:
-            return load_outputs(outputs_path=LOCAL_OUTPUTS) if LOCAL_OUTPUTS.exists() else None
+            return _running_local_stack()
         return load_outputs(args.stack, args.outputs)
     except OutputsError as error:
         parser.error(str(error))
+
+
+def _running_local_stack() -> dict[str, Any] | None:
+    """The running local stack's outputs, else None (a private emulator): a file left by a killed stack is
+    skipped with a note instead of failing the run at its first request."""
+    if not LOCAL_OUTPUTS.exists():
+        return None
+    outputs = load_outputs(outputs_path=LOCAL_OUTPUTS)
+    from emulator.probe import url_answers
+
+    if url_answers(str(outputs.get("endpoint_url", ""))):
+        return outputs
+    print(
+        f"note: {LOCAL_OUTPUTS} is left from a local stack that no longer runs; using a private emulator "
+        f"(delete the file to silence this)",
+        file=sys.stderr,
+    )
+    return None
 
 
 def command_run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:

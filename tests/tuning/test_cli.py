@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import socket
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -139,13 +140,11 @@ def test_help_documents_every_run_flag(capsys: pytest.CaptureFixture[str]) -> No
         assert f"  {flag}" in text
 
 
-def test_local_run_wiring(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
-    """The CLI gives the runner the execution input, seed events and a progress callback; saves its result."""
+def _capture_local_runs(monkeypatch: pytest.MonkeyPatch) -> dict:
+    """Replace run_local by a fake that records what the CLI passes and returns a small, real result."""
     import tuning.local_runner as local_runner
 
-    calls = {}
+    calls: dict = {}
 
     def fake_run_local(execution_input, *, outputs, init_cpu, cpu_limiter, seed, on_invocation):
         calls.update(execution_input=execution_input, outputs=outputs, init_cpu=init_cpu, limiter=cpu_limiter)
@@ -169,9 +168,29 @@ def test_local_run_wiring(
         return local_runner.LocalRun(output, records, {"architecture_priced": "arm64"}, moment, moment)
 
     monkeypatch.setattr(local_runner, "run_local", fake_run_local)
+    return calls
+
+
+LOCAL_ARGS = [
+    "run",
+    "--target",
+    "local",
+    "--power-values",
+    "128,1024",
+    "--num",
+    "5",
+    "--mix",
+    "get=3,create=2",
+]
+
+
+def test_local_run_wiring(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The CLI gives the runner the execution input, seed events and a progress callback; saves its result."""
+    calls = _capture_local_runs(monkeypatch)
     monkeypatch.chdir(tmp_path)  # no .local/outputs.json here: the runner gets outputs=None
-    argv = ["run", "--target", "local", "--power-values", "128,1024", "--num", "5", "--mix", "get=3,create=2"]
-    assert main([*argv, "--init-cpu", "capped", "--cpu-limiter", "dutycycle"]) == 0
+    assert main([*LOCAL_ARGS, "--init-cpu", "capped", "--cpu-limiter", "dutycycle"]) == 0
     assert calls["outputs"] is None
     assert (calls["init_cpu"], calls["limiter"]) == ("capped", "dutycycle")
     assert calls["execution_input"]["powerValues"] == [128, 1024]
@@ -187,6 +206,45 @@ def test_local_run_wiring(
     # the cost optimum (*): ceil(12) · 1.7e-9 · 1 beats 1024 MB's 2 · 1.7e-9 · 8
     assert re.search(r"^\s+128\*\s+12\.00\s+30\.00\s.*\s55\s+0$", out, re.MULTILINE)
     assert "10/10" in err  # the progress bar counted every invocation
+
+
+def _local_outputs_file(directory: Path, endpoint_url: str) -> None:
+    outputs = {
+        "api_url": "http://127.0.0.1:3000/prod",
+        "function_name": "serverless-crud-local",
+        "function_arn": "arn:aws:lambda:us-east-1:123456789012:function:serverless-crud-local",
+        "table_name": "serverless-crud-local",
+        "region": "us-east-1",
+        "memory_size": 1024,
+        "architecture": "arm64",
+        "endpoint_url": endpoint_url,
+    }
+    (directory / ".local").mkdir()
+    (directory / ".local" / "outputs.json").write_text(json.dumps(outputs))
+
+
+def test_local_run_uses_the_running_local_stack(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, moto_endpoint: str
+) -> None:
+    calls = _capture_local_runs(monkeypatch)
+    monkeypatch.chdir(tmp_path)
+    _local_outputs_file(tmp_path, moto_endpoint)  # its emulator answers
+    assert main(LOCAL_ARGS) == 0
+    assert calls["outputs"]["endpoint_url"] == moto_endpoint
+
+
+def test_local_run_skips_an_outputs_file_left_by_a_dead_stack(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    calls = _capture_local_runs(monkeypatch)
+    monkeypatch.chdir(tmp_path)
+    with socket.socket() as closed:  # a port that was free a moment ago: nothing listens there
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    _local_outputs_file(tmp_path, f"http://127.0.0.1:{port}")
+    assert main(LOCAL_ARGS) == 0
+    assert calls["outputs"] is None  # a private emulator instead of failing at the first request
+    assert "no longer runs; using a private emulator" in capsys.readouterr().err
 
 
 def test_report_without_its_module_is_a_usage_error(
