@@ -18,7 +18,7 @@ from typing import Any
 from tuning.analysis import STRATEGIES
 from tuning.aws_runner import DEFAULT_POLL_INTERVAL_S, MIN_NUM, build_execution_input, check_power_values
 from tuning.errors import InterruptedRunError, TuningError
-from tuning.outputs import AWS_RUN_KEYS, LOCAL_OUTPUTS, OutputsError, load_outputs
+from tuning.outputs import AWS_RUN_KEYS, LOCAL_OUTPUTS, OutputsError, load_outputs, running_local_outputs
 from tuning.payloads import DEFAULT_MIX, parse_mix, weighted_payload
 
 DEFAULT_POWER_VALUES = "128,256,512,1024,1536,3008"
@@ -175,28 +175,10 @@ def _read_outputs(parser: argparse.ArgumentParser, args: argparse.Namespace) -> 
                 parser.error("--target aws needs --stack NAME or --outputs FILE")
             return load_outputs(args.stack, args.outputs, required=AWS_RUN_KEYS)
         if args.stack is None and args.outputs is None:
-            return _running_local_stack()
+            return running_local_outputs()
         return load_outputs(args.stack, args.outputs)
     except OutputsError as error:
         parser.error(str(error))
-
-
-def _running_local_stack() -> dict[str, Any] | None:
-    """The running local stack's outputs, else None (a private emulator): a file left by a killed stack is
-    skipped with a note instead of failing the run at its first request."""
-    if not LOCAL_OUTPUTS.exists():
-        return None
-    outputs = load_outputs(outputs_path=LOCAL_OUTPUTS)
-    from emulator.probe import url_answers
-
-    if url_answers(str(outputs.get("endpoint_url", ""))):
-        return outputs
-    print(
-        f"note: {LOCAL_OUTPUTS} is left from a local stack that no longer runs; using a private emulator "
-        f"(delete the file to silence this)",
-        file=sys.stderr,
-    )
-    return None
 
 
 def command_run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+import sys
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -92,3 +93,22 @@ def load_outputs(
         outputs, origin = _from_file(Path(outputs_path)), str(outputs_path)
     check_outputs(outputs, required, origin)
     return outputs
+
+
+def running_local_outputs() -> dict[str, Any] | None:
+    """The running local stack's outputs (``.local/outputs.json``), else None. A file left by a killed stack
+    is skipped with a note, so tools fall back to their private emulator or results files instead of failing
+    at their first request."""
+    if not LOCAL_OUTPUTS.exists():
+        return None
+    outputs = load_outputs(outputs_path=LOCAL_OUTPUTS)
+    from emulator.probe import url_answers  # the local stack only: AWS stacks are never probed
+
+    if url_answers(str(outputs.get("endpoint_url", ""))):
+        return outputs
+    print(
+        f"note: {LOCAL_OUTPUTS} is left from a local stack that no longer runs; ignoring it "
+        f"(delete the file to silence this)",
+        file=sys.stderr,
+    )
+    return None

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from tuning.cloudwatch import parse_since
 from tuning.files import give_umask_mode, write_text_atomically
-from tuning.outputs import LOCAL_OUTPUTS, OutputsError, load_outputs
+from tuning.outputs import LOCAL_OUTPUTS, OutputsError, load_outputs, running_local_outputs
 from tuning.payloads import DEFAULT_MIX, parse_mix
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -54,7 +54,7 @@ def notebook_parameters(args: argparse.Namespace) -> dict:
         raise ValueError(f"--requests-per-month must be positive, got {args.requests_per_month}")
     mix = parse_mix(args.mix)
     outputs_path = str(Path(args.outputs).resolve()) if args.outputs else None
-    if args.stack is None and outputs_path is None and LOCAL_OUTPUTS.exists():  # the running local stack
+    if args.stack is None and outputs_path is None and running_local_outputs() is not None:
         outputs_path = str(LOCAL_OUTPUTS.resolve())
     if args.stack is not None or outputs_path is not None:
         load_outputs(stack=args.stack, outputs_path=outputs_path)  # fail here, not inside the kernel

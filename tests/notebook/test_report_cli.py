@@ -4,6 +4,7 @@ previous report and leaves no scratch files."""
 from __future__ import annotations
 
 import json
+import socket
 from pathlib import Path
 
 import nbformat
@@ -66,3 +67,31 @@ def test_failing_notebook_keeps_the_previous_report(
     assert "RuntimeError: boom" in capsys.readouterr().err
     assert (report_dir / report.HTML_NAME).read_text() == "previous report"
     assert sorted(p.name for p in report_dir.iterdir()) == [report.HTML_NAME]
+
+
+def _local_stack_file(directory: Path, endpoint_url: str) -> None:
+    (directory / ".local").mkdir()
+    outputs = {**aws_data.outputs(None), "endpoint_url": endpoint_url}
+    (directory / ".local" / "outputs.json").write_text(json.dumps(outputs))
+
+
+def test_report_reads_the_running_local_stack(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, moto_endpoint: str
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    _local_stack_file(tmp_path, moto_endpoint)  # its emulator answers
+    parameters = report.notebook_parameters(report_args())
+    assert parameters["outputs_path"] == str((tmp_path / ".local" / "outputs.json").resolve())
+
+
+def test_report_ignores_an_outputs_file_left_by_a_dead_stack(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    with socket.socket() as closed:  # free a moment ago: nothing listens there
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    _local_stack_file(tmp_path, f"http://127.0.0.1:{port}")
+    parameters = report.notebook_parameters(report_args())
+    assert parameters["outputs_path"] is None  # results files alone, not a dead endpoint
+    assert "no longer runs; ignoring it" in capsys.readouterr().err

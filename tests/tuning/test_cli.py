@@ -244,7 +244,7 @@ def test_local_run_skips_an_outputs_file_left_by_a_dead_stack(
     _local_outputs_file(tmp_path, f"http://127.0.0.1:{port}")
     assert main(LOCAL_ARGS) == 0
     assert calls["outputs"] is None  # a private emulator instead of failing at the first request
-    assert "no longer runs; using a private emulator" in capsys.readouterr().err
+    assert "no longer runs; ignoring it" in capsys.readouterr().err
 
 
 def test_report_without_its_module_is_a_usage_error(
