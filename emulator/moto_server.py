@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import ctypes
+import json
 import math
 import os
 import re
@@ -73,8 +74,34 @@ def _patch_moto() -> None:
         return _nearest_rank(list(self.metric_single_values_list), float(match.group(1)))
 
     cloudwatch_models.Statistics.get_statistics_for_type = get_statistics_for_type
+    _answer_dynamodb_parser_crashes_as_validation_errors()
     default_user_config["stepfunctions"] = {"execute_state_machine": True}
     default_user_config.setdefault("lambda", {})["use_docker"] = False
+
+
+def _answer_dynamodb_parser_crashes_as_validation_errors() -> None:
+    """Moto's expression parser crashes on some malformed expressions (``OR OR``, ``SET n = (:v)``, very deep
+    nesting) and the server answers 500, where DynamoDB answers 400 ValidationException. Answer as DynamoDB
+    does, so the function's mapping of bad expressions to 400 is what the emulator exercises too."""
+    from moto.dynamodb.responses import DynamoHandler
+
+    original = DynamoHandler.call_action
+
+    def call_action(self):  # type: ignore[no-untyped-def]
+        try:
+            return original(self)
+        except NotImplementedError:
+            raise
+        except Exception as error:  # only crashes reach here: moto's own API errors are answered inside
+            body = json.dumps(
+                {
+                    "__type": "com.amazonaws.dynamodb.v20120810#ValidationException",
+                    "message": f"Invalid expression: {type(error).__name__}",
+                }
+            )
+            return 400, {"Content-Type": "application/x-amz-json-1.0"}, body
+
+    DynamoHandler.call_action = call_action
 
 
 def serve(host: str, port: int, *, stop_on_sigint: bool = True) -> None:

@@ -82,3 +82,28 @@ def test_a_server_that_cannot_start_says_why() -> None:
     server = MotoServer(host="203.0.113.1")  # TEST-NET-3: not an address of this machine, bind must fail
     with pytest.raises(RuntimeError, match=r"moto server did not start on 203\.0\.113\.1"):
         server.start()
+
+
+def test_malformed_expressions_are_validation_errors_as_on_dynamodb(moto_endpoint: str) -> None:
+    from botocore.config import Config
+    from botocore.exceptions import ClientError
+
+    dynamodb = boto3.client(
+        "dynamodb", endpoint_url=moto_endpoint, config=Config(retries={"max_attempts": 1})
+    )
+    dynamodb.create_table(
+        TableName="t",
+        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    item = {"id": {"S": "a"}}
+    for expression in ("OR OR", "(" * 1000 + "attribute_exists(id)" + ")" * 1000):  # plain moto: HTTP 500
+        with pytest.raises(ClientError) as raised:
+            dynamodb.put_item(TableName="t", Item=item, ConditionExpression=expression)
+        assert raised.value.response["Error"]["Code"] == "ValidationException"
+        assert raised.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
+    # moto's own answers are untouched
+    dynamodb.put_item(TableName="t", Item=item, ConditionExpression="attribute_not_exists(id)")
+    with pytest.raises(ClientError, match="ConditionalCheckFailedException"):
+        dynamodb.put_item(TableName="t", Item=item, ConditionExpression="attribute_not_exists(id)")
