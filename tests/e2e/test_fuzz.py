@@ -12,24 +12,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
-from schemathesis.checks import (
-    content_type_conformance,
-    not_a_server_error,
-    response_headers_conformance,
-    response_schema_conformance,
-    status_code_conformance,
-)
 
 from tests.e2e.served_stack import PROJECT_ROOT, ServedStack
+from tests.support.contract_checks import CONTRACT_CHECKS
 
 pytestmark = pytest.mark.slow
-CHECKS = [
-    not_a_server_error,
-    status_code_conformance,
-    content_type_conformance,
-    response_headers_conformance,
-    response_schema_conformance,
-]
 
 
 schema = schemathesis.openapi.from_path(PROJECT_ROOT / "api" / "openapi.yaml")
@@ -46,7 +33,7 @@ schema = schemathesis.openapi.from_path(PROJECT_ROOT / "api" / "openapi.yaml")
 def test_api_conforms_to_its_spec(case, served_stack: ServedStack) -> None:
     outputs = served_stack.outputs
     case.call_and_validate(
-        base_url=outputs["api_url"], headers={"x-api-key": outputs["api_key"]}, checks=CHECKS
+        base_url=outputs["api_url"], headers={"x-api-key": outputs["api_key"]}, checks=CONTRACT_CHECKS
     )
 
 

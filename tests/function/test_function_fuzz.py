@@ -19,21 +19,8 @@ from typing import Any
 import app
 import schemathesis
 from hypothesis import HealthCheck, settings
-from schemathesis.checks import (
-    content_type_conformance,
-    not_a_server_error,
-    response_headers_conformance,
-    response_schema_conformance,
-    status_code_conformance,
-)
 
-CHECKS = [
-    not_a_server_error,
-    status_code_conformance,
-    content_type_conformance,
-    response_headers_conformance,
-    response_schema_conformance,
-]
+from tests.support.contract_checks import CONTRACT_CHECKS
 
 
 def proxy_event(environ: dict) -> dict:
@@ -92,14 +79,14 @@ FUZZ_SETTINGS = {
 @schema.include(tag="items").parametrize()
 @settings(max_examples=30, **FUZZ_SETTINGS)
 def test_items_routes_conform_to_the_contract_under_fuzzing(case, table_name, capsys):
-    case.call_and_validate(checks=CHECKS)
+    case.call_and_validate(checks=CONTRACT_CHECKS)
     capsys.readouterr()  # one log line per request: keep pytest's captured output small
 
 
 @schema.include(tag="tutorial").parametrize()
 @settings(max_examples=80, **FUZZ_SETTINGS)
 def test_tutorial_endpoint_conforms_to_the_contract_under_fuzzing(case, table_name, capsys):
-    case.call_and_validate(checks=CHECKS)
+    case.call_and_validate(checks=CONTRACT_CHECKS)
     capsys.readouterr()
 
 
