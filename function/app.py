@@ -26,8 +26,11 @@ PROBLEM_JSON = "application/problem+json"
 _DIRECT_ROUTES = {name: f"direct {name}" for name in (*tutorial.OPERATIONS, "echo", "ping")}
 
 
-def _unexpected(error: Exception) -> tuple[ApiError, str]:
-    """A bug, not bad input: the client gets an opaque 500 with the request id, the log gets the traceback."""
+def _failure(error: Exception) -> tuple[ApiError, str | None]:
+    """The answer to an exception and the cause to log. An ApiError is an answer; anything else is a bug, not
+    bad input: the client gets an opaque 500 with the request id, the log gets the traceback."""
+    if isinstance(error, ApiError):
+        return error, error.cause
     cause = "".join(traceback.format_exception(error)).strip()
     return ApiError(500, "internal error; quote the requestId when reporting it"), cause
 
@@ -42,8 +45,8 @@ def _serve_proxy(event: dict, request_id: str) -> tuple[dict, str, str, int, str
         # Rendered inside the try: a body that cannot be written (an echo too deep to encode) is an answer
         # too, not an exception API Gateway turns into a bare 502.
         return proxy.to_event_response(response), method, route, response.status, None
-    except Exception as error:  # ApiError is an answer; anything else is a bug, the last line of defence
-        failure, cause = (error, error.cause) if isinstance(error, ApiError) else _unexpected(error)
+    except Exception as error:  # the last line of defence
+        failure, cause = _failure(error)
         document = problem(failure, request_id, tutorial=route in routing.TUTORIAL_RESOURCES)
         response = Response(failure.status, document, failure.headers, PROBLEM_JSON)
     return proxy.to_event_response(response), method, route, response.status, cause
@@ -54,11 +57,9 @@ def _serve_direct(event: Any, request_id: str) -> tuple[Any, str, str, int, str 
     route = _DIRECT_ROUTES.get(operation, "direct") if isinstance(operation, str) else "direct"
     try:
         return codec.native(tutorial.run(event)), "INVOKE", route, 200, None
-    except ApiError as error:
-        return problem(error, request_id, tutorial=True), "INVOKE", route, error.status, error.cause
     except Exception as error:  # a direct caller gets the error object, never a crash
-        failure, cause = _unexpected(error)
-        return problem(failure, request_id, tutorial=True), "INVOKE", route, 500, cause
+        failure, cause = _failure(error)
+        return problem(failure, request_id, tutorial=True), "INVOKE", route, failure.status, cause
 
 
 def lambda_handler(event: Any, context: Any) -> Any:
