@@ -28,7 +28,6 @@ import zlib
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, Protocol
@@ -401,10 +400,9 @@ def proxy_response_to_http(payload: Any, request_id: str) -> HttpResponse | None
         raw = base64.b64decode(body or "", validate=True) if is_base64 else (body or "").encode("utf-8")
     except (binascii.Error, ValueError):
         return None
-    names = {name.lower() for name, _ in headers}
-    if "content-type" not in names:
+    if "content-type" not in {name.lower() for name, _ in headers}:
         headers.append(("Content-Type", "application/json"))
-    headers += [("x-amzn-RequestId", request_id), ("Date", formatdate(time.time(), usegmt=True))]
+    headers.append(("x-amzn-RequestId", request_id))  # Date: the HTTP server stamps every answer itself
     return HttpResponse(status, headers, raw, request_id)
 
 

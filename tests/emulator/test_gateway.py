@@ -256,6 +256,7 @@ def test_http_server_keeps_the_connection_alive_and_passes_bodies(http_server) -
             response = connection.getresponse()
             assert response.status == 200
             assert response.getheader("X-Seen") == "yes"
+            assert len(response.msg.get_all("Date")) == 1  # stamped by the HTTP server, once
             assert json.loads(response.read()) == {"ok": True}
         connection.request("TRACE", "/prod/items", headers={"x-api-key": KEY})  # not even in http.server
         trace = connection.getresponse()
