@@ -23,7 +23,7 @@ from problems import ApiError, problem
 from proxy import Response
 
 PROBLEM_JSON = "application/problem+json"
-_DIRECT_ROUTES = {name: f"direct {name}" for name in (*tutorial.OPERATIONS, "echo", "ping")}
+_DIRECT_ROUTES = {name: f"direct {name}" for name in tutorial.OPERATION_NAMES}
 
 
 def _failure(error: Exception) -> tuple[ApiError, str | None]:

@@ -316,6 +316,9 @@ OPERATIONS: dict[str, tuple[Callable[[dict], Any], frozenset[str]]] = {
         _NAMES_VALUES | {"Limit", "ExclusiveStartKey", "ProjectionExpression", "FilterExpression"},
     ),
 }
+# Every operation a tutorial event may name. A tuple: an unhashable "operation" (a list) must be a 400, and
+# `in` on a set would raise TypeError for it.
+OPERATION_NAMES = (*OPERATIONS, "echo", "ping")
 
 
 def run(event: Any) -> Any:
@@ -326,7 +329,7 @@ def run(event: Any) -> Any:
     if unknown:
         raise ApiError(400, f"unknown keys: {', '.join(sorted(map(str, unknown)))}")
     operation = event.get("operation")
-    if operation not in (*OPERATIONS, "echo", "ping"):
+    if operation not in OPERATION_NAMES:
         raise ApiError(400, f'Unrecognized operation "{operation}"', error_type="ValueError")
     if "tableName" in event and event["tableName"] != store.table_name():
         raise ApiError(
