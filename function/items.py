@@ -146,6 +146,19 @@ def put_new(item: dict) -> None:
     remember(item["id"], item)
 
 
+def insert(document: dict, item_id: str) -> dict:
+    """Create item ``item_id`` from a client's document (its own "id" ignored) and return it as stored; 409
+    when the id is taken (errorType as DynamoDB names the failure, for tutorial clients)."""
+    item = stamped({k: v for k, v in document.items() if k != "id"}, item_id, None)
+    try:
+        put_new(item)
+    except store.ConditionFailedError:
+        raise ApiError(
+            409, f"an item with id {item_id!r} already exists", error_type="ConditionalCheckFailedException"
+        ) from None
+    return item
+
+
 def put_next(item: dict, current: dict) -> None:
     """Write ``item`` over ``current`` only if nobody wrote since it was read; else ConditionFailedError."""
     version = current.get("version")
@@ -183,12 +196,7 @@ def create_item(request: Request) -> Response:
     document = proxy.json_object_body(request, proxy.JSON_MEDIA_TYPES)
     reject_server_managed(document)
     item_id = valid_id(document["id"]) if "id" in document else os.urandom(16).hex()
-    item = stamped({k: v for k, v in document.items() if k != "id"}, item_id, None)
-    try:
-        put_new(item)
-    except store.ConditionFailedError:
-        raise ApiError(409, f"an item with id {item_id!r} already exists") from None
-    return _item_response(201, item, request, created=True)
+    return _item_response(201, insert(document, item_id), request, created=True)
 
 
 def get_item(request: Request) -> Response:
@@ -249,11 +257,9 @@ def patch_item(request: Request) -> Response:
     codec.to_map(patch)  # refuse unstorable values before reading, whether or not the item exists
     current = read(item_id, consistent=True)
     for _ in range(WRITE_ATTEMPTS):
-        if current is None:
-            if expected is not None:
-                raise ApiError(412, "If-Match was given but the item does not exist")
+        if current is None and expected is None:
             raise ApiError(404, "no item with this id")
-        _check_if_match(expected, current)
+        _check_if_match(expected, current)  # 412 also when If-Match names an item that does not exist
         attributes = {k: v for k, v in current.items() if k != "id" and k not in SERVER_MANAGED}
         item = stamped(merge_patch(attributes, patch), item_id, current)
         try:

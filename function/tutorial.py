@@ -184,12 +184,7 @@ def create(payload: dict) -> dict:
         raise ApiError(400, "Item must be an object")
     item_id = items.valid_id(item.get("id"), "Item.id")
     items.reject_server_managed(item)
-    try:
-        items.put_new(items.stamped({k: v for k, v in item.items() if k != "id"}, item_id, None))
-    except store.ConditionFailedError:
-        raise ApiError(
-            409, f"an item with id {item_id!r} already exists", error_type="ConditionalCheckFailedException"
-        ) from None
+    items.insert(item, item_id)
     return {}
 
 
