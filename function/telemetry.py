@@ -30,8 +30,8 @@ def log_request(
     latency_ms: float,
     request_id: str,
     cause: str | None = None,
-    **extra: object,
 ) -> None:
+    latency = round(latency_ms, 3)
     record = {
         "_aws": {"Timestamp": int(time.time() * 1000), "CloudWatchMetrics": _METRICS},
         "level": "ERROR" if status >= 500 else "INFO",
@@ -39,13 +39,12 @@ def log_request(
         "method": method,
         "route": route,
         "status": status,
-        "latency_ms": round(latency_ms, 3),
+        "latency_ms": latency,
         "requestId": request_id,
         "Route": f"{method} {route}",
-        "Latency": round(latency_ms, 3),
+        "Latency": latency,
     }
     if cause:
         record["cause"] = cause
-    record.update(extra)
     sys.stdout.write(json.dumps(record, default=str) + "\n")
     sys.stdout.flush()
