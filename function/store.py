@@ -40,13 +40,14 @@ class ConditionFailedError(Exception):
         self.item = item
 
 
+def _region() -> str | None:
+    return os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
+
+
 def client() -> Any:
     """The execution environment's DynamoDB client (AWS_ENDPOINT_URL is honoured by botocore itself)."""
     global _client, _client_key
-    key = (
-        os.environ.get("AWS_ENDPOINT_URL"),
-        os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION"),
-    )
+    key = (os.environ.get("AWS_ENDPOINT_URL"), _region())
     if _client is None or key != _client_key:
         _client = get_session().create_client("dynamodb", region_name=key[1], config=CLIENT_CONFIG)
         _client_key = key
@@ -102,7 +103,5 @@ def reset_client() -> None:
 def prime() -> None:
     """Build the client during init, when the environment is configured: init runs before the first request's
     clock and, at small memory sizes, with more CPU than the handler gets."""
-    if os.environ.get("TABLE_NAME") and (
-        os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
-    ):
+    if os.environ.get("TABLE_NAME") and _region():
         client()
