@@ -237,12 +237,9 @@ class LocalApiGateway:
         request_id = str(uuid.uuid4())
         path, _, query = request.target.partition("?")
         prefix = f"/{self.stage}"
-        if not (path == prefix or path.startswith(prefix + "/")):
-            return _gateway_error(
-                403, "Missing Authentication Token", "MissingAuthenticationTokenException", request_id
-            )
         resource_path = path[len(prefix) :] or "/"
-        matched = self.routes.match(resource_path)
+        in_stage = path == prefix or path.startswith(prefix + "/")
+        matched = self.routes.match(resource_path) if in_stage else None
         cors_preflight = self.cors_origin is not None and request.method == "OPTIONS"
         if matched and cors_preflight and "OPTIONS" not in matched[0].operations:
             return self._preflight(matched[0], request_id)
@@ -453,12 +450,7 @@ class _RequestHandler(BaseHTTPRequestHandler):
 
     def _serve(self) -> None:
         started = time.perf_counter()
-        length = self.headers.get("Content-Length")
-        if length is not None and (not length.isdigit() or int(length) > MAX_BODY_BYTES):
-            self.close_connection = True
-            self._send(_gateway_error(413, "Request Too Long", "RequestTooLongException", str(uuid.uuid4())))
-            return
-        body = self.rfile.read(int(length)) if length else self._read_chunked()
+        body = self._read_body()
         if body is None:
             self.close_connection = True
             self._send(_gateway_error(413, "Request Too Long", "RequestTooLongException", str(uuid.uuid4())))
@@ -480,6 +472,16 @@ class _RequestHandler(BaseHTTPRequestHandler):
         if self.server.on_request is not None:
             elapsed_ms = (time.perf_counter() - started) * 1000
             self.server.on_request(self.command, self.path.partition("?")[0], response.status, elapsed_ms)
+
+    def _read_body(self) -> bytes | None:
+        """The request body; None when it is over API Gateway's size limit (an oversized Content-Length is
+        refused before reading) or its length is not a number."""
+        length = self.headers.get("Content-Length")
+        if length is None:
+            return self._read_chunked()
+        if not length.isdigit() or int(length) > MAX_BODY_BYTES:
+            return None
+        return self.rfile.read(int(length))
 
     def _read_chunked(self) -> bytes | None:
         """A chunked body (some clients stream); None once it passes API Gateway's size limit."""

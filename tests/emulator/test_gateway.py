@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import base64
+import email.message
 import http.client
+import io
 import json
 import threading
 from dataclasses import dataclass
@@ -12,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from emulator.gateway import GatewayHttpServer, HttpRequest, LocalApiGateway, RouteTable
+from emulator.gateway import GatewayHttpServer, HttpRequest, LocalApiGateway, RouteTable, _RequestHandler
 from emulator.throttling import TokenBucket
 
 SPEC = Path(__file__).resolve().parents[2] / "api" / "openapi.yaml"
@@ -285,6 +287,30 @@ def test_http_server_refuses_a_body_over_10_mb_without_reading_it(http_server) -
     finally:
         connection.close()
     assert function.events == []
+
+
+def _body_read_by_server(headers: dict[str, str], wire: bytes) -> bytes | None:
+    """What the HTTP layer reads as the body of a request with ``headers`` whose bytes after them are
+    ``wire``: no socket, so a refusal cannot race the client's sending."""
+    handler = _RequestHandler.__new__(_RequestHandler)
+    handler.headers = email.message.Message()
+    for name, value in headers.items():
+        handler.headers[name] = value
+    handler.rfile = io.BytesIO(wire)
+    return handler._read_body()
+
+
+def test_http_server_reads_bodies_by_length_or_chunks_and_refuses_them_past_10_mb() -> None:
+    limit = 10 * 1024 * 1024
+    assert _body_read_by_server({"Content-Length": "3"}, b"abcdef") == b"abc"
+    assert _body_read_by_server({"Content-Length": "x"}, b"abc") is None
+    assert _body_read_by_server({"Content-Length": str(limit + 1)}, b"") is None  # refused unread
+    assert _body_read_by_server({}, b"") == b""
+    chunked = {"Transfer-Encoding": "chunked"}
+    assert _body_read_by_server(chunked, b"3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n") == b"abcde"
+    one_mb = b"%x\r\n" % (1024 * 1024) + b"x" * 1024 * 1024 + b"\r\n"
+    assert _body_read_by_server(chunked, one_mb * 10 + b"0\r\n\r\n") == b"x" * limit
+    assert _body_read_by_server(chunked, one_mb * 10 + b"1\r\nx\r\n0\r\n\r\n") is None
 
 
 def test_cors_preflight_is_answered_by_the_gateway_without_key_or_invocation(routes: RouteTable) -> None:
