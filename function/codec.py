@@ -8,6 +8,7 @@ DynamoDB would otherwise make after a round trip (38 significant digits, exponen
 
 from __future__ import annotations
 
+import base64
 import json
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -224,8 +225,6 @@ def from_attribute(attribute: dict) -> Any:
     if kind == "SS":
         return list(value)
     # Binary (B, BS) never comes from this API; written by other tools, it is returned as base64 text.
-    import base64
-
     if kind == "B":
         return base64.b64encode(value).decode("ascii")
     return [base64.b64encode(blob).decode("ascii") for blob in value]
