@@ -11,9 +11,7 @@ import contextlib
 import errno
 import functools
 import json
-import os
 import secrets
-import tempfile
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -27,6 +25,7 @@ from emulator.moto_server import DEFAULT_REGION, MotoServer, aws_env
 from emulator.probe import url_answers
 from emulator.telemetry import MeteredInvoker, Telemetry
 from emulator.throttling import TokenBucket
+from tuning.files import write_text_atomically  # a leaf module: no import back into emulator
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_OUTPUTS = PROJECT_ROOT / ".local" / "outputs.json"
@@ -241,18 +240,7 @@ class LocalStack:
 
 def write_outputs(path: Path, outputs: dict[str, Any]) -> None:
     """Atomic and private (it holds the API key): readers see the old file or the whole new one."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as file:
-            json.dump(outputs, file, indent=2)
-            file.write("\n")
-        os.chmod(temporary, 0o600)
-        os.replace(temporary, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temporary)
-        raise
+    write_text_atomically(path, json.dumps(outputs, indent=2) + "\n", private=True)
 
 
 def remove_outputs_if_ours(path: Path, api_key: str) -> None:

@@ -19,9 +19,10 @@ def give_umask_mode(path: str | Path) -> None:
     os.chmod(path, 0o666 & ~umask)
 
 
-def write_text_atomically(path: str | Path, text: str) -> Path:
+def write_text_atomically(path: str | Path, text: str, *, private: bool = False) -> Path:
     """Write ``text`` next to ``path``, flush it to disk, then rename it over ``path``; nothing is left
-    behind if this fails or is interrupted. Creates the parent directory."""
+    behind if this fails or is interrupted. Creates the parent directory. ``private`` keeps mkstemp's 0600
+    (a file holding a secret, such as the local stack's API key) instead of the umask's mode."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, scratch = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
@@ -30,7 +31,8 @@ def write_text_atomically(path: str | Path, text: str) -> Path:
             stream.write(text)
             stream.flush()
             os.fsync(stream.fileno())
-        give_umask_mode(scratch)
+        if not private:
+            give_umask_mode(scratch)
         os.replace(scratch, path)
     except BaseException:
         Path(scratch).unlink(missing_ok=True)

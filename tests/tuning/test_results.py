@@ -86,6 +86,17 @@ def test_results_files_get_the_umasks_mode_like_any_file(tmp_path: Path, umask: 
     assert stat.S_IMODE(path.stat().st_mode) == mode
 
 
+def test_a_private_file_stays_owner_only_whatever_the_umask(tmp_path: Path) -> None:
+    """The local stack's outputs hold its API key: written atomically like results, but never shared."""
+    previous = os.umask(0o002)
+    try:
+        path = tuning.files.write_text_atomically(tmp_path / "outputs.json", "{}\n", private=True)
+    finally:
+        os.umask(previous)
+    assert (stat.S_IMODE(path.stat().st_mode), path.read_text()) == (0o600, "{}\n")
+    assert list(tmp_path.iterdir()) == [path]
+
+
 def test_unknown_source_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="source must be one of"):
         _write(tmp_path, source="gcp")
