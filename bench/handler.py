@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import importlib.util
-import json
 import os
 import random
 import statistics
@@ -34,6 +33,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from emulator.moto_server import apply_aws_env, running_moto  # noqa: E402
+from emulator.table import create_table  # noqa: E402
+from tuning.payloads import proxy_event  # noqa: E402
+from tuning.stats import nearest_rank  # noqa: E402
 
 FUNCTION_DIR = ROOT / "function"
 TUTORIAL_APP = ROOT / "bench" / "tutorial_function" / "app.py"
@@ -70,24 +72,9 @@ print((time.perf_counter() - started) * 1000)
 """
 
 
-def percentile(values: list[float], fraction: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
-
-
-def proxy_event(method: str, item_id: str, body: dict | None = None) -> dict:
-    return {
-        "resource": "/items/{id}",
-        "path": f"/items/{item_id}",
-        "httpMethod": method,
-        "headers": {"Content-Type": "application/json"},
-        "multiValueHeaders": {"Content-Type": ["application/json"]},
-        "queryStringParameters": None,
-        "pathParameters": {"id": item_id},
-        "requestContext": {"path": f"/prod/items/{item_id}", "stage": "prod"},
-        "body": None if body is None else json.dumps(body),
-        "isBase64Encoded": False,
-    }
+def item_event(method: str, item_id: str, body: dict | None = None) -> dict:
+    """The proxy event of /items/{id}, as the tuning payloads send it."""
+    return proxy_event(method, "/items/{id}", {"id": item_id}, body=body)
 
 
 def load_functions() -> tuple[Any, Any]:
@@ -111,8 +98,8 @@ def variants(app: Any, tutorial: Any, floor: Any) -> dict[str, Callable[[], Any]
 
     key = {"id": {"S": "read-me"}}
     typed_item = to_item({"id": "floor-put", **ITEM, "version": 1, "createdAt": "x", "updatedAt": "x"})
-    get_event = proxy_event("GET", "read-me")
-    put_event = proxy_event("PUT", "handler-put", ITEM)
+    get_event = item_event("GET", "read-me")
+    put_event = item_event("PUT", "handler-put", ITEM)
     tutorial_read = {"operation": "read", "payload": {"Key": {"id": "read-me"}}}
     tutorial_put = {"operation": "create", "payload": {"Item": {"id": "tutorial-put", **ITEM}}}
 
@@ -137,12 +124,11 @@ def warm(rounds: int) -> dict[str, list[float]]:
         apply_aws_env(os.environ, server.endpoint_url)
         os.environ["TABLE_NAME"] = TABLE
         floor = get_session().create_client("dynamodb")
-        definition = json.loads((ROOT / "api" / "table.json").read_text())
-        floor.create_table(TableName=TABLE, **{k: v for k, v in definition.items() if not k.startswith("_")})
+        create_table(floor, TABLE)
         app, tutorial = load_functions()
         with contextlib.redirect_stdout(open(os.devnull, "w")):  # the handler's log lines
-            assert app.lambda_handler(proxy_event("PUT", "read-me", ITEM), None)["statusCode"] == 201
-            assert app.lambda_handler(proxy_event("PUT", "handler-put", ITEM), None)["statusCode"] == 201
+            assert app.lambda_handler(item_event("PUT", "read-me", ITEM), None)["statusCode"] == 201
+            assert app.lambda_handler(item_event("PUT", "handler-put", ITEM), None)["statusCode"] == 201
             calls = variants(app, tutorial, floor)
             names = list(calls)
             samples: dict[str, list[float]] = {name: [] for name in names}
@@ -197,7 +183,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"\nWarm, {args.rounds} interleaved rounds against one moto server (ms):")
     print(f"  {'variant':<14}{'median':>9}{'p99':>9}")
     for name, values in samples.items():
-        print(f"  {name:<14}{medians[name]:>9.3f}{percentile(values, 0.99):>9.3f}")
+        print(f"  {name:<14}{medians[name]:>9.3f}{nearest_rank(values, 99):>9.3f}")
     for verb in ("GET", "PUT"):
         handler, floor, tutorial = (medians[f"{verb} {kind}"] for kind in ("handler", "floor", "tutorial"))
         print(
