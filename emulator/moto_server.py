@@ -14,7 +14,6 @@ import argparse
 import contextlib
 import ctypes
 import json
-import math
 import os
 import re
 import signal
@@ -25,6 +24,8 @@ import threading
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
+
+from tuning.stats import nearest_rank  # the notebook's definition: its CloudWatch and log percentiles agree
 
 READY_PREFIX = "READY "
 DEFAULT_REGION = "us-east-1"
@@ -53,13 +54,6 @@ def apply_aws_env(environ: dict[str, str], endpoint_url: str, region: str = DEFA
     environ.update(aws_env(endpoint_url, region))
 
 
-def _nearest_rank(values: list[float], percentile: float) -> float | None:
-    if not values:
-        return None
-    ordered = sorted(values)
-    return ordered[max(0, math.ceil(percentile / 100 * len(ordered)) - 1)]
-
-
 def _patch_moto() -> None:
     """Teach moto's CloudWatch the ``pNN`` statistics and let Step Functions run definitions."""
     from moto.cloudwatch import models as cloudwatch_models
@@ -71,7 +65,7 @@ def _patch_moto() -> None:
         match = _PERCENTILE.fullmatch(stat)
         if match is None:
             return original(self, stat)
-        return _nearest_rank(list(self.metric_single_values_list), float(match.group(1)))
+        return nearest_rank(list(self.metric_single_values_list), float(match.group(1)))
 
     cloudwatch_models.Statistics.get_statistics_for_type = get_statistics_for_type
     _answer_dynamodb_parser_crashes_as_validation_errors()
