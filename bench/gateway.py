@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import http.client
 import json
-import re
 import statistics
 import sys
 import tempfile
@@ -23,8 +22,9 @@ import boto3
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from emulator.local_stack import LocalStack, StackSettings
+from tuning.reports import parse_report_line
+from tuning.stats import nearest_rank
 
-_DURATION = re.compile(r"\tDuration: ([\d.]+) ms")
 WARM_UP = 20
 
 
@@ -53,7 +53,8 @@ def _report_durations(outputs: dict, count: int) -> list[float]:
         logGroupName=outputs["log_group_name"], filterPattern='"REPORT RequestId"'
     )
     lines = [event["message"] for page in pages for event in page["events"]]
-    return [float(match.group(1)) for line in lines[-count:] if (match := _DURATION.search(line))]
+    reports = [parse_report_line(line) for line in lines[-count:]]
+    return [report["duration_ms"] for report in reports if report is not None]
 
 
 def _count(text: str) -> int:
@@ -79,12 +80,12 @@ def main() -> int:
             )
             connection.getresponse().read()
             _timed_gets(connection, "/prod/items/bench-1", headers, WARM_UP)
-            latencies = sorted(_timed_gets(connection, "/prod/items/bench-1", headers, args.requests))
+            latencies = _timed_gets(connection, "/prod/items/bench-1", headers, args.requests)
             stack.flush_telemetry()
             durations = _report_durations(outputs, args.requests)
     http_median = statistics.median(latencies)
     report_median = statistics.median(durations)
-    p90 = latencies[int(0.9 * (len(latencies) - 1))]
+    p90 = nearest_rank(latencies, 90)  # the project's one percentile, as in the CLI table and notebook
     memory = outputs["memory_size"]
     print(f"warm GET /items/{{id}}, {args.requests} requests, one keep-alive connection, {memory} MB")
     print(f"  HTTP latency (client)   median {http_median:7.2f} ms   p90 {p90:7.2f} ms")
