@@ -13,6 +13,7 @@ import json
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import pulumi
@@ -70,11 +71,15 @@ class Settings:
     latency_alarm_ms: int
 
 
-def _integer(key: str, raw: str, low: int, high: int) -> int:
+def _parsed_int(key: str, raw: str, allowed: str) -> int:
     try:
-        value = int(raw)
+        return int(raw)
     except ValueError:
-        raise SettingsError(key, raw, f"an integer from {low} to {high}") from None
+        raise SettingsError(key, raw, allowed) from None
+
+
+def _integer(key: str, raw: str, *, low: int, high: int) -> int:
+    value = _parsed_int(key, raw, f"an integer from {low} to {high}")
     if not low <= value <= high:
         raise SettingsError(key, raw, f"an integer from {low} to {high}")
     return value
@@ -86,131 +91,94 @@ def _boolean(key: str, raw: str) -> bool:
     return raw == "true"
 
 
-def _choice(key: str, raw: str, choices: tuple[str, ...]) -> str:
+def _choice(key: str, raw: str, *, choices: tuple[str, ...]) -> str:
     if raw not in choices:
         raise SettingsError(key, raw, "one of " + ", ".join(choices))
     return raw
 
 
-def _memory_size(raw: str) -> int:
-    return _integer("memorySize", raw, *MEMORY_MB)
-
-
-def _architecture(raw: str) -> str:
-    return _choice("architecture", raw, ARCHITECTURES)
-
-
-def _timeout(raw: str) -> int:
-    return _integer("timeout", raw, *TIMEOUT_S)
-
-
-def _log_retention_days(raw: str) -> int:
+def _log_retention_days(key: str, raw: str) -> int:
     allowed = "one of CloudWatch Logs' retention periods: " + ", ".join(map(str, LOG_RETENTION_DAYS))
-    try:
-        value = int(raw)
-    except ValueError:
-        raise SettingsError("logRetentionDays", raw, allowed) from None
+    value = _parsed_int(key, raw, allowed)
     if value not in LOG_RETENTION_DAYS:
-        raise SettingsError("logRetentionDays", raw, allowed)
+        raise SettingsError(key, raw, allowed)
     return value
 
 
-def _reserved_concurrency(raw: str) -> int | None:
+def _reserved_concurrency(key: str, raw: str) -> int | None:
     allowed = "-1 (unreserved) or a positive integer (0 would stop every invocation)"
-    try:
-        value = int(raw)
-    except ValueError:
-        raise SettingsError("reservedConcurrency", raw, allowed) from None
+    value = _parsed_int(key, raw, allowed)
     if value == -1:
         return None
     if value < 1:
-        raise SettingsError("reservedConcurrency", raw, allowed)
+        raise SettingsError(key, raw, allowed)
     return value
 
 
-def _throttle_rate_limit(raw: str) -> int:
-    return _integer("throttleRateLimit", raw, 1, MAX_RATE_LIMIT)
-
-
-def _throttle_burst_limit(raw: str) -> int:
-    return _integer("throttleBurstLimit", raw, 1, MAX_BURST_LIMIT)
-
-
-def _auth_mode(raw: str) -> str:
-    return _choice("authMode", raw, AUTH_MODES)
-
-
-def _cors_allow_origin(raw: str) -> str | None:
+def _cors_allow_origin(key: str, raw: str) -> str | None:
     if raw == "":
         return None
     if raw != "*" and not _ORIGIN.match(raw):
         raise SettingsError(
-            "corsAllowOrigin",
-            raw,
-            '"*", "" (CORS off) or one origin such as https://app.example.com (no path)',
+            key, raw, '"*", "" (CORS off) or one origin such as https://app.example.com (no path)'
         )
     return raw
 
 
-def _power_values(raw: str) -> tuple[int, ...]:
+def _power_values(key: str, raw: str) -> tuple[int, ...]:
     low, high = MEMORY_MB
     allowed = f"a non-empty list of distinct memory sizes from {low} to {high} MB, e.g. [128, 256, 512]"
     try:
         parsed: Any = json.loads(raw) if raw.lstrip().startswith("[") else [int(v) for v in raw.split(",")]
     except ValueError:
-        raise SettingsError("powerValues", raw, allowed) from None
+        raise SettingsError(key, raw, allowed) from None
     if (
         not isinstance(parsed, list)
         or not parsed
         or any(isinstance(v, bool) or not isinstance(v, int) or not low <= v <= high for v in parsed)
         or len(set(parsed)) != len(parsed)
     ):
-        raise SettingsError("powerValues", raw, allowed)
+        raise SettingsError(key, raw, allowed)
     return tuple(parsed)
 
 
-def _power_tuning_timeout(raw: str) -> int:
-    return _integer("powerTuningTimeout", raw, *TUNING_TIMEOUT_S)
-
-
-def _alarm_email(raw: str) -> str | None:
+def _alarm_email(key: str, raw: str) -> str | None:
     if raw == "":
         return None
     if not _EMAIL.match(raw):
-        raise SettingsError("alarmEmail", raw, '"" (no notifications) or one e-mail address')
+        raise SettingsError(key, raw, '"" (no notifications) or one e-mail address')
     return raw
 
 
-def _latency_alarm_ms(raw: str) -> int:
-    return _integer("latencyAlarmMs", raw, 1, API_GATEWAY_TIMEOUT_MS)
+def _ranged(low: int, high: int) -> Callable[[str, str], int]:
+    return partial(_integer, low=low, high=high)
 
 
-# config key -> (Settings field, parser). The keys are the ones Pulumi.yaml declares.
-PARSERS: dict[str, tuple[str, Callable[[str], Any]]] = {
-    "memorySize": ("memory_size", _memory_size),
-    "architecture": ("architecture", _architecture),
-    "timeout": ("timeout", _timeout),
+def _one_of(choices: tuple[str, ...]) -> Callable[[str, str], str]:
+    return partial(_choice, choices=choices)
+
+
+# config key -> (Settings field, parser(key, raw)). The keys are the ones Pulumi.yaml declares; each parser
+# gets the key to name in its error.
+PARSERS: dict[str, tuple[str, Callable[[str, str], Any]]] = {
+    "memorySize": ("memory_size", _ranged(*MEMORY_MB)),
+    "architecture": ("architecture", _one_of(ARCHITECTURES)),
+    "timeout": ("timeout", _ranged(*TIMEOUT_S)),
     "logRetentionDays": ("log_retention_days", _log_retention_days),
     "reservedConcurrency": ("reserved_concurrency", _reserved_concurrency),
-    "throttleRateLimit": ("throttle_rate_limit", _throttle_rate_limit),
-    "throttleBurstLimit": ("throttle_burst_limit", _throttle_burst_limit),
-    "authMode": ("auth_mode", _auth_mode),
+    "throttleRateLimit": ("throttle_rate_limit", _ranged(1, MAX_RATE_LIMIT)),
+    "throttleBurstLimit": ("throttle_burst_limit", _ranged(1, MAX_BURST_LIMIT)),
+    "authMode": ("auth_mode", _one_of(AUTH_MODES)),
     "corsAllowOrigin": ("cors_allow_origin", _cors_allow_origin),
-    "tableDeletionProtection": (
-        "table_deletion_protection",
-        lambda raw: _boolean("tableDeletionProtection", raw),
-    ),
-    "protectTable": ("protect_table", lambda raw: _boolean("protectTable", raw)),
-    "tracing": ("tracing", lambda raw: _boolean("tracing", raw)),
-    "manageApiGatewayAccount": (
-        "manage_api_gateway_account",
-        lambda raw: _boolean("manageApiGatewayAccount", raw),
-    ),
-    "powerTuning": ("power_tuning", lambda raw: _boolean("powerTuning", raw)),
+    "tableDeletionProtection": ("table_deletion_protection", _boolean),
+    "protectTable": ("protect_table", _boolean),
+    "tracing": ("tracing", _boolean),
+    "manageApiGatewayAccount": ("manage_api_gateway_account", _boolean),
+    "powerTuning": ("power_tuning", _boolean),
     "powerValues": ("power_values", _power_values),
-    "powerTuningTimeout": ("power_tuning_timeout", _power_tuning_timeout),
+    "powerTuningTimeout": ("power_tuning_timeout", _ranged(*TUNING_TIMEOUT_S)),
     "alarmEmail": ("alarm_email", _alarm_email),
-    "latencyAlarmMs": ("latency_alarm_ms", _latency_alarm_ms),
+    "latencyAlarmMs": ("latency_alarm_ms", _ranged(1, API_GATEWAY_TIMEOUT_MS)),
 }
 
 
@@ -229,7 +197,7 @@ def parse_settings(raw: Mapping[str, str | None]) -> Settings:
             raise SettingsError(
                 key, None, "a value; Pulumi.yaml declares a default, so run the program from the project"
             )
-        values[field] = parse(text.strip())
+        values[field] = parse(key, text.strip())
     return Settings(**values)
 
 
