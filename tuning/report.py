@@ -54,10 +54,10 @@ def notebook_parameters(args: argparse.Namespace) -> dict:
         raise ValueError(f"--requests-per-month must be positive, got {args.requests_per_month}")
     mix = parse_mix(args.mix)
     outputs_path = str(Path(args.outputs).resolve()) if args.outputs else None
-    if args.stack is None and outputs_path is None and running_local_outputs() is not None:
-        outputs_path = str(LOCAL_OUTPUTS.resolve())
     if args.stack is not None or outputs_path is not None:
         load_outputs(stack=args.stack, outputs_path=outputs_path)  # fail here, not inside the kernel
+    elif running_local_outputs() is not None:  # read and checked like the above, once
+        outputs_path = str(LOCAL_OUTPUTS.resolve())
     return {
         "stack": args.stack,
         "outputs_path": outputs_path,
