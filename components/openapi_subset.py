@@ -161,8 +161,8 @@ def _object_response_models_only(operation: dict[str, Any], schemas: Mapping[str
 def api_gateway_subset(spec: Mapping[str, Any]) -> dict[str, Any]:
     """The document API Gateway imports: refs inlined except schemas, no OpenAPI-only schema keywords,
     response models only where they are objects."""
-    root = copy.deepcopy(dict(spec))
-    body = copy.deepcopy(root)
+    root = spec  # only read: every target inlined from it is copied first
+    body = copy.deepcopy(dict(spec))
     for item in body.get("paths", {}).values():
         for key, value in list(item.items()):
             if key == "parameters":  # parameters take no model, so even their schema references are inlined
