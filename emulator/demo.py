@@ -26,7 +26,8 @@ import psutil
 
 from emulator.children import GRACE_S, let_child_stop
 from emulator.local_stack import PROJECT_ROOT, LocalStack, StackSettings
-from tuning.aws_runner import MIN_NUM, check_power_values
+from tuning.aws_runner import MIN_NUM
+from tuning.cli import DEFAULT_POWER_VALUES, num_argument, power_values_argument
 
 DEMO_OUTPUTS = PROJECT_ROOT / ".local" / "demo" / "outputs.json"
 RESULTS_DIR = PROJECT_ROOT / "results"
@@ -38,31 +39,15 @@ class DemoStepError(RuntimeError):
     """A step of the demo did not do what it should; the message says which and why."""
 
 
-def _power_values(text: str) -> str:
-    """The tuning CLI's rules, checked before the stack starts rather than after the scenario."""
-    try:
-        values = [int(part) for part in text.split(",") if part.strip()]
-        check_power_values(values)
-    except ValueError as error:
-        raise argparse.ArgumentTypeError(f"{error} (e.g. 128,256,512)") from None
-    return ",".join(str(value) for value in values)
-
-
-def _num(text: str) -> int:
-    if not text.strip().isdigit() or int(text) < MIN_NUM:
-        raise argparse.ArgumentTypeError(f"must be an integer of at least {MIN_NUM}, got {text!r}")
-    return int(text)
-
-
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--power-values",
-        type=_power_values,
-        default="128,256,512,1024,1536,3008",
+        type=power_values_argument,
+        default=DEFAULT_POWER_VALUES,
         help="memory sizes to tune (MB, comma-separated, 128-10240)",
     )
     parser.add_argument(
-        "--num", type=_num, default=20, help=f"invocations per memory size (at least {MIN_NUM}; 20)"
+        "--num", type=num_argument, default=20, help=f"invocations per memory size (at least {MIN_NUM}; 20)"
     )
     parser.add_argument(
         "--skip-tuning", action="store_true", help="only the HTTP scenario (no tuning, no report)"
@@ -252,7 +237,7 @@ def run(args: argparse.Namespace) -> int:
             _run_step(
                 "Power tuning on the local runtime (each memory size gets its CPU share):",
                 [python, "-m", "tuning", "run", "--target", "local", "--outputs", str(DEMO_OUTPUTS),
-                 "--power-values", args.power_values, "--num", str(args.num)],
+                 "--power-values", ",".join(map(str, args.power_values)), "--num", str(args.num)],
             )  # fmt: skip
             results = _newest_results(tuning_started)
             stack.flush_telemetry()

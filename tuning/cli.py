@@ -28,7 +28,8 @@ LOCAL_DEFAULTS = {"function_name": "serverless-crud-local", "region": "us-east-1
 EXIT_USAGE, EXIT_FAILED, EXIT_INTERRUPTED = 2, 1, 130  # 130 = 128 + SIGINT, as shells report Ctrl-C
 
 
-def _power_values(text: str) -> list[int]:
+def power_values_argument(text: str) -> list[int]:
+    """An argparse type for ``--power-values`` (this CLI and the demo): Lambda memory sizes, no repeats."""
     try:
         values = [int(part) for part in text.split(",") if part.strip()]
         check_power_values(values)
@@ -37,7 +38,8 @@ def _power_values(text: str) -> list[int]:
     return values
 
 
-def _num(text: str) -> int:
+def num_argument(text: str) -> int:
+    """An argparse type for ``--num`` (this CLI and the demo): Power Tuning's minimum of 5 invocations."""
     if not text.strip().isdigit() or int(text) < MIN_NUM:
         raise argparse.ArgumentTypeError(f"must be an integer of at least {MIN_NUM}, got {text!r}")
     return int(text)
@@ -77,12 +79,15 @@ def add_run_arguments(run: argparse.ArgumentParser) -> None:
     )
     run.add_argument(
         "--power-values",
-        type=_power_values,
-        default=_power_values(DEFAULT_POWER_VALUES),
+        type=power_values_argument,
+        default=power_values_argument(DEFAULT_POWER_VALUES),
         help=f"memory sizes in MB, comma-separated, 128-10240 (default {DEFAULT_POWER_VALUES})",
     )
     run.add_argument(
-        "--num", type=_num, default=10, help=f"invocations per memory size, at least {MIN_NUM} (default 10)"
+        "--num",
+        type=num_argument,
+        default=10,
+        help=f"invocations per memory size, at least {MIN_NUM} (default 10)",
     )
     run.add_argument(
         "--mix",
