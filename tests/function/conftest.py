@@ -17,9 +17,10 @@ import pytest
 from botocore.exceptions import ClientError, EndpointConnectionError
 from moto import mock_aws
 
+from emulator.table import table_definition
+
 ROOT = Path(__file__).resolve().parents[2]
 FUNCTION_DIR = ROOT / "function"
-TABLE_JSON = ROOT / "api" / "table.json"
 TABLE = "items-test"
 
 # Lambda puts the package root first on sys.path and imports app as a top-level module; so do the tests —
@@ -36,8 +37,7 @@ sys.dont_write_bytecode = _write_bytecode
 
 def create_table(client: Any, name: str = TABLE) -> None:
     """The table as api/table.json defines it (the same definition Pulumi and the emulator use)."""
-    definition = {k: v for k, v in json.loads(TABLE_JSON.read_text()).items() if not k.startswith("_")}
-    client.create_table(TableName=name, **definition)
+    client.create_table(TableName=name, **table_definition())
 
 
 @dataclass
