@@ -25,12 +25,12 @@ from typing import Any
 from emulator.limits import cpu_share, host_cores, plan_limits
 from emulator.runtime import DEFAULT_FUNCTION_DIR, INIT_CPU_MODES, Invocation, LambdaRuntime
 from tuning.analysis import build_output
+from tuning.aws_runner import MIN_NUM
 from tuning.errors import TuningError
 from tuning.payloads import expand_payloads
 
 DEFAULT_POWER_VALUES = (128, 256, 512, 1024, 1536, 3008)  # Power Tuning's deploy-time default
 ALL_POWER_VALUES = tuple(range(128, 3009, 64))  # the tool's "ALL"
-MIN_NUM = 5
 DEFAULT_FUNCTION_NAME = "serverless-crud-local"
 DEFAULT_TABLE_NAME = "serverless-crud-local-items"
 EMULATION_NOTE = "timings are this machine's CPU, not Lambda's; the price uses the configured architecture"
@@ -86,7 +86,7 @@ def num_of(execution_input: dict[str, Any]) -> int:
     except (TypeError, ValueError):
         num = 0
     if num < MIN_NUM:
-        raise ValueError("Missing num or num below 5")  # the tool's own message
+        raise ValueError(f"Missing num or num below {MIN_NUM}")  # the tool's own message
     return num
 
 
