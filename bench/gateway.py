@@ -17,12 +17,11 @@ import tempfile
 import time
 from pathlib import Path
 
-import boto3
-
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from emulator.local_stack import LocalStack, StackSettings
 from tuning.reports import parse_report_line
+from tuning.sources import aws_client
 from tuning.stats import nearest_rank
 
 WARM_UP = 20
@@ -42,13 +41,7 @@ def _timed_gets(connection: http.client.HTTPConnection, path: str, headers: dict
 
 
 def _report_durations(outputs: dict, count: int) -> list[float]:
-    logs = boto3.client(
-        "logs",
-        endpoint_url=outputs["endpoint_url"],
-        region_name=outputs["region"],
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",  # noqa: S106 - moto's fake credentials
-    )
+    logs = aws_client(outputs, "logs")  # the emulator's endpoint and dummy credentials, as the notebook's
     pages = logs.get_paginator("filter_log_events").paginate(
         logGroupName=outputs["log_group_name"], filterPattern='"REPORT RequestId"'
     )
