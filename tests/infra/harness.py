@@ -44,9 +44,14 @@ RESOLVE_TIMEOUT_S = 10.0
 HTTP_METHODS = ("get", "put", "post", "delete", "patch", "head", "options", "trace")
 
 
-def contract_operations() -> list[tuple[str, str, dict[str, Any]]]:
-    """(path, method, operation) of api/openapi.yaml, read independently of the code under test."""
-    spec = yaml.safe_load((PROJECT_DIR / "api" / "openapi.yaml").read_text(encoding="utf-8"))
+def contract_spec() -> dict[str, Any]:
+    """api/openapi.yaml as a fresh dict, read independently of the code under test."""
+    return yaml.safe_load((PROJECT_DIR / "api" / "openapi.yaml").read_text(encoding="utf-8"))
+
+
+def contract_operations(spec: Mapping[str, Any] | None = None) -> list[tuple[str, str, dict[str, Any]]]:
+    """(path, method, operation) of the contract (``spec``, else api/openapi.yaml read afresh)."""
+    spec = contract_spec() if spec is None else spec
     ops = [(p, m, op) for p, item in spec["paths"].items() for m, op in item.items() if m in HTTP_METHODS]
     assert ops, "api/openapi.yaml declares no operation"
     return ops
@@ -303,6 +308,10 @@ class ProgramRun:
     def close(self) -> None:
         """Release the run's event loop (its outputs cannot be resolved afterwards)."""
         _close_loop(self.loop)
+
+    def api_body(self) -> dict[str, Any]:
+        """The REST API body as deployed (the program serialises it to JSON)."""
+        return json.loads(self.one("aws:apigateway/restApi:RestApi").inputs["body"])
 
     def none_of(self, type_: str) -> None:
         """Assert the program registered no resource of this type."""

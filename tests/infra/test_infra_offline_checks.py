@@ -27,7 +27,7 @@ RUNTIME_PACKAGES = ("boto3", "botocore", "jmespath", "s3transfer", "dateutil", "
 @pytest.mark.parametrize("run_name", ["prod", "variant", "open_api"])
 def test_the_deployed_openapi_body_is_valid_openapi(run_name: str, request: pytest.FixtureRequest) -> None:
     run: ProgramRun = request.getfixturevalue(run_name)
-    body = json.loads(run.one("aws:apigateway/restApi:RestApi").inputs["body"])
+    body = run.api_body()
     assert body["openapi"].startswith("3.")
     validate(body)  # raises OpenAPIValidationError with the path of the first problem
 

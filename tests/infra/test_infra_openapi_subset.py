@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import json
 import re
 from typing import Any
 
-import yaml
-
 from components.openapi_subset import api_gateway_subset
-from tests.infra.harness import PROJECT_DIR, ProgramRun, contract_operations
+from tests.infra.harness import ProgramRun, contract_operations, contract_spec
 
 # From AWS's list of OpenAPI features API Gateway's REST import does not support in models.
 UNSUPPORTED_IN_MODELS = {"readOnly", "writeOnly", "nullable", "example", "discriminator"}
@@ -48,12 +45,8 @@ def _all_schemas(node: Any) -> list[Any]:
     return []
 
 
-def _deployed(prod: ProgramRun) -> dict[str, Any]:
-    return json.loads(prod.one("aws:apigateway/restApi:RestApi").inputs["body"])
-
-
 def test_only_schema_references_remain(prod: ProgramRun) -> None:
-    body = _deployed(prod)
+    body = prod.api_body()
     refs = _refs(body)
     assert refs, "the contract's schemas should still be shared as models"
     assert all(ref.startswith("#/components/schemas/") for ref in refs), sorted(set(refs))
@@ -61,7 +54,7 @@ def test_only_schema_references_remain(prod: ProgramRun) -> None:
 
 
 def test_no_schema_uses_a_keyword_api_gateway_models_refuse(prod: ProgramRun) -> None:
-    body = _deployed(prod)
+    body = prod.api_body()
     schemas = list(body["components"]["schemas"].values()) + _all_schemas(body["paths"])
     assert len(schemas) > 10
     used = set().union(*(_schema_keywords(s) for s in schemas))
@@ -69,17 +62,18 @@ def test_no_schema_uses_a_keyword_api_gateway_models_refuse(prod: ProgramRun) ->
 
 
 def test_every_operation_keeps_its_parameters_and_body(prod: ProgramRun) -> None:
-    body = _deployed(prod)
-    for path, method, contract_op in contract_operations():
+    body = prod.api_body()
+    spec = contract_spec()
+    for path, method, contract_op in contract_operations(spec):
         deployed = body["paths"][path][method]
         expected = [
             (p["name"], p["in"], p.get("required", False))
-            for p in _resolved(contract_op.get("parameters", []))
+            for p in _resolved(spec, contract_op.get("parameters", []))
         ]
         actual = [(p["name"], p["in"], p.get("required", False)) for p in deployed.get("parameters", [])]
         assert actual == expected, (path, method)
         if "requestBody" in contract_op:
-            contract_body = _resolved([contract_op["requestBody"]])[0]
+            contract_body = _resolved(spec, [contract_op["requestBody"]])[0]
             assert deployed["requestBody"]["content"].keys() == contract_body["content"].keys(), (
                 path,
                 method,
@@ -87,8 +81,7 @@ def test_every_operation_keeps_its_parameters_and_body(prod: ProgramRun) -> None
             assert deployed["requestBody"].get("required") == contract_body.get("required"), (path, method)
 
 
-def _resolved(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    spec = yaml.safe_load((PROJECT_DIR / "api" / "openapi.yaml").read_text(encoding="utf-8"))
+def _resolved(spec: dict[str, Any], items: list[dict[str, Any]]) -> list[dict[str, Any]]:
     out = []
     for item in items:
         while "$ref" in item:
@@ -157,7 +150,7 @@ MODEL_NAME = re.compile(r"^[A-Za-z0-9]+$")
 
 
 def test_paths_and_model_names_use_only_the_characters_api_gateway_accepts(prod: ProgramRun) -> None:
-    body = _deployed(prod)
+    body = prod.api_body()
     for path in body["paths"]:
         assert path.startswith("/"), path
         assert all(PATH_SEGMENT.match(segment) for segment in path[1:].split("/")), path
@@ -166,7 +159,7 @@ def test_paths_and_model_names_use_only_the_characters_api_gateway_accepts(prod:
 
 
 def test_every_response_model_is_an_object(prod: ProgramRun) -> None:
-    body = _deployed(prod)
+    body = prod.api_body()
     models = body["components"]["schemas"]
     checked = 0
     for path, item in body["paths"].items():
@@ -183,7 +176,7 @@ def test_every_response_model_is_an_object(prod: ProgramRun) -> None:
                     checked += 1
     assert checked > 20
     # the contract's tutorial problem (an allOf) is deployed as the one object it means
-    contract = yaml.safe_load((PROJECT_DIR / "api" / "openapi.yaml").read_text(encoding="utf-8"))
+    contract = contract_spec()
     assert "allOf" in contract["components"]["schemas"]["TutorialProblem"]
     tutorial = models["TutorialProblem"]
     assert tutorial["required"] == ["type", "title", "status", "errorType", "errorMessage"]
@@ -277,8 +270,7 @@ def test_number_formats_api_gateway_refuses_are_dropped() -> None:
 
 def test_the_contract_passed_in_is_left_as_it_was() -> None:
     """The subset is built from a copy; the contract it reads (and inlines from) stays untouched."""
-    text = (PROJECT_DIR / "api" / "openapi.yaml").read_text(encoding="utf-8")
-    spec = yaml.safe_load(text)
+    spec = contract_spec()
     subset = api_gateway_subset(spec)
-    assert spec == yaml.safe_load(text)
+    assert spec == contract_spec()
     assert subset != spec  # it did rewrite something: the comparison above is not vacuous

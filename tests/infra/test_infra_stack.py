@@ -20,6 +20,7 @@ from tests.infra.harness import (
     ProgramRun,
     Registration,
     contract_operations,
+    contract_spec,
     engine_config,
     stack_file_config,
 )
@@ -30,10 +31,6 @@ FUNCTION_NAME = "serverless-crud-prod"
 MICROSERVICE = "serverless-crud:index:Microservice"
 POWER_TUNER = "serverless-crud:index:PowerTuner"
 PUSH_TO_CLOUDWATCH = "arn:aws:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs"
-
-
-def api_body(run: ProgramRun) -> dict[str, Any]:
-    return json.loads(run.one("aws:apigateway/restApi:RestApi").inputs["body"])
 
 
 def statements(policy_json: str) -> list[dict[str, Any]]:
@@ -226,7 +223,7 @@ def test_alias_live_points_at_the_published_version(prod: ProgramRun) -> None:
 
 
 def test_every_contract_operation_requires_the_api_key_and_proxies_to_the_alias(prod: ProgramRun) -> None:
-    body = api_body(prod)
+    body = prod.api_body()
     alias = prod.one("aws:lambda/alias:Alias")
     assert alias.state["invokeArn"].endswith(f":function:{FUNCTION_NAME}:live/invocations")
     assert body["components"]["securitySchemes"] == {
@@ -249,7 +246,7 @@ def test_every_contract_operation_requires_the_api_key_and_proxies_to_the_alias(
 
 
 def test_every_deployed_method_except_preflight_is_secured(prod: ProgramRun) -> None:
-    body = api_body(prod)
+    body = prod.api_body()
     methods = [(p, m, op) for p, item in body["paths"].items() for m, op in item.items() if m in HTTP_METHODS]
     assert len(methods) == len(contract_operations()) + len(body["paths"])  # + one OPTIONS per path
     for path, method, op in methods:
@@ -261,7 +258,7 @@ def test_every_deployed_method_except_preflight_is_secured(prod: ProgramRun) -> 
 
 
 def test_preflight_answers_with_the_configured_origin_and_the_path_methods(prod: ProgramRun) -> None:
-    body = api_body(prod)
+    body = prod.api_body()
     origin = ENGINE["serverless-crud:corsAllowOrigin"]
     for item in body["paths"].values():
         response = item["options"]["x-amazon-apigateway-integration"]["responses"]["default"]
@@ -283,7 +280,7 @@ def test_preflight_answers_with_the_configured_origin_and_the_path_methods(prod:
 
 def _contract_request_headers() -> set[str]:
     """Header parameters the contract lets a client send (If-Match, If-None-Match…), lower-cased."""
-    spec = yaml.safe_load((PROJECT_DIR / "api" / "openapi.yaml").read_text())
+    spec = contract_spec()
     shared = spec.get("components", {}).get("parameters", {})
     names = set()
     for parameter in shared.values():
@@ -301,7 +298,7 @@ def test_preflight_allows_every_request_header_of_the_contract(prod: ProgramRun)
     """A browser sends If-Match only when the preflight allows it: cross-origin optimistic locking."""
     wanted = _contract_request_headers()
     assert {"if-match", "if-none-match"} <= wanted  # the contract's conditional-request headers are found
-    for path, item in api_body(prod)["paths"].items():
+    for path, item in prod.api_body()["paths"].items():
         parameters = item["options"]["x-amazon-apigateway-integration"]["responses"]["default"]
         header = parameters["responseParameters"]["method.response.header.Access-Control-Allow-Headers"]
         allowed = {name.strip().lower() for name in header.strip("'").split(",")}
@@ -309,7 +306,7 @@ def test_preflight_allows_every_request_header_of_the_contract(prod: ProgramRun)
 
 
 def test_gateway_errors_carry_cors_headers_and_the_contract_shape(prod: ProgramRun) -> None:
-    responses = api_body(prod)["x-amazon-apigateway-gateway-responses"]
+    responses = prod.api_body()["x-amazon-apigateway-gateway-responses"]
     origin = ENGINE["serverless-crud:corsAllowOrigin"]
     assert set(responses) == {"DEFAULT_4XX", "DEFAULT_5XX"}
     for response in responses.values():
@@ -325,7 +322,7 @@ def test_gateway_errors_carry_cors_headers_and_the_contract_shape(prod: ProgramR
 
 
 def test_iam_mode_signs_every_method_and_issues_no_key(variant: ProgramRun) -> None:
-    body = api_body(variant)
+    body = variant.api_body()
     assert body["components"]["securitySchemes"] == {
         "sigv4": {
             "type": "apiKey",
@@ -344,7 +341,7 @@ def test_iam_mode_signs_every_method_and_issues_no_key(variant: ProgramRun) -> N
 
 
 def test_none_mode_leaves_methods_open_on_purpose(open_api: ProgramRun) -> None:
-    body = api_body(open_api)
+    body = open_api.api_body()
     assert "securitySchemes" not in body["components"]
     for path, method, _ in contract_operations():
         assert body["paths"][path][method]["security"] == [], (path, method)
