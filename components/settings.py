@@ -79,9 +79,10 @@ def _parsed_int(key: str, raw: str, allowed: str) -> int:
 
 
 def _integer(key: str, raw: str, *, low: int, high: int) -> int:
-    value = _parsed_int(key, raw, f"an integer from {low} to {high}")
+    allowed = f"an integer from {low} to {high}"
+    value = _parsed_int(key, raw, allowed)
     if not low <= value <= high:
-        raise SettingsError(key, raw, f"an integer from {low} to {high}")
+        raise SettingsError(key, raw, allowed)
     return value
 
 

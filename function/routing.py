@@ -18,6 +18,8 @@ def tutorial_endpoint(request: Request) -> Response:
     return Response(200, tutorial.run(proxy.json_body(request, None)))
 
 
+# The tutorial endpoint under both spellings the contract declares (API Gateway paths are case-sensitive).
+TUTORIAL_RESOURCES = ("/DynamoDBManager", "/dynamodbmanager")
 ROUTES: dict[str, dict[str, Handler]] = {
     "/items": {"GET": items.list_items, "POST": items.create_item},
     "/items/{id}": {
@@ -26,10 +28,8 @@ ROUTES: dict[str, dict[str, Handler]] = {
         "PATCH": items.patch_item,
         "DELETE": items.delete_item,
     },
-    "/DynamoDBManager": {"POST": tutorial_endpoint},
-    "/dynamodbmanager": {"POST": tutorial_endpoint},
+    **{resource: {"POST": tutorial_endpoint} for resource in TUTORIAL_RESOURCES},
 }
-TUTORIAL_RESOURCES = frozenset({"/DynamoDBManager", "/dynamodbmanager"})
 
 
 def resolve(request: Request) -> str:
