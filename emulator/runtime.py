@@ -38,6 +38,7 @@ INIT_CPU_MODES = ("boost", "capped")
 _RSS_POLL_S = 0.05
 _LOG_DRAIN_S = 5.0
 _KILLED = -signal.SIGKILL
+_PYTHON = f"{sys.version_info.major}.{sys.version_info.minor}"
 
 
 @dataclass
@@ -381,7 +382,7 @@ class LambdaRuntime:
             **self.plan.describe(),
             "init_cpu": self.init_cpu,
             "memory_mb": self.memory_mb,
-            "python": f"{sys.version_info.major}.{sys.version_info.minor}",
+            "python": _PYTHON,
         }
 
     def worker_environment(self, log_stream: str) -> dict[str, str]:
@@ -401,7 +402,7 @@ class LambdaRuntime:
         reserved = {
             "AWS_REGION": region,
             "AWS_DEFAULT_REGION": region,
-            "AWS_EXECUTION_ENV": f"AWS_Lambda_python{sys.version_info.major}.{sys.version_info.minor}",
+            "AWS_EXECUTION_ENV": f"AWS_Lambda_python{_PYTHON}",
             "AWS_LAMBDA_FUNCTION_NAME": self.function_name,
             "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(self.memory_mb),
             "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
@@ -419,34 +420,37 @@ class LambdaRuntime:
         request_id = str(uuid.uuid4())
         environment = self._acquire()
         cold = environment is None
+        init_ms, init_lines, outcome = None, [], None
         try:
-            init_ms, init_lines = None, []
             if environment is None:
                 environment = _Environment(self)
                 self._track(environment)
                 with _init_slots if self.init_cpu == "boost" else contextlib.nullcontext():
                     init_ms, init = environment.start()
-                init_lines = [
-                    f"INIT_START Runtime Version: python:{self.emulation['python']}.local",
-                    *init.log_lines,
-                ]
+                init_lines = [f"INIT_START Runtime Version: python:{_PYTHON}.local", *init.log_lines]
                 if init.error is not None:
-                    return self._finish(environment, request_id, init, init_ms, init_lines, cold)
-            outcome = environment.run(request_id, event)
+                    outcome = init  # the invocation fails with the init error, as Lambda's does
+            if outcome is None:
+                outcome = environment.run(request_id, event)
         except BaseException:
             self._discard(environment)
             raise
-        return self._finish(environment, request_id, outcome, init_ms, init_lines, cold)
+        if outcome.healthy:
+            self._release(environment)
+        else:
+            self._discard(environment)
+        return self._invocation(request_id, outcome, init_ms, init_lines, cold, environment.log_stream)
 
-    def _finish(
+    def _invocation(
         self,
-        environment: _Environment,
         request_id: str,
         outcome: _Outcome,
         init_ms: float | None,
         init_lines: list[str],
         cold: bool,
+        log_stream: str,
     ) -> Invocation:
+        """What the caller gets: the result as the Invoke API returns it, and Lambda's log lines around it."""
         max_used_mb = math.ceil(outcome.max_rss_kb / 1024)
         billed = billed_duration(outcome.duration_ms)
         report = report_line(
@@ -467,10 +471,6 @@ class LambdaRuntime:
                 if key in error
             }
             error = {"errorType": error["errorType"], "errorMessage": error["errorMessage"]}
-        if outcome.healthy:
-            self._release(environment)
-        else:
-            self._discard(environment)
         return Invocation(
             request_id=request_id,
             payload=payload,
@@ -489,7 +489,7 @@ class LambdaRuntime:
                 report,
             ],
             cold=cold,
-            log_stream=environment.log_stream,
+            log_stream=log_stream,
         )
 
     def _acquire(self) -> _Environment | None:
