@@ -96,6 +96,12 @@ def billed_duration(duration_ms: float) -> int:
     return max(1, math.ceil(duration_ms))
 
 
+def check_init_cpu(init_cpu: str) -> None:
+    """ValueError unless ``init_cpu`` is a mode the runtime knows (callers check before starting anything)."""
+    if init_cpu not in INIT_CPU_MODES:
+        raise ValueError(f"init_cpu must be one of {', '.join(INIT_CPU_MODES)}; got {init_cpu!r}")
+
+
 # Environments are started from one long-lived thread: the worker asks the kernel to kill it when its parent
 # *thread* dies (PR_SET_PDEATHSIG), so a worker forked from a short-lived request thread would die with it.
 _spawner = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="lambda-spawner")
@@ -354,8 +360,7 @@ class LambdaRuntime:
         max_environments: int = 4,
         memory_limiter: str = "auto",
     ) -> None:
-        if init_cpu not in INIT_CPU_MODES:
-            raise ValueError(f"init_cpu must be one of {', '.join(INIT_CPU_MODES)}; got {init_cpu!r}")
+        check_init_cpu(init_cpu)
         if timeout_s <= 0 or max_environments < 1:
             raise ValueError("timeout_s must be > 0 and max_environments ≥ 1")
         if not (Path(function_dir) / (handler.rpartition(".")[0].replace(".", "/") + ".py")).is_file():

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from emulator.limits import cpu_share, host_cores, plan_limits
-from emulator.runtime import DEFAULT_FUNCTION_DIR, INIT_CPU_MODES, Invocation, LambdaRuntime
+from emulator.runtime import DEFAULT_FUNCTION_DIR, Invocation, LambdaRuntime, check_init_cpu
 from tuning.analysis import build_output
 from tuning.aws_runner import MIN_NUM
 from tuning.errors import TuningError
@@ -246,8 +246,7 @@ def _experiment(
 ) -> _Experiment:
     """Everything checked before any server or process starts; ValueError for bad input."""
     target = _target(execution_input, outputs)
-    if init_cpu not in INIT_CPU_MODES:
-        raise ValueError(f"init_cpu must be one of {', '.join(INIT_CPU_MODES)}; got {init_cpu!r}")
+    check_init_cpu(init_cpu)
     power_values = power_values_of(execution_input)
     plan_limits(min(power_values), cpu_limiter)  # an unknown or unusable limiter fails now, not mid-run
     num = num_of(execution_input)
