@@ -10,16 +10,6 @@ import json
 import re
 from typing import Any
 
-FIELDS = (
-    "duration_ms",
-    "billed_ms",
-    "init_ms",
-    "restore_ms",
-    "billed_restore_ms",
-    "memory_mb",
-    "max_memory_used_mb",
-)
-
 _TEXT_FIELDS = {
     "Duration": ("duration_ms", float),
     "Billed Duration": ("billed_ms", int),
@@ -29,6 +19,9 @@ _TEXT_FIELDS = {
     "Memory Size": ("memory_mb", int),
     "Max Memory Used": ("max_memory_used_mb", int),
 }
+# The keys of every parsed line, in REPORT order (None where the line has no such field).
+FIELDS = tuple(key for key, _ in _TEXT_FIELDS.values())
+
 # Fields found anywhere in the line: Lambda separates them with tabs, but copies from consoles and terminals
 # often turn tabs into spaces. Leftmost match wins, so "Billed Duration" is never read as "Duration".
 _TEXT_FIELD = re.compile(
