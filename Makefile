@@ -25,6 +25,7 @@ venv: $(STAMP)  ## Create .venv from requirements.txt (done by every target)
 test: $(STAMP)  ## Lint, check notebooks are stripped, run the whole test suite
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
+	$(VENV)/bin/lint-imports
 	$(PY) -m nbstripout --verify notebooks/*.ipynb
 	$(PY) -m pytest
 
@@ -37,7 +38,7 @@ format: $(STAMP)  ## Format and fix with ruff; strip notebook outputs
 	$(PY) -m nbstripout notebooks/*.ipynb
 
 demo: $(STAMP)  ## The whole system offline: local stack, scenario, tuning, report
-	$(PY) -m emulator demo
+	$(PY) -m programs.demo
 
 serve: $(STAMP)  ## Local stack in the foreground (API on http://127.0.0.1:3000/prod; PORT= to change)
 	PORT=$(PORT) $(PY) -m emulator serve
@@ -46,16 +47,16 @@ tune-local: $(STAMP)  ## Power tuning on the local emulator (the running local s
 	$(PY) -m tuning run --target local $(ARGS)
 
 report: $(STAMP)  ## Run the analysis notebook into reports/power-tuning.html (OUTPUTS= or STACK=; else results/ only)
-	$(PY) -m tuning report $(if $(OUTPUTS),--outputs $(OUTPUTS),$(if $(wildcard .local/outputs.json),--outputs .local/outputs.json,$(if $(filter command line environment,$(origin STACK)),--stack $(STACK))))
+	$(PY) -m analysis report $(if $(OUTPUTS),--outputs $(OUTPUTS),$(if $(wildcard .local/outputs.json),--outputs .local/outputs.json,$(if $(filter command line environment,$(origin STACK)),--stack $(STACK))))
 
 bench-handler: $(STAMP)  ## Handler vs bare DynamoDB call vs tutorial style (warm), and cold init
-	$(PY) bench/handler.py
+	$(PY) -m programs.bench.handler
 
 bench-cold: $(STAMP)  ## Cold and warm duration per memory size on the local runtime, ours vs tutorial style
-	$(PY) bench/cold.py
+	$(PY) -m programs.bench.cold
 
 load: $(STAMP)  ## Headless locust load (URL=, API_KEY=, USERS=, USER_RATE=, DURATION=, MIX=)
-	$(PY) -m emulator.load
+	$(PY) -m programs.load
 
 clean:  ## Remove generated files (keeps .venv and results/)
 	rm -rf .local reports .pytest_cache .ruff_cache build

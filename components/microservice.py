@@ -12,14 +12,14 @@ import json
 import pulumi
 import pulumi_aws as aws
 
+from api.names import ALIAS, STAGE
+from api.spec import load_spec
+from api.table import load_table_keys
 from components import iam
-from components.openapi_body import build_body, load_spec
+from components.openapi_body import build_body
 from components.package import function_archive
 from components.settings import Settings
-from components.table_schema import load_table_keys
 
-STAGE_NAME = "prod"
-ALIAS_NAME = "live"
 RUNTIME = "python3.13"
 HANDLER = "app.lambda_handler"
 ALARM_PERIOD_S = 300
@@ -80,7 +80,7 @@ class Microservice(pulumi.ComponentResource):
         function = self._function(function_name, table, log_group, role, role_policy)
         alias = aws.lambda_.Alias(
             f"{name}-alias",
-            name=ALIAS_NAME,
+            name=ALIAS,
             function_name=function.name,
             function_version=function.version,
             description="What API Gateway invokes; Power Tuning's RAM<n> aliases live next to it.",
@@ -207,7 +207,7 @@ class Microservice(pulumi.ComponentResource):
         )
         access_logs = aws.cloudwatch.LogGroup(
             f"{self._name}-access-logs",
-            name=f"/aws/apigateway/{function_name}-api/{STAGE_NAME}/access",
+            name=f"/aws/apigateway/{function_name}-api/{STAGE}/access",
             retention_in_days=settings.log_retention_days,
             opts=self._child,
         )
@@ -218,7 +218,7 @@ class Microservice(pulumi.ComponentResource):
             qualifier=alias.name,
             principal="apigateway.amazonaws.com",
             # Only this API's prod stage, any method and path: <execution ARN>/<stage>/<METHOD>/<path>.
-            source_arn=pulumi.Output.concat(api.execution_arn, f"/{STAGE_NAME}/*/*"),
+            source_arn=pulumi.Output.concat(api.execution_arn, f"/{STAGE}/*/*"),
             opts=self._child,
         )
         account = self._api_gateway_account() if settings.manage_api_gateway_account else None
@@ -226,7 +226,7 @@ class Microservice(pulumi.ComponentResource):
             f"{self._name}-stage",
             rest_api=api.id,
             deployment=deployment.id,
-            stage_name=STAGE_NAME,
+            stage_name=STAGE,
             xray_tracing_enabled=settings.tracing,
             access_log_settings={"destination_arn": access_logs.arn, "format": ACCESS_LOG_FORMAT},
             # Access logging fails unless the region's account settings already name a CloudWatch role; and

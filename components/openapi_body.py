@@ -13,15 +13,11 @@ from __future__ import annotations
 import copy
 import re
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
-import yaml
-
+from api.spec import CORS_ALLOW_HEADERS, CORS_MAX_AGE_S, HTTP_METHODS, operations
 from components.openapi_subset import api_gateway_subset
-from components.paths import OPENAPI_SPEC
 
-HTTP_METHODS = ("get", "put", "post", "delete", "patch", "head", "options", "trace")
 API_KEY_SCHEME = "api_key"
 SIGV4_SCHEME = "sigv4"
 SECURITY_SCHEMES: dict[str, dict[str, Any]] = {
@@ -41,26 +37,7 @@ VALIDATORS = {
     "body-and-params": {"validateRequestBody": True, "validateRequestParameters": True},
     "params-only": {"validateRequestBody": False, "validateRequestParameters": True},
 }
-CORS_ALLOW_HEADERS = (
-    "Content-Type,X-Api-Key,Authorization,X-Amz-Date,X-Amz-Security-Token,If-Match,If-None-Match"
-)
-CORS_MAX_AGE_S = "600"
 _PATH_PARAM = re.compile(r"\{([^}/]+)\}")
-
-
-def load_spec(path: Path = OPENAPI_SPEC) -> dict[str, Any]:
-    """The API contract as a dict."""
-    return yaml.safe_load(path.read_text(encoding="utf-8"))
-
-
-def operations(body: Mapping[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
-    """(path, method, operation) for every operation of an OpenAPI document, in document order."""
-    return [
-        (path, method, item[method])
-        for path, item in body.get("paths", {}).items()
-        for method in HTTP_METHODS
-        if method in item
-    ]
 
 
 def build_body(

@@ -8,5 +8,3 @@ from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 FUNCTION_DIR = REPO_ROOT / "function"
-OPENAPI_SPEC = REPO_ROOT / "api" / "openapi.yaml"
-TABLE_SCHEMA = REPO_ROOT / "api" / "table.json"

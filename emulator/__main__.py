@@ -1,4 +1,4 @@
-"""``python -m emulator serve|demo``: the local stack in the foreground, or the one-command demo."""
+"""``python -m emulator serve``: the local stack in the foreground (the demo: ``python -m programs.demo``)."""
 
 from __future__ import annotations
 
@@ -10,14 +10,15 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
-from emulator.limits import CgroupError
+from api.outputs import LOCAL_OUTPUTS
+from emulator.limits import CPU_LIMITERS, CgroupError
 from emulator.local_stack import (
-    DEFAULT_OUTPUTS,
     LocalStack,
     PortInUseError,
     StackAlreadyRunningError,
     StackSettings,
 )
+from emulator.runtime import INIT_CPU_MODES
 
 
 def _bounded_int(low: int, high: int, describe: Callable[[str], str]) -> Callable[[str], int]:
@@ -53,7 +54,7 @@ def _function_dir(text: str) -> Path:
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m emulator",
-        description="The whole stack offline: serve it in the foreground, or run the one-command demo.",
+        description="The whole stack offline, served in the foreground.",
     )
     commands = parser.add_subparsers(dest="command", required=True)
     serve = commands.add_parser(
@@ -74,7 +75,7 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--outputs",
         type=Path,
-        default=DEFAULT_OUTPUTS,
+        default=LOCAL_OUTPUTS,
         help="where to write the stack outputs (default .local/outputs.json)",
     )
     serve.add_argument(
@@ -91,13 +92,13 @@ def _parser() -> argparse.ArgumentParser:
     )
     serve.add_argument(
         "--init-cpu",
-        choices=["boost", "capped"],
+        choices=INIT_CPU_MODES,
         default="boost",
         help="init with a full core (boost, default) or the memory's CPU share",
     )
     serve.add_argument(
         "--cpu-limiter",
-        choices=["auto", "cgroup2", "cgroup1", "dutycycle", "none"],
+        choices=CPU_LIMITERS,
         default="auto",
         help="how the memory size's CPU share is enforced (default auto: the first that works; "
         "none: full speed)",
@@ -109,15 +110,6 @@ def _parser() -> argparse.ArgumentParser:
         help="no stage rate/burst limits (Pulumi.yaml's throttleRateLimit/BurstLimit apply by default)",
     )
     serve.add_argument("--quiet", action="store_true", help="no line per request")
-    demo = commands.add_parser(
-        "demo",
-        help="start the stack, drive a scenario, tune, report, stop",
-        description="Start a private local stack, drive a CRUD scenario over HTTP, run the local power "
-        "tuning, write reports/power-tuning.html, print the recommendation, and stop everything.",
-    )
-    from emulator.demo import add_arguments
-
-    add_arguments(demo)
     return parser
 
 
@@ -176,11 +168,7 @@ def _banner(stack: LocalStack, outputs: dict, outputs_path: Path) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    if args.command == "serve":
-        return serve(args)
-    from emulator.demo import run
-
-    return run(args)
+    return serve(args)
 
 
 if __name__ == "__main__":

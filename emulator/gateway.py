@@ -24,35 +24,24 @@ import logging
 import re
 import time
 import uuid
-import zlib
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import parse_qsl, unquote
 
-import yaml
-
+from api.events import ProxyRequest, last_header, proxy_event
+from api.names import STAGE
+from api.spec import CORS_ALLOW_HEADERS, CORS_MAX_AGE_S, HTTP_METHODS, load_spec
 from emulator.throttling import TokenBucket
 
 logger = logging.getLogger(__name__)
 
-STAGE = "prod"
-ACCOUNT_ID = "123456789012"
-API_ID = "local"
 MAX_BODY_BYTES = 10 * 1024 * 1024  # API Gateway's payload limit
 API_KEY_HEADER = "x-api-key"
-_METHODS = ("get", "put", "post", "delete", "patch", "head", "options", "trace")  # the stack's order, too
 _ANY_METHOD = "x-amazon-apigateway-any-method"
 _PROXY_RESPONSE_KEYS = {"statusCode", "headers", "multiValueHeaders", "body", "isBase64Encoded"}
-# What the stack's CORS preflights and gateway responses send (components/openapi_body.py builds them for AWS;
-# tests/e2e/test_gateway_matches_stack.py keeps the two in step).
-CORS_ALLOW_HEADERS = (
-    "Content-Type,X-Api-Key,Authorization,X-Amz-Date,X-Amz-Security-Token,If-Match,If-None-Match"
-)
-CORS_MAX_AGE_S = "600"
 
 
 class InvocationResult(Protocol):
@@ -94,7 +83,7 @@ class RouteTable:
 
     @classmethod
     def from_openapi(cls, spec_path: Path) -> RouteTable:
-        spec = yaml.safe_load(spec_path.read_text(encoding="utf-8"))
+        spec = load_spec(spec_path)
         return cls.from_spec(spec)
 
     @classmethod
@@ -104,7 +93,7 @@ class RouteTable:
         routes = []
         for resource, path_item in (spec.get("paths") or {}).items():
             operations = {}
-            for key in (*_METHODS, _ANY_METHOD):
+            for key in (*HTTP_METHODS, _ANY_METHOD):
                 if key in path_item:
                     method = "ANY" if key == _ANY_METHOD else key.upper()
                     security = path_item[key].get("security", default_security)
@@ -249,7 +238,7 @@ class LocalApiGateway:
                 403, "Missing Authentication Token", "MissingAuthenticationTokenException", request_id
             )
         route, path_parameters = matched
-        presented_key = _last_header(request.headers, API_KEY_HEADER)
+        presented_key = last_header(request.headers, API_KEY_HEADER)
         if operation.api_key_required and not self._key_is_valid(presented_key):
             return _gateway_error(403, "Forbidden", "ForbiddenException", request_id)
         if self.throttle is not None and not self.throttle.take():
@@ -293,88 +282,29 @@ class LocalApiGateway:
         operation: Operation,
     ) -> dict[str, Any]:
         """A REST API proxy event (payload format 1.0), as Lambda receives it from the prod stage."""
-        headers = [
-            *request.headers,
+        forwarded = [
             ("X-Forwarded-For", request.source_ip),
             ("X-Forwarded-Port", str(self.port)),
             ("X-Forwarded-Proto", "http"),
         ]
-        single_headers, multi_headers = _single_and_multi(headers)
-        query_pairs = parse_qsl(query, keep_blank_values=True)
-        single_query, multi_query = _single_and_multi(query_pairs)
-        binary = self.routes.is_binary(_last_header(request.headers, "content-type"))
-        body: str | None
-        if not request.body:
-            body = None
-        elif binary:
-            body = base64.b64encode(request.body).decode("ascii")
-        else:
-            body = request.body.decode("utf-8", errors="replace")
-        now = datetime.now(UTC)
-        identity = {
-            "apiKey": presented_key if operation.api_key_required else None,
-            "apiKeyId": "local-api-key" if operation.api_key_required else None,
-            "sourceIp": request.source_ip,
-            "userAgent": _last_header(request.headers, "user-agent"),
-            "accessKey": None,
-            "accountId": None,
-            "caller": None,
-            "cognitoAuthenticationProvider": None,
-            "cognitoAuthenticationType": None,
-            "cognitoIdentityId": None,
-            "cognitoIdentityPoolId": None,
-            "principalOrgId": None,
-            "user": None,
-            "userArn": None,
-        }
-        return {
-            "resource": route.resource,
-            "path": unquote(resource_path),
-            "httpMethod": request.method,
-            "headers": single_headers or None,
-            "multiValueHeaders": multi_headers or None,
-            "queryStringParameters": single_query or None,
-            "multiValueQueryStringParameters": multi_query or None,
-            "pathParameters": path_parameters or None,
-            "stageVariables": None,
-            "requestContext": {
-                "resourceId": f"{zlib.crc32(route.resource.encode()):08x}",
-                "resourcePath": route.resource,
-                "httpMethod": request.method,
-                "extendedRequestId": request_id,
-                "requestTime": now.strftime("%d/%b/%Y:%H:%M:%S +0000"),
-                "requestTimeEpoch": int(now.timestamp() * 1000),
-                "path": f"/{self.stage}{unquote(resource_path)}",
-                "accountId": ACCOUNT_ID,
-                "protocol": request.protocol,
-                "stage": self.stage,
-                "domainPrefix": self.host,
-                "domainName": f"{self.host}:{self.port}",
-                "requestId": request_id,
-                "identity": identity,
-                "apiId": API_ID,
-            },
-            "body": body,
-            "isBase64Encoded": binary and body is not None,
-        }
-
-
-def _last_header(headers: Iterable[tuple[str, str]], name: str) -> str | None:
-    value = None
-    for key, candidate in headers:
-        if key.lower() == name:
-            value = candidate
-    return value
-
-
-def _single_and_multi(pairs: Iterable[tuple[str, str]]) -> tuple[dict[str, str], dict[str, list[str]]]:
-    """API Gateway's two views of repeated names: the last value, and every value in order."""
-    single: dict[str, str] = {}
-    multi: dict[str, list[str]] = {}
-    for name, value in pairs:
-        single[name] = value
-        multi.setdefault(name, []).append(value)
-    return single, multi
+        return proxy_event(
+            ProxyRequest(
+                method=request.method,
+                resource=route.resource,
+                path_parameters=path_parameters or None,
+                path=unquote(resource_path),
+                headers=[*request.headers, *forwarded],
+                query=parse_qsl(query, keep_blank_values=True),
+                body=request.body,
+                binary=self.routes.is_binary(last_header(request.headers, "content-type")),
+                request_id=request_id,
+                source_ip=request.source_ip,
+                api_key=presented_key if operation.api_key_required else None,
+                protocol=request.protocol,
+                domain_name=f"{self.host}:{self.port}",
+                stage=self.stage,
+            )
+        )
 
 
 def proxy_response_to_http(payload: Any, request_id: str) -> HttpResponse | None:

@@ -7,7 +7,6 @@ them in reverse order — the outputs file goes too, so no tool is ever pointed 
 
 from __future__ import annotations
 
-import contextlib
 import errno
 import functools
 import json
@@ -20,17 +19,15 @@ from typing import Any
 
 import yaml
 
-from emulator.gateway import ACCOUNT_ID, STAGE, GatewayHttpServer, LocalApiGateway, RouteTable
-from emulator.moto_server import DEFAULT_REGION, MotoServer, aws_env
-from emulator.probe import url_answers
+from api.names import ALIAS, DEFAULT_REGION, LOCAL_ACCOUNT_ID, LOCAL_FUNCTION_NAME, LOCAL_TABLE_NAME, STAGE
+from api.outputs import LOCAL_OUTPUTS, remove_outputs_if_ours, url_answers, write_outputs
+from api.spec import OPENAPI_PATH
+from emulator.gateway import GatewayHttpServer, LocalApiGateway, RouteTable
+from emulator.moto_server import MotoServer, aws_env
 from emulator.telemetry import MeteredInvoker, Telemetry
 from emulator.throttling import TokenBucket
-from tuning.files import write_text_atomically  # a leaf module: no import back into emulator
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_OUTPUTS = PROJECT_ROOT / ".local" / "outputs.json"
-OPENAPI_PATH = PROJECT_ROOT / "api" / "openapi.yaml"
-ALIAS = "live"
 
 
 class PortInUseError(RuntimeError):
@@ -67,9 +64,9 @@ class StackSettings:
     host: str = "127.0.0.1"
     port: int = 3000  # 0 picks a free port (tests, demo)
     memory_mb: int | None = None  # None → Pulumi.yaml's memorySize default
-    function_name: str = "serverless-crud-local"
-    table_name: str = "serverless-crud-local-items"
-    outputs_path: Path = DEFAULT_OUTPUTS
+    function_name: str = LOCAL_FUNCTION_NAME
+    table_name: str = LOCAL_TABLE_NAME
+    outputs_path: Path = LOCAL_OUTPUTS
     function_dir: Path = PROJECT_ROOT / "function"  # another package (bench/tutorial_function) to compare
     max_environments: int = 4
     init_cpu: str = "boost"
@@ -186,7 +183,7 @@ class LocalStack:
 
     def _describe(self, endpoint: str, port: int) -> dict[str, Any]:
         name = self.settings.function_name
-        function_arn = f"arn:aws:lambda:{DEFAULT_REGION}:{ACCOUNT_ID}:function:{name}"
+        function_arn = f"arn:aws:lambda:{DEFAULT_REGION}:{LOCAL_ACCOUNT_ID}:function:{name}"
         return {
             "api_url": f"http://{self.settings.host}:{port}/{STAGE}",
             "api_key": self.api_key,
@@ -236,18 +233,6 @@ class LocalStack:
 
     def __exit__(self, *exc_info: object) -> None:
         self.stop()
-
-
-def write_outputs(path: Path, outputs: dict[str, Any]) -> None:
-    """Atomic and private (it holds the API key): readers see the old file or the whole new one."""
-    write_text_atomically(path, json.dumps(outputs, indent=2) + "\n", private=True)
-
-
-def remove_outputs_if_ours(path: Path, api_key: str) -> None:
-    """Delete the outputs file unless another stack has replaced it meanwhile."""
-    with contextlib.suppress(OSError, ValueError):
-        if json.loads(path.read_text(encoding="utf-8")).get("api_key") == api_key:
-            path.unlink()
 
 
 def _refuse_if_other_stack_owns(path: Path) -> None:

@@ -14,6 +14,7 @@ import argparse
 import contextlib
 import ctypes
 import json
+import math
 import os
 import re
 import signal
@@ -25,10 +26,9 @@ import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
-from tuning.stats import nearest_rank  # the notebook's definition: its CloudWatch and log percentiles agree
+from api.names import DEFAULT_REGION
 
 READY_PREFIX = "READY "
-DEFAULT_REGION = "us-east-1"
 _PERCENTILE = re.compile(r"p(\d{1,2}(?:\.\d+)?)")
 _START_TIMEOUT_S = 60.0
 
@@ -54,6 +54,15 @@ def apply_aws_env(environ: dict[str, str], endpoint_url: str, region: str = DEFA
     environ.update(aws_env(endpoint_url, region))
 
 
+def cloudwatch_percentile(values: list[float], percentile: float) -> float | None:
+    """CloudWatch's pNN: the nearest-rank value, one that was measured, never an interpolation. The notebook
+    reads REPORT lines with the same definition (tests/emulator/test_moto_server.py checks they agree)."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(percentile / 100 * len(ordered)) - 1)]
+
+
 def _patch_moto() -> None:
     """Teach moto's CloudWatch the ``pNN`` statistics and let Step Functions run definitions."""
     from moto.cloudwatch import models as cloudwatch_models
@@ -65,7 +74,7 @@ def _patch_moto() -> None:
         match = _PERCENTILE.fullmatch(stat)
         if match is None:
             return original(self, stat)
-        return nearest_rank(list(self.metric_single_values_list), float(match.group(1)))
+        return cloudwatch_percentile(list(self.metric_single_values_list), float(match.group(1)))
 
     cloudwatch_models.Statistics.get_statistics_for_type = get_statistics_for_type
     _answer_dynamodb_parser_crashes_as_validation_errors()

@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
+from api.names import DEFAULT_REGION
 from emulator.limits import CgroupError, EnvironmentLimits, host_cores, plan_limits
 from emulator.worker import MARKER, peak_rss_kb
 
@@ -395,7 +396,7 @@ class LambdaRuntime:
 
         Nothing is inherited from this process but PATH, and never the developer's AWS profiles."""
         region = (
-            self.environment.get("AWS_REGION") or self.environment.get("AWS_DEFAULT_REGION") or "us-east-1"
+            self.environment.get("AWS_REGION") or self.environment.get("AWS_DEFAULT_REGION") or DEFAULT_REGION
         )
         defaults = {
             "PATH": os.environ.get("PATH", os.defpath),

@@ -1,22 +1,14 @@
-"""Create the function's DynamoDB table on the emulator from api/table.json, the one definition of it."""
+"""Create the function's DynamoDB table on the emulator from api/table.json (read by ``api.table``)."""
 
 from __future__ import annotations
 
 import contextlib
-import json
 from collections.abc import Iterator, Mapping
-from pathlib import Path
 from typing import Any
 
-from emulator.moto_server import DEFAULT_REGION, aws_env, running_moto
-
-TABLE_SPEC = Path(__file__).resolve().parent.parent / "api" / "table.json"
-
-
-def table_definition() -> dict[str, Any]:
-    """CreateTable arguments (without TableName) from api/table.json; keys starting with "_" are comments."""
-    spec = json.loads(TABLE_SPEC.read_text())
-    return {key: value for key, value in spec.items() if not key.startswith("_")}
+from api.names import DEFAULT_REGION
+from api.table import table_definition
+from emulator.moto_server import aws_env, running_moto
 
 
 def create_table(dynamodb_client: Any, table_name: str) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -18,6 +19,13 @@ os.environ.update(
     AWS_DEFAULT_REGION="us-east-1",
     AWS_REGION="us-east-1",
 )
+
+
+@pytest.fixture(autouse=True)
+def _local_outputs_in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The local stack's outputs file is the test's own (under tmp_path), never the developer's running
+    stack's: tools that look for ``.local/outputs.json`` find it there or nowhere."""
+    monkeypatch.setattr("api.outputs.LOCAL_OUTPUTS", tmp_path / ".local" / "outputs.json")
 
 
 @pytest.fixture(scope="session")

@@ -1,5 +1,5 @@
 """``python -m tuning``: run Power Tuning on AWS or on the local emulator, save the results, print the table
-and the ``pulumi config set memorySize`` line; ``report`` renders the analysis notebook.
+and the ``pulumi config set memorySize`` line. (The analysis report is ``python -m analysis report``.)
 
 Power Tuning's autoOptimize is never used: the stack's config stays the one source of truth for memory size.
 """
@@ -15,16 +15,20 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from tuning.analysis import STRATEGIES
-from tuning.aws_runner import DEFAULT_POLL_INTERVAL_S, MIN_NUM, build_execution_input, check_power_values
+from api.names import DEFAULT_REGION, LOCAL_ACCOUNT_ID, LOCAL_FUNCTION_NAME
+from api.outputs import AWS_RUN_KEYS, LOCAL_OUTPUTS, OutputsError, running_local_outputs
+from tuning.engine.analyzer import DEFAULT_BALANCED_WEIGHT, STRATEGIES
+from tuning.engine.inputs import DEFAULT_POWER_VALUES, MIN_NUM, check_power_values
 from tuning.errors import InterruptedRunError, TuningError
-from tuning.outputs import AWS_RUN_KEYS, LOCAL_OUTPUTS, OutputsError, load_outputs, running_local_outputs
+from tuning.outputs import load_outputs
 from tuning.payloads import DEFAULT_MIX, parse_mix, weighted_payload
+from tuning.runners.aws import DEFAULT_POLL_INTERVAL_S, build_execution_input
+from tuning.runners.local import CPU_LIMITERS, INIT_CPU_MODES
 
-DEFAULT_POWER_VALUES = "128,256,512,1024,1536,3008"
+DEFAULT_POWER_VALUES_TEXT = ",".join(map(str, DEFAULT_POWER_VALUES))
 # Without stack outputs the local runner tunes a private function; it is priced like the stack's default.
-LOCAL_FUNCTION_ARN = "arn:aws:lambda:us-east-1:000000000000:function:serverless-crud-local"
-LOCAL_DEFAULTS = {"function_name": "serverless-crud-local", "region": "us-east-1", "architecture": "arm64"}
+LOCAL_FUNCTION_ARN = f"arn:aws:lambda:{DEFAULT_REGION}:{LOCAL_ACCOUNT_ID}:function:{LOCAL_FUNCTION_NAME}"
+LOCAL_DEFAULTS = {"function_name": LOCAL_FUNCTION_NAME, "region": DEFAULT_REGION, "architecture": "arm64"}
 EXIT_USAGE, EXIT_FAILED, EXIT_INTERRUPTED = 2, 1, 130  # 130 = 128 + SIGINT, as shells report Ctrl-C
 
 
@@ -34,7 +38,7 @@ def power_values_argument(text: str) -> list[int]:
         values = [int(part) for part in text.split(",") if part.strip()]
         check_power_values(values)
     except ValueError as error:
-        raise argparse.ArgumentTypeError(f"{error} (e.g. {DEFAULT_POWER_VALUES})") from error
+        raise argparse.ArgumentTypeError(f"{error} (e.g. {DEFAULT_POWER_VALUES_TEXT})") from error
     return values
 
 
@@ -80,8 +84,8 @@ def add_run_arguments(run: argparse.ArgumentParser) -> None:
     run.add_argument(
         "--power-values",
         type=power_values_argument,
-        default=power_values_argument(DEFAULT_POWER_VALUES),
-        help=f"memory sizes in MB, comma-separated, 128-10240 (default {DEFAULT_POWER_VALUES})",
+        default=list(DEFAULT_POWER_VALUES),
+        help=f"memory sizes in MB, comma-separated, 128-10240 (default {DEFAULT_POWER_VALUES_TEXT})",
     )
     run.add_argument(
         "--num",
@@ -101,8 +105,8 @@ def add_run_arguments(run: argparse.ArgumentParser) -> None:
     run.add_argument(
         "--balanced-weight",
         type=_number(0, 1),
-        default=0.5,
-        help="balanced strategy: 0 = speed only, 1 = cost only (default 0.5)",
+        default=DEFAULT_BALANCED_WEIGHT,
+        help=f"balanced strategy: 0 = speed only, 1 = cost only (default {DEFAULT_BALANCED_WEIGHT})",
     )
     order = run.add_mutually_exclusive_group()
     order.add_argument(
@@ -125,13 +129,13 @@ def add_run_arguments(run: argparse.ArgumentParser) -> None:
     run.add_argument("--results-dir", type=Path, default=Path("results"), help="where results files go")
     run.add_argument(
         "--init-cpu",
-        choices=("boost", "capped"),
+        choices=INIT_CPU_MODES,
         default="boost",
         help="local: init runs with a full core (boost, as observed on AWS) or the memory's CPU share",
     )
     run.add_argument(
         "--cpu-limiter",
-        choices=("auto", "cgroup2", "cgroup1", "dutycycle"),
+        choices=CPU_LIMITERS,
         default="auto",
         help="local: how the CPU share is enforced (auto picks the first that works)",
     )
@@ -142,35 +146,17 @@ def add_run_arguments(run: argparse.ArgumentParser) -> None:
     )
 
 
-def build_parser(*, with_report: bool = False) -> argparse.ArgumentParser:
-    """The CLI; the report flags come from ``tuning.report``, imported only when that command is used."""
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m tuning",
-        description="Tune the function's memory with AWS Lambda Power Tuning, on AWS or on the emulator.",
+        description="Tune the function's memory with AWS Lambda Power Tuning, on AWS or on the emulator. "
+        "(The analysis report is `python -m analysis report`.)",
     )
-    commands = parser.add_subparsers(dest="command", required=True, metavar="{run,report}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="{run}")
     run = commands.add_parser("run", help="tune the function's memory", description="Run Power Tuning once.")
     add_run_arguments(run)
-    report = commands.add_parser("report", help="render the analysis notebook to HTML")
-    for subparser in (run, report):  # usage errors found after parsing show that command's usage
-        subparser.set_defaults(subparser=subparser)
-    if with_report:
-        report_module = _report_module()
-        if report_module is None:
-            report.add_argument("rest", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
-        else:
-            report_module.add_arguments(report)
+    run.set_defaults(subparser=run)  # usage errors found after parsing show that command's usage
     return parser
-
-
-def _report_module() -> Any:
-    try:
-        from tuning import report
-    except ModuleNotFoundError as error:
-        if error.name != "tuning.report":
-            raise
-        return None
-    return report
 
 
 def _read_outputs(parser: argparse.ArgumentParser, args: argparse.Namespace) -> dict[str, Any] | None:
@@ -236,19 +222,9 @@ def _apply(command: str) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     """Parse and dispatch. Ctrl-C ends with one line and exit 130, not a traceback: the runners have already
     stopped their workers, servers and cgroups on the way out, and nothing half-written is left."""
-    argv = list(sys.argv[1:] if argv is None else argv)
-    parser = build_parser(with_report=argv[:1] == ["report"])
-    args = parser.parse_args(argv)
-    subparser = args.subparser
+    args = build_parser().parse_args(argv)
     try:
-        if args.command == "report":
-            report = _report_module()
-            if report is None:
-                subparser.error(
-                    "the report command needs tuning/report.py, which this checkout does not have"
-                )
-            return int(report.run(args))
-        return command_run(subparser, args)
+        return command_run(args.subparser, args)
     except KeyboardInterrupt:
         print(f"interrupted: {args.command} stopped before it finished; nothing was saved", file=sys.stderr)
         return EXIT_INTERRUPTED

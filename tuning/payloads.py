@@ -12,7 +12,9 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-STAGE = "prod"
+from api import events
+from api.events import ProxyRequest
+
 DEFAULT_MIX = "get=70,create=20,list=10"
 # Items seeded before tuning; reads, replaces and patches target the first, deletes a dedicated one.
 SEED_ITEM_IDS: tuple[str, ...] = tuple(f"power-tuning-{index:03d}" for index in range(1, 6))
@@ -32,35 +34,24 @@ def proxy_event(
     query: Mapping[str, str] | None = None,
     content_type: str = "application/json",
 ) -> dict[str, Any]:
-    """An API Gateway REST proxy event (v1) as the ``prod`` stage delivers it to the function."""
-    path = resource
-    for name, value in (path_parameters or {}).items():
-        path = path.replace("{" + name + "}", value)
-    headers = {"accept": "application/json", "host": "api.example.invalid", "user-agent": "power-tuning"}
+    """The proxy event of one API request with a JSON body, as the ``prod`` stage delivers it."""
+    headers = [
+        ("accept", "application/json"),
+        ("host", "api.example.invalid"),
+        ("user-agent", "power-tuning"),
+    ]
     if body is not None:
-        headers["content-type"] = content_type
-    return {
-        "resource": resource,
-        "path": path,
-        "httpMethod": method,
-        "headers": headers,
-        "multiValueHeaders": {name: [value] for name, value in headers.items()},
-        "queryStringParameters": dict(query) if query else None,
-        "multiValueQueryStringParameters": {k: [v] for k, v in query.items()} if query else None,
-        "pathParameters": dict(path_parameters) if path_parameters else None,
-        "stageVariables": None,
-        "requestContext": {
-            "resourcePath": resource,
-            "httpMethod": method,
-            "path": f"/{STAGE}{path}",
-            "stage": STAGE,
-            "requestId": "power-tuning",
-            "protocol": "HTTP/1.1",
-            "identity": {"sourceIp": "127.0.0.1", "userAgent": "power-tuning"},
-        },
-        "body": None if body is None else json.dumps(body),
-        "isBase64Encoded": False,
-    }
+        headers.append(("content-type", content_type))
+    request = ProxyRequest(
+        method=method,
+        resource=resource,
+        path_parameters=path_parameters,
+        headers=headers,
+        query=list((query or {}).items()),
+        body=None if body is None else json.dumps(body),
+        request_id="power-tuning",
+    )
+    return events.proxy_event(request)
 
 
 def operation_event(operation: str, item_id: str = SEED_ITEM_IDS[0]) -> dict[str, Any]:

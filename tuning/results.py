@@ -1,8 +1,8 @@
-"""Results files: one JSON per tuning run under ``results/``, written atomically; tidy DataFrames of them.
+"""Results files: one JSON per tuning run under ``results/``, written atomically, and read back.
 
 A file holds run metadata, the Power Tuning input, the output in the tool's exact schema, and for local runs
 every invocation plus how memory was emulated. Loaders recover per-power averages from the visualization URL
-when the output lacks ``stats``, so every run yields the same columns.
+when the output lacks ``stats``. The tidy DataFrames of them are ``analysis.frames``.
 """
 
 from __future__ import annotations
@@ -12,54 +12,15 @@ import re
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from tuning.files import write_text_atomically
-from tuning.visualization import decode_url
-
-if TYPE_CHECKING:  # pandas is imported by the frame builders only: the CLI's run path stays light
-    import pandas as pd
+from api.files import write_text_atomically
+from tuning.engine.visualization import decode_url
 
 SOURCES = ("aws", "local")
 DEFAULT_RESULTS_DIR = Path("results")
 SCHEMA_VERSION = 1
-DEFAULT_BALANCED_WEIGHT = 0.5  # Power Tuning's balancedWeight when the input has none
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
-
-RUN_COLUMNS = [
-    "run",
-    "source",
-    "emulated",
-    "function_name",
-    "region",
-    "architecture",
-    "started",
-    "ended",
-    "execution_arn",
-    "strategy",
-    "balanced_weight",
-    "num",
-    "optimum_power",
-]
-POWER_COLUMNS = [
-    *RUN_COLUMNS,
-    "power",
-    "average_duration_ms",
-    "average_price_usd",
-    "is_optimum",
-    "stats_from",
-]
-INVOCATION_COLUMNS = [
-    "run",
-    "function_name",
-    "power",
-    "duration_ms",
-    "billed_ms",
-    "init_ms",
-    "max_memory_used_mb",
-    "error",
-    "cold",
-]
 
 
 def _timestamp(moment: datetime) -> str:
@@ -78,7 +39,7 @@ def _iso(moment: datetime) -> str:
 
 
 def write_json_atomically(path: Path, document: Any) -> Path:
-    """Write ``document`` as indented JSON, atomically and with the umask's mode (``tuning.files``)."""
+    """Write ``document`` as indented JSON, atomically and with the umask's mode (``api.files``)."""
     return write_text_atomically(path, json.dumps(document, indent=1, allow_nan=False) + "\n")
 
 
@@ -159,67 +120,3 @@ def per_power_stats(output: dict[str, Any]) -> tuple[list[dict[str, Any]], str]:
     if url:
         return decode_url(url), "visualization"
     return [], "none"
-
-
-def _run_row(path: Path, document: dict[str, Any]) -> dict[str, Any]:
-    meta, execution_input, output = document["metadata"], document["input"], document["output"]
-    return {
-        "run": path.stem,
-        "source": meta.get("source"),
-        "emulated": bool(meta.get("emulated")),
-        "function_name": meta.get("function_name"),
-        "region": meta.get("region"),
-        "architecture": meta.get("architecture"),
-        "started": meta.get("started"),
-        "ended": meta.get("ended"),
-        "execution_arn": meta.get("execution_arn"),
-        "strategy": execution_input.get("strategy", "cost"),
-        # the balanced pick of this run can only be recomputed with the weight it was run with
-        "balanced_weight": execution_input.get("balancedWeight", DEFAULT_BALANCED_WEIGHT),
-        "num": execution_input.get("num"),
-        "optimum_power": output.get("power"),
-    }
-
-
-def results_frame(location: str | Path | Iterable[str | Path] = DEFAULT_RESULTS_DIR) -> pd.DataFrame:
-    """One row per (run, power value): run metadata, average duration and price, whether it is the optimum."""
-    import pandas as pd
-
-    rows = []
-    for path in result_paths(location):
-        document = load_results(path)
-        run = _run_row(path, document)
-        stats, origin = per_power_stats(document["output"])
-        for stat in stats:
-            rows.append(
-                {
-                    **run,
-                    "power": stat["value"],
-                    "average_duration_ms": stat["averageDuration"],
-                    "average_price_usd": stat["averagePrice"],
-                    "is_optimum": stat["value"] == run["optimum_power"],
-                    "stats_from": origin,
-                }
-            )
-    frame = pd.DataFrame(rows, columns=POWER_COLUMNS)
-    for column in ("started", "ended"):
-        frame[column] = pd.to_datetime(frame[column], utc=True)
-    return frame
-
-
-def invocations_frame(location: str | Path | Iterable[str | Path] = DEFAULT_RESULTS_DIR) -> pd.DataFrame:
-    """One row per invocation: every local run, and AWS runs whose REPORT lines were read from the logs."""
-    import pandas as pd
-
-    rows = []
-    for path in result_paths(location):
-        document = load_results(path)
-        for record in document["invocations"]:
-            rows.append(
-                {
-                    "run": path.stem,
-                    "function_name": document["metadata"].get("function_name"),
-                    **{key: record.get(key) for key in INVOCATION_COLUMNS[2:]},
-                }
-            )
-    return pd.DataFrame(rows, columns=INVOCATION_COLUMNS)

@@ -8,10 +8,14 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from tuning.aws_runner import run_aws
+from tqdm import tqdm
+
+from tuning.engine.pricing import PRICES_AS_OF
+from tuning.outputs import pulumi_command
 from tuning.payloads import seed_events
-from tuning.pricing import PRICES_AS_OF
 from tuning.results import per_power_stats, write_results
+from tuning.runners.aws import run_aws
+from tuning.runners.local import run_local
 from tuning.summary import format_table, power_rows, strategy_picks
 
 
@@ -36,10 +40,6 @@ class _Finished:
 
 
 def _run_local(args: argparse.Namespace, outputs: dict | None, execution_input: dict) -> _Finished:
-    from tqdm import tqdm
-
-    from tuning.local_runner import run_local
-
     total = len(execution_input["powerValues"]) * execution_input["num"]
     with tqdm(total=total, desc="invocations", unit="inv") as bar:
         local = run_local(
@@ -102,8 +102,6 @@ def compose(
     notes: list[str],
 ) -> Saved:
     """The table, each strategy's pick and the command to apply the run's optimum through Pulumi."""
-    from tuning.recommend import pulumi_command
-
     stats, _ = per_power_stats(output)
     rows = power_rows(
         output, stats, invocations, architecture=facts["architecture"], region=facts["region"], mix=args.mix

@@ -7,9 +7,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from tuning.analysis import STRATEGIES, find_optimum
-from tuning.pricing import request_cost_breakdown
-from tuning.stats import nearest_rank
+from tuning.engine.analyzer import STRATEGIES, find_optimum
+from tuning.engine.pricing import request_cost_breakdown
+from tuning.engine.stats import nearest_rank
 
 NOT_AVAILABLE = "n/a"
 HEADERS = (

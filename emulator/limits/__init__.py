@@ -26,15 +26,15 @@ MB_PER_VCPU = 1769
 # 1 ms is the smallest quota cgroups accept, hence a longer period at the smallest shares (128 MB: 13.8 ms).
 _MIN_PERIOD_S = 0.010
 _MIN_QUOTA_S = 0.001
-CPU_METHODS = ("auto", "cgroup-v2", "cgroup-v1", "dutycycle", "none")
-_ALIASES = {"cgroup2": "cgroup-v2", "cgroup1": "cgroup-v1", "rss": "rss-check"}  # the CLI's shorter spellings
-MEMORY_METHODS = ("auto", "cgroup-v2", "cgroup-v1", "rss-check")
+# The one spelling of each limiter: every CLI (serve, tune, bench) offers exactly these choices.
+CPU_LIMITERS = ("auto", "cgroup-v2", "cgroup-v1", "dutycycle", "none")
+MEMORY_LIMITERS = ("auto", "cgroup-v2", "cgroup-v1", "rss-check")
 _JOIN_FAILED_EXIT = 97
 
 __all__ = [
-    "CPU_METHODS",
+    "CPU_LIMITERS",
     "MB_PER_VCPU",
-    "MEMORY_METHODS",
+    "MEMORY_LIMITERS",
     "CgroupError",
     "EnvironmentLimits",
     "LimitPlan",
@@ -107,12 +107,12 @@ class LimitPlan:
 
 def plan_limits(memory_mb: int, cpu_limiter: str = "auto", memory_limiter: str = "auto") -> LimitPlan:
     """Pick the methods for ``memory_mb``; ValueError for unknown names, CgroupError for a forced cgroup."""
-    cpu_limiter = _ALIASES.get(cpu_limiter, cpu_limiter)
-    memory_limiter = _ALIASES.get(memory_limiter, memory_limiter)
-    if cpu_limiter not in CPU_METHODS:
-        raise ValueError(f"cpu_limiter must be one of {', '.join(CPU_METHODS)}; got {cpu_limiter!r}")
-    if memory_limiter not in MEMORY_METHODS:
-        raise ValueError(f"memory_limiter must be one of {', '.join(MEMORY_METHODS)}; got {memory_limiter!r}")
+    if cpu_limiter not in CPU_LIMITERS:
+        raise ValueError(f"cpu_limiter must be one of {', '.join(CPU_LIMITERS)}; got {cpu_limiter!r}")
+    if memory_limiter not in MEMORY_LIMITERS:
+        raise ValueError(
+            f"memory_limiter must be one of {', '.join(MEMORY_LIMITERS)}; got {memory_limiter!r}"
+        )
     if memory_mb < 1:
         raise ValueError(f"memory_mb must be positive, got {memory_mb}")
     cores = min(cpu_share(memory_mb), host_cores())

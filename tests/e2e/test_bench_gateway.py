@@ -1,4 +1,5 @@
-"""``bench/gateway.py``: a short run prints the side-by-side figures; a bad count is a usage error."""
+"""``python -m programs.bench.gateway``: a short run prints the side-by-side figures; a bad count is a usage
+error."""
 
 from __future__ import annotations
 
@@ -10,12 +11,14 @@ import pytest
 
 from tests.e2e.served_stack import PROJECT_ROOT
 
-BENCH = PROJECT_ROOT / "bench" / "gateway.py"
-
 
 def _bench(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, str(BENCH), *args], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=120
+        [sys.executable, "-m", "programs.bench.gateway", *args],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
 
 

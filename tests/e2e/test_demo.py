@@ -1,4 +1,4 @@
-"""``python -m emulator demo``: the scenario passes, a failing step fails the demo, nothing is left over."""
+"""``python -m programs.demo``: the scenario passes, a failing step fails the demo, nothing is left over."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ def run_demo(*args: str) -> tuple[subprocess.CompletedProcess[str], list[psutil.
     # Files, not pipes: a pipe nobody reads while we poll could fill and block the demo.
     with tempfile.TemporaryFile("w+") as stdout, tempfile.TemporaryFile("w+") as stderr:
         process = subprocess.Popen(
-            [sys.executable, "-m", "emulator", "demo", *args], cwd=PROJECT_ROOT, stdout=stdout, stderr=stderr
+            [sys.executable, "-m", "programs.demo", *args], cwd=PROJECT_ROOT, stdout=stdout, stderr=stderr
         )
         seen = _descendants_until_exit(process)
         stdout.seek(0)

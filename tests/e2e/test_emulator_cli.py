@@ -15,8 +15,8 @@ import psutil
 import pytest
 
 from emulator import __main__ as cli
-from emulator import demo
 from emulator.local_stack import LocalStack
+from programs import demo
 
 
 @pytest.fixture
@@ -46,8 +46,11 @@ def restored_signal_handlers() -> Iterator[None]:
 def test_bad_flags_are_one_usage_line_and_exit_2(
     argv: list[str], message: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    main = (
+        demo.main if argv[0] == "demo" else cli.main
+    )  # the demo is its own program: python -m programs.demo
     with pytest.raises(SystemExit) as exited:
-        cli.main(argv)
+        main(argv[1:] if argv[0] == "demo" else argv)
     assert exited.value.code == 2
     error_lines = [line for line in capsys.readouterr().err.splitlines() if "error:" in line]
     assert len(error_lines) == 1, error_lines

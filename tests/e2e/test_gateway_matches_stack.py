@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import pytest
 
-from components.openapi_body import CORS_ALLOW_HEADERS, CORS_MAX_AGE_S, build_body, load_spec, operations
+from api.spec import CORS_ALLOW_HEADERS, CORS_MAX_AGE_S, OPENAPI_PATH, load_spec, operations
+from components.openapi_body import build_body
 from emulator import gateway
 from emulator.gateway import HttpRequest, LocalApiGateway, RouteTable
-from emulator.local_stack import OPENAPI_PATH
 
 ORIGIN = "https://app.example.com"
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from emulator import load
+from programs import load
 from tests.e2e.served_stack import ServedStack
 
 

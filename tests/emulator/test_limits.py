@@ -70,10 +70,13 @@ def test_a_forced_cgroup_that_is_not_available_says_why(monkeypatch):
     assert plan_limits(128).memory_method == "rss-check"
 
 
-def test_the_clis_short_method_names_are_accepted(monkeypatch):
+def test_each_limiter_has_one_spelling(monkeypatch):
     monkeypatch.setattr("emulator.limits.probe", lambda version, controller: None)
-    assert plan_limits(128, cpu_limiter="cgroup1").cpu_method == "cgroup-v1"
-    assert plan_limits(128, cpu_limiter="cgroup2", memory_limiter="cgroup2").memory_method == "cgroup-v2"
+    assert plan_limits(128, cpu_limiter="cgroup-v1").cpu_method == "cgroup-v1"
+    assert plan_limits(128, cpu_limiter="cgroup-v2", memory_limiter="cgroup-v2").memory_method == "cgroup-v2"
+    for other_spelling in ("cgroup1", "cgroup2", "rss"):
+        with pytest.raises(ValueError, match="must be one of"):
+            plan_limits(128, cpu_limiter=other_spelling, memory_limiter=other_spelling)
 
 
 @pytest.mark.slow

@@ -17,7 +17,7 @@ from emulator.limits import CgroupError
 from emulator.limits.cgroups import parent_dir, remove_stale
 from emulator.runtime import LambdaRuntime
 from tests.emulator.conftest import BASIC
-from tuning.reports import parse_report_line
+from tuning.engine.reports import parse_report_line
 
 UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 

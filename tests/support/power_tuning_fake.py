@@ -20,7 +20,7 @@ import urllib.request
 import zipfile
 from typing import Any
 
-from tuning.analysis import build_output
+from tuning.engine.analyzer import build_output
 
 OUTCOMES = ("success", "no_stats", "caught_error", "failed")
 ACCOUNT_ID = "123456789012"

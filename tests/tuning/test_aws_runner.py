@@ -14,15 +14,15 @@ from tests.support.power_tuning_fake import (
     queue_lambda_results,
     realistic_output,
 )
-from tuning.aws_runner import (
+from tuning.errors import InterruptedRunError, TuningError
+from tuning.payloads import parse_mix, seed_events, weighted_payload
+from tuning.runners.aws import (
     build_execution_input,
     read_report_invocations,
     result_output,
     run_aws,
     validate_function_arn,
 )
-from tuning.errors import InterruptedRunError, TuningError
-from tuning.payloads import parse_mix, seed_events, weighted_payload
 
 ARN = "arn:aws:lambda:us-east-1:123456789012:function:crud-fn"
 

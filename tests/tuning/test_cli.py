@@ -12,8 +12,8 @@ import boto3
 import pytest
 
 from tests.support.power_tuning_fake import fake_stack_outputs, queue_lambda_results, realistic_output
-from tuning.analysis import build_output
 from tuning.cli import main
+from tuning.engine.analyzer import build_output
 from tuning.errors import InterruptedRunError
 from tuning.payloads import seed_events
 
@@ -142,7 +142,8 @@ def test_help_documents_every_run_flag(capsys: pytest.CaptureFixture[str]) -> No
 
 def _capture_local_runs(monkeypatch: pytest.MonkeyPatch) -> dict:
     """Replace run_local by a fake that records what the CLI passes and returns a small, real result."""
-    import tuning.local_runner as local_runner
+    import tuning.run
+    from tuning.runners.local import LocalRun
 
     calls: dict = {}
 
@@ -165,9 +166,9 @@ def _capture_local_runs(monkeypatch: pytest.MonkeyPatch) -> dict:
             architecture="arm64",
         )
         moment = datetime(2026, 11, 27, 6, 0, tzinfo=UTC)
-        return local_runner.LocalRun(output, records, {"architecture_priced": "arm64"}, moment, moment)
+        return LocalRun(output, records, {"architecture_priced": "arm64"}, moment, moment)
 
-    monkeypatch.setattr(local_runner, "run_local", fake_run_local)
+    monkeypatch.setattr(tuning.run, "run_local", fake_run_local)
     return calls
 
 
@@ -245,18 +246,6 @@ def test_local_run_skips_an_outputs_file_left_by_a_dead_stack(
     assert main(LOCAL_ARGS) == 0
     assert calls["outputs"] is None  # a private emulator instead of failing at the first request
     assert "no longer runs; ignoring it" in capsys.readouterr().err
-
-
-def test_report_without_its_module_is_a_usage_error(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
-    import tuning.cli as cli
-
-    monkeypatch.setattr(cli, "_report_module", lambda: None)
-    with pytest.raises(SystemExit) as exited:
-        main(["report"])
-    assert exited.value.code == 2
-    assert "needs tuning/report.py" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize(

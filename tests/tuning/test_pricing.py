@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tuning.pricing import PRICES_AS_OF, invocation_cost, request_cost_breakdown
+from tuning.engine.pricing import PRICES_AS_OF, invocation_cost, request_cost_breakdown
 
 
 @pytest.mark.parametrize(

@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from tuning.stats import nearest_rank, trim_count, trimmed_mean
+from tuning.engine.stats import nearest_rank, trim_count, trimmed_mean
 
 POWERS_OF_TWO = [512, 1, 64, 2, 256, 4, 128, 8, 32, 16]  # unsorted on purpose
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tuning.visualization import decode_url, encode_url
+from tuning.engine.visualization import decode_url, encode_url
 
 EXAMPLE_URL = (
     "https://lambda-power-tuning.show/#gAAAAQACAAQABsAL;1MQWRav2lkQfDRdECieXQzptTkPNDD9D;"

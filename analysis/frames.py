@@ -1,0 +1,107 @@
+"""Tidy DataFrames of results files: one row per (run, memory size), or one per invocation."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from tuning.engine.analyzer import DEFAULT_BALANCED_WEIGHT
+from tuning.results import DEFAULT_RESULTS_DIR, load_results, per_power_stats, result_paths
+
+RUN_COLUMNS = [
+    "run",
+    "source",
+    "emulated",
+    "function_name",
+    "region",
+    "architecture",
+    "started",
+    "ended",
+    "execution_arn",
+    "strategy",
+    "balanced_weight",
+    "num",
+    "optimum_power",
+]
+POWER_COLUMNS = [
+    *RUN_COLUMNS,
+    "power",
+    "average_duration_ms",
+    "average_price_usd",
+    "is_optimum",
+    "stats_from",
+]
+INVOCATION_COLUMNS = [
+    "run",
+    "function_name",
+    "power",
+    "duration_ms",
+    "billed_ms",
+    "init_ms",
+    "max_memory_used_mb",
+    "error",
+    "cold",
+]
+
+
+def _run_row(path: Path, document: dict[str, Any]) -> dict[str, Any]:
+    meta, execution_input, output = document["metadata"], document["input"], document["output"]
+    return {
+        "run": path.stem,
+        "source": meta.get("source"),
+        "emulated": bool(meta.get("emulated")),
+        "function_name": meta.get("function_name"),
+        "region": meta.get("region"),
+        "architecture": meta.get("architecture"),
+        "started": meta.get("started"),
+        "ended": meta.get("ended"),
+        "execution_arn": meta.get("execution_arn"),
+        "strategy": execution_input.get("strategy", "cost"),
+        # the balanced pick of this run can only be recomputed with the weight it was run with
+        "balanced_weight": execution_input.get("balancedWeight", DEFAULT_BALANCED_WEIGHT),
+        "num": execution_input.get("num"),
+        "optimum_power": output.get("power"),
+    }
+
+
+def results_frame(location: str | Path | Iterable[str | Path] = DEFAULT_RESULTS_DIR) -> pd.DataFrame:
+    """One row per (run, power value): run metadata, average duration and price, whether it is the optimum."""
+    rows = []
+    for path in result_paths(location):
+        document = load_results(path)
+        run = _run_row(path, document)
+        stats, origin = per_power_stats(document["output"])
+        for stat in stats:
+            rows.append(
+                {
+                    **run,
+                    "power": stat["value"],
+                    "average_duration_ms": stat["averageDuration"],
+                    "average_price_usd": stat["averagePrice"],
+                    "is_optimum": stat["value"] == run["optimum_power"],
+                    "stats_from": origin,
+                }
+            )
+    frame = pd.DataFrame(rows, columns=POWER_COLUMNS)
+    for column in ("started", "ended"):
+        frame[column] = pd.to_datetime(frame[column], utc=True)
+    return frame
+
+
+def invocations_frame(location: str | Path | Iterable[str | Path] = DEFAULT_RESULTS_DIR) -> pd.DataFrame:
+    """One row per invocation: every local run, and AWS runs whose REPORT lines were read from the logs."""
+    rows = []
+    for path in result_paths(location):
+        document = load_results(path)
+        for record in document["invocations"]:
+            rows.append(
+                {
+                    "run": path.stem,
+                    "function_name": document["metadata"].get("function_name"),
+                    **{key: record.get(key) for key in INVOCATION_COLUMNS[2:]},
+                }
+            )
+    return pd.DataFrame(rows, columns=INVOCATION_COLUMNS)

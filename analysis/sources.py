@@ -1,0 +1,257 @@
+"""The analysis notebook's data sources, each loaded without raising: a DataFrame plus sentences for the
+reader.
+
+Missing data is normal (no tuning run yet, no metrics yet, an empty log group, the local stack without a
+state machine) and an unreachable or forbidden AWS API is the reader's to fix, so both become a sentence in
+the report instead of a traceback. Bad parameters still raise: they are the caller's mistake.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from botocore.exceptions import BotoCoreError, ClientError
+
+from analysis import cloudwatch, executions, frames, logs
+from api import outputs as stack_outputs
+from tuning import results
+from tuning.outputs import load_outputs
+
+_AWS_ERRORS = (BotoCoreError, ClientError)
+_CODE = re.compile(r"`([^`]+)`")  # notes mark commands and names like Markdown does
+
+
+@dataclass
+class Loaded:
+    """One source's data and what the reader should know about it (what is missing, what failed)."""
+
+    frame: pd.DataFrame
+    notes: list[str] = field(default_factory=list)
+    view: pd.DataFrame | None = None  # what a reader should see, when not the raw frame
+
+    def _repr_html_(self) -> str:
+        """Notebook display: the sentences, then the table."""
+        shown = self.frame if self.view is None else self.view
+        return notes_html(self.notes) + ("" if shown.empty else shown.to_html(max_rows=60))
+
+
+def notes_html(notes: list[str]) -> str:
+    """Sentences as an HTML list (notebook display and the HTML export alike)."""
+    items = "".join("<li>" + _CODE.sub(r"<code>\1</code>", html.escape(note)) + "</li>" for note in notes)
+    return f"<ul>{items}</ul>" if notes else ""
+
+
+@dataclass(frozen=True)
+class Context:
+    """What every source needs: the stack outputs, the time window, and whether AWS APIs are read at all."""
+
+    outputs: dict[str, Any]
+    start: datetime
+    end: datetime
+    origin: str
+    read_aws: bool = True
+
+    def describe(self) -> str:
+        """The report's first sentence: which function, from where, over which window."""
+        out = self.outputs
+        if out.get("function_name") is None:
+            return (
+                "Nothing to analyse yet: no stack outputs and no readable results files. Run "
+                "`make tune-local` (or `python -m tuning run`), or pass --outputs or --stack."
+            )
+        function = f"Function `{out.get('function_name')}` ({out.get('architecture')}, {out.get('region')}"
+        if not self.read_aws:
+            return (
+                f"{function}) from {self.origin}. No stack outputs given: results files only — no "
+                "executions, metrics or REPORT lines, and the current memory size is unknown "
+                "(pass --outputs or --stack)."
+            )
+        return (
+            f"{function}, currently {out.get('memory_size')} MB) from {self.origin}; data since "
+            f"{self.start:%Y-%m-%d %H:%M} UTC."
+        )
+
+
+def load_context(stack: str | None, outputs_path: str | None, since: str, results_dir: str | Path) -> Context:
+    """Stack outputs (``stack``, else ``outputs_path``, else the local stack's file) and the window.
+
+    Without any of them (e.g. after ``make tune-local`` with no local stack running) the report still works
+    from the results files, whose metadata names the function. Raises ``api.outputs.OutputsError`` or
+    ValueError on bad parameters.
+    """
+    start, end = cloudwatch.parse_since(since), datetime.now(UTC)
+    if stack is None and outputs_path is None and stack_outputs.LOCAL_OUTPUTS.exists():
+        outputs_path = str(stack_outputs.LOCAL_OUTPUTS)
+    if stack is None and outputs_path is None:
+        newest, metadata = _newest_readable_results(results_dir)
+        facts = {key: metadata.get(key) for key in ("function_name", "region", "architecture")}
+        origin = f"`{newest.name}`" if newest else "nowhere (no readable results files either)"
+        return Context(facts, start, end, origin, read_aws=False)
+    outputs = load_outputs(stack=stack, outputs_path=outputs_path)
+    origin = f"stack `{stack}`" if stack else f"`{outputs_path}`"
+    return Context(outputs, start, end, origin)
+
+
+def _newest_readable_results(results_dir: str | Path) -> tuple[Path | None, dict[str, Any]]:
+    """The newest results file that loads, and its metadata (a corrupt newer file is skipped here and
+    reported by ``tuning_runs``)."""
+    paths = results.result_paths(results_dir) if Path(results_dir).is_dir() else []
+    for path in reversed(paths):
+        try:
+            return path, results.load_results(path)["metadata"]
+        except (ValueError, OSError):
+            continue
+    return None, {}
+
+
+def aws_client(outputs: dict[str, Any], service: str) -> Any:
+    """A boto3 client for the stack's region; for the local stack (outputs carry ``endpoint_url``) its
+    emulator, with the emulator's dummy credentials so real ones never leave for a local endpoint."""
+    import boto3
+
+    endpoint = outputs.get("endpoint_url")
+    if endpoint:
+        return boto3.client(
+            service,
+            endpoint_url=endpoint,
+            region_name=outputs.get("region") or "us-east-1",
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",  # noqa: S106 -- the emulator's dummy, not a secret
+        )
+    return boto3.client(service, region_name=outputs.get("region") or None)
+
+
+def _results(results_dir: str | Path) -> tuple[pd.DataFrame, pd.DataFrame, list[str]]:
+    """Results files one by one, so one unreadable file costs a sentence, not the whole report."""
+    paths = results.result_paths(results_dir) if Path(results_dir).is_dir() else []
+    stats, invocations, notes = [], [], []
+    for path in paths:
+        try:
+            stats.append(frames.results_frame([path]))
+            invocations.append(frames.invocations_frame([path]))
+        except (ValueError, OSError, KeyError) as error:
+            notes.append(f"Skipped results file `{path}`: {error}")
+    if not paths:
+        notes.append(
+            f"No results files in `{results_dir}` (run `make tune-local` or `python -m tuning run`)."
+        )
+    stats_frame = pd.concat(stats, ignore_index=True) if stats else pd.DataFrame(columns=frames.POWER_COLUMNS)
+    invocation_frame = (
+        pd.concat(invocations, ignore_index=True)
+        if invocations
+        else pd.DataFrame(columns=frames.INVOCATION_COLUMNS)
+    )
+    return stats_frame, invocation_frame, notes
+
+
+def tuning_runs(context: Context, results_dir: str | Path) -> Loaded:
+    """Every Power Tuning execution since the window's start plus every results file, one row per power."""
+    notes: list[str] = []
+    arn = context.outputs.get("state_machine_arn")
+    found = pd.DataFrame(columns=executions.COLUMNS)
+    if not context.read_aws:
+        pass
+    elif not arn:
+        notes.append(
+            "These stack outputs have no state machine (the local stack has none): no executions read."
+        )
+    else:
+        try:
+            found = executions.load_executions(
+                arn,
+                context.start,
+                architecture=context.outputs.get("architecture"),
+                client=aws_client(context.outputs, "stepfunctions"),
+            )
+        except _AWS_ERRORS as error:
+            notes.append(f"Could not read the executions of `{arn}`: {error}")
+        if found.empty and not notes:
+            notes.append(f"No Power Tuning execution since {context.start:%Y-%m-%d %H:%M} UTC.")
+    saved, _, result_notes = _results(results_dir)
+    notes.extend(result_notes)
+    combined = executions.combine_runs(found, saved)
+    for failed in combined[combined["status"] != "succeeded"].itertuples():
+        notes.append(f"Run `{failed.run}` {failed.status}: {failed.cause}")
+    return Loaded(combined, notes, view=executions.run_summary(combined))
+
+
+def invocations(context: Context, results_dir: str | Path) -> Loaded:
+    """Per-invocation records: REPORT lines from the log group, and results files' records for the rest."""
+    notes: list[str] = []
+    report_lines = pd.DataFrame(columns=logs.COLUMNS)
+    if context.read_aws:
+        group = context.outputs.get("log_group_name") or f"/aws/lambda/{context.outputs['function_name']}"
+        try:
+            client = aws_client(context.outputs, "logs")
+            report_lines = logs.fetch_report_lines(group, context.start, context.end, client=client)
+        except _AWS_ERRORS as error:
+            notes.append(f"Could not read log group `{group}`: {error}")
+        if report_lines.empty and not notes:
+            notes.append(f"No REPORT lines in `{group}` since {context.start:%Y-%m-%d %H:%M} UTC.")
+    _, local, _ = _results(results_dir)
+    combined = logs.invocations_for_charts(report_lines, local)
+    if not combined.empty:
+        counts = combined.groupby("source").size()
+        notes.append("Invocations: " + ", ".join(f"{n} from {source}" for source, n in counts.items()) + ".")
+    elif not context.read_aws:  # with AWS read, the log group's note above already says what is missing
+        notes.append(f"No invocation records: no results file in `{results_dir}` holds any.")
+    return Loaded(combined, notes, view=logs.per_memory_summary(combined))
+
+
+def lambda_metrics(context: Context) -> Loaded:
+    """The CloudWatch summary per alias over the whole window (one aligned bucket: exact percentiles)."""
+    if not context.read_aws:
+        return Loaded(pd.DataFrame(), ["No stack outputs: CloudWatch metrics not read."])
+    function_name = context.outputs["function_name"]
+    window = cloudwatch.aligned_window(context.start, context.end)
+    alias = (context.outputs.get("alias_arn") or "").rsplit(":", 1)[-1]
+    aliases = [alias] if alias and alias != function_name else []
+    try:
+        client = aws_client(context.outputs, "cloudwatch")
+        metrics = cloudwatch.fetch_lambda_metrics(function_name, window, aliases=aliases, client=client)
+    except _AWS_ERRORS as error:
+        return Loaded(pd.DataFrame(), [f"Could not read CloudWatch metrics of `{function_name}`: {error}"])
+    if metrics.empty:
+        return Loaded(pd.DataFrame(), [f"No AWS/Lambda metrics for `{function_name}` in this window yet."])
+    note = f"AWS/Lambda metrics from {window.start:%Y-%m-%d %H:%M} to {window.end:%Y-%m-%d %H:%M} UTC."
+    return Loaded(cloudwatch.metrics_summary(metrics), [note])
+
+
+def write_summary(report_dir: str | Path, **parts: Any) -> Path:
+    """``report_dir/summary.json``: what the report found, machine-readable (tests and CI read it)."""
+    document = {name: _jsonable(value) for name, value in parts.items()}
+    document["charts"] = sorted(p.name for p in Path(report_dir).glob("*.png"))
+    return results.write_json_atomically(Path(report_dir) / "summary.json", document)
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, Loaded):
+        return {"rows": _jsonable(value.frame), "notes": value.notes}
+    if isinstance(value, pd.DataFrame):
+        frame = value.reset_index() if value.index.name else value
+        return [
+            {key: (None if _missing(item) else _plain(item)) for key, item in row.items()}
+            for row in frame.to_dict(orient="records")
+        ]
+    return value
+
+
+def _missing(item: Any) -> bool:
+    try:
+        return bool(pd.isna(item))
+    except (TypeError, ValueError):
+        return False
+
+
+def _plain(item: Any) -> Any:
+    if isinstance(item, pd.Timestamp | datetime):
+        return item.isoformat()
+    if hasattr(item, "item"):  # numpy scalars
+        return item.item()
+    return item

@@ -1,0 +1,289 @@
+"""``make demo``: the whole system offline in one command, as a new user's first look.
+
+Starts the local stack on free ports, drives a short CRUD scenario over HTTP on the REST routes and the
+tutorial endpoint, runs the local power tuning, executes the analysis notebook into
+``reports/power-tuning.html``, prints where everything is and the recommendation, then stops the stack and
+checks that no process is left behind.
+Any failed step stops the demo with its cause and a non-zero exit code.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import psutil
+
+from api.names import DEFAULT_STACK
+from emulator.children import GRACE_S, let_child_stop
+from emulator.local_stack import PROJECT_ROOT, LocalStack, StackSettings
+from tuning.cli import num_argument, power_values_argument
+from tuning.engine.inputs import DEFAULT_POWER_VALUES, MIN_NUM
+
+DEMO_OUTPUTS = PROJECT_ROOT / ".local" / "demo" / "outputs.json"
+RESULTS_DIR = PROJECT_ROOT / "results"
+REPORT_PATH = PROJECT_ROOT / "reports" / "power-tuning.html"
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report Ctrl-C
+
+
+class DemoStepError(RuntimeError):
+    """A step of the demo did not do what it should; the message says which and why."""
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--power-values",
+        type=power_values_argument,
+        default=list(DEFAULT_POWER_VALUES),
+        help="memory sizes to tune (MB, comma-separated, 128-10240)",
+    )
+    parser.add_argument(
+        "--num", type=num_argument, default=20, help=f"invocations per memory size (at least {MIN_NUM}; 20)"
+    )
+    parser.add_argument(
+        "--skip-tuning", action="store_true", help="only the HTTP scenario (no tuning, no report)"
+    )
+
+
+@dataclass
+class Answer:
+    status: int
+    headers: dict[str, str]
+    body: Any
+
+
+class ApiClient:
+    """A tiny HTTP client for the demo scenario (stdlib only, JSON in and out)."""
+
+    def __init__(self, api_url: str, api_key: str) -> None:
+        self.api_url = api_url.rstrip("/")
+        self.api_key = api_key
+
+    def call(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        headers: dict[str, str] | None = None,
+        *,
+        with_key: bool = True,
+    ) -> Answer:
+        data = None if body is None else json.dumps(body).encode()
+        all_headers = {"Content-Type": "application/json", **(headers or {})}
+        if with_key:
+            all_headers["x-api-key"] = self.api_key
+        url = self.api_url + path  # the loopback gateway this demo started
+        request = urllib.request.Request(url, data=data, headers=all_headers, method=method)  # noqa: S310
+        try:
+            with urllib.request.urlopen(request, timeout=60) as response:  # noqa: S310
+                return Answer(response.status, dict(response.headers), _json_or_text(response.read()))
+        except urllib.error.HTTPError as error:
+            return Answer(error.code, dict(error.headers), _json_or_text(error.read()))
+
+
+def _json_or_text(raw: bytes) -> Any:
+    try:
+        return json.loads(raw) if raw else None
+    except ValueError:
+        return raw.decode("utf-8", errors="replace")
+
+
+def _check(label: str, answer: Answer, expected: int, summary: Callable[[Any], str] = lambda _: "") -> Answer:
+    if answer.status != expected:
+        raise DemoStepError(f"{label}: expected HTTP {expected}, got {answer.status}: {answer.body}")
+    detail = summary(answer.body)
+    print(f"  ✓ {label:<44} → {answer.status}{'  ' + detail if detail else ''}", flush=True)
+    return answer
+
+
+def run_scenario(client: ApiClient) -> None:
+    """Create, read, update, list and delete through both faces of the API, and show the key is enforced."""
+    print("REST routes (/items):", flush=True)
+    _check("GET /items without x-api-key", client.call("GET", "/items", with_key=False), 403)
+    created = _check(
+        "POST /items",
+        client.call("POST", "/items", {"name": "espresso", "price": 2.5, "tags": ["hot"]}),
+        201,
+        lambda item: f"version={item['version']} id={item['id']}",
+    ).body
+    item_path = f"/items/{created['id']}"
+    read = _check("GET /items/{id}", client.call("GET", item_path), 200, lambda item: f"name={item['name']}")
+    etag = read.headers.get("ETag") or f'"{created["version"]}"'
+    _check(
+        f"PATCH /items/{{id}} (If-Match {etag})",
+        client.call(
+            "PATCH",
+            item_path,
+            {"price": 2.8, "tags": None},
+            {"If-Match": etag, "Content-Type": "application/merge-patch+json"},
+        ),
+        200,
+        lambda item: f"price={item['price']} version={item['version']}",
+    )
+    _check(
+        "PATCH /items/{id} with the stale ETag",
+        client.call("PATCH", item_path, {"price": 1}, {"If-Match": etag}),
+        412,
+    )
+    _check(
+        "GET /items?limit=10",
+        client.call("GET", "/items?limit=10"),
+        200,
+        lambda page: f"{len(page['items'])} item(s)",
+    )
+    _check("DELETE /items/{id}", client.call("DELETE", item_path), 204)
+    _check("GET /items/{id} after delete", client.call("GET", item_path), 404)
+
+    print("Tutorial endpoint (POST /DynamoDBManager):", flush=True)
+    rpc = "/DynamoDBManager"
+    key = {"id": "demo-1234ABCD"}
+    _check(
+        "create",
+        client.call("POST", rpc, {"operation": "create", "payload": {"Item": {**key, "number": 5}}}),
+        200,
+    )
+    _check(
+        "read",
+        client.call("POST", rpc, {"operation": "read", "payload": {"Key": key}}),
+        200,
+        lambda body: f"number={body['Item']['number']}",
+    )
+    update = {
+        "Key": key,
+        "UpdateExpression": "SET #num = :newNum",
+        "ExpressionAttributeNames": {"#num": "number"},
+        "ExpressionAttributeValues": {":newNum": 10},
+    }
+    _check(
+        "update (UpdateExpression)", client.call("POST", rpc, {"operation": "update", "payload": update}), 200
+    )
+    _check(
+        "list",
+        client.call("POST", rpc, {"operation": "list", "payload": {"Limit": 10}}),
+        200,
+        lambda body: f"Count={body['Count']}",
+    )
+    _check("delete", client.call("POST", rpc, {"operation": "delete", "payload": {"Key": key}}), 200)
+    _check("ping", client.call("POST", rpc, {"operation": "ping"}), 200, lambda body: json.dumps(body))
+
+
+def _run_step(title: str, command: list[str], *, grace_s: float = GRACE_S) -> None:
+    """Run one CLI step with its own progress output on this terminal; fail the demo if it fails."""
+    print(f"\n{title}\n  $ {' '.join(command)}", flush=True)
+    process = subprocess.Popen(command, cwd=PROJECT_ROOT)
+    try:
+        returncode = process.wait()
+    except KeyboardInterrupt:
+        let_child_stop(process, grace_s)
+        raise
+    if returncode != 0:
+        raise DemoStepError(f"{title} failed (exit code {returncode}); its output is above")
+
+
+def _newest_results(since: float) -> Path:
+    candidates = [p for p in RESULTS_DIR.glob("*_local_*.json") if p.stat().st_mtime >= since]
+    if not candidates:
+        raise DemoStepError(f"the tuning run wrote no results file under {RESULTS_DIR}")
+    return max(candidates, key=lambda p: p.stat().st_mtime)
+
+
+def _recommendation(results_path: Path) -> tuple[int, str]:
+    """Power Tuning's pick (cost strategy) from the results file, and a sentence about it."""
+    output = json.loads(results_path.read_text(encoding="utf-8")).get("output") or {}
+    if "power" not in output:
+        raise DemoStepError(f"{results_path} has no recommendation (output.power)")
+    return output["power"], (
+        f"{output['power']} MB — {output['duration']:.1f} ms average, ${output['cost']:.3g} per invocation "
+        f"(strategy: cost; timings emulated on this machine)"
+    )
+
+
+def _leftover_processes(before: set[int]) -> list[psutil.Process]:
+    """Children of this process that were not there before the stack started, after a short grace period."""
+    deadline = time.monotonic() + 10
+    while True:
+        alive = [
+            p for p in psutil.Process().children(recursive=True) if p.pid not in before and p.is_running()
+        ]
+        alive = [p for p in alive if p.status() != psutil.STATUS_ZOMBIE]
+        if not alive or time.monotonic() > deadline:
+            return alive
+        time.sleep(0.2)
+
+
+def run(args: argparse.Namespace) -> int:
+    started = time.monotonic()
+    before = {p.pid for p in psutil.Process().children(recursive=True)}
+    stack = LocalStack(StackSettings(port=0, outputs_path=DEMO_OUTPUTS))
+    interrupted = False
+    try:
+        print("Starting the local stack (moto endpoint, table, Lambda runtime, API gateway)…", flush=True)
+        outputs = stack.start()
+        print(f"  API {outputs['api_url']} · {outputs['memory_size']} MB · AWS {outputs['endpoint_url']}\n")
+        run_scenario(ApiClient(outputs["api_url"], outputs["api_key"]))
+        if not args.skip_tuning:
+            tuning_started = time.time()
+            since = datetime.fromtimestamp(tuning_started - 60, UTC).isoformat(timespec="seconds")
+            python = sys.executable
+            _run_step(
+                "Power tuning on the local runtime (each memory size gets its CPU share):",
+                [python, "-m", "tuning", "run", "--target", "local", "--outputs", str(DEMO_OUTPUTS),
+                 "--power-values", ",".join(map(str, args.power_values)), "--num", str(args.num)],
+            )  # fmt: skip
+            results = _newest_results(tuning_started)
+            stack.flush_telemetry()
+            _run_step(
+                "Analysis notebook → reports/power-tuning.html:",
+                [python, "-m", "analysis", "report", "--outputs", str(DEMO_OUTPUTS), "--since", since],
+            )
+            if not REPORT_PATH.exists() or REPORT_PATH.stat().st_mtime < tuning_started:
+                raise DemoStepError(f"the report step did not write {REPORT_PATH}")
+            power, sentence = _recommendation(results)
+            print(
+                f"\nRecommendation: {sentence}\n"
+                f"  results  {results.relative_to(PROJECT_ROOT)}\n"
+                f"  report   {REPORT_PATH.relative_to(PROJECT_ROOT)}\n"
+                f"  apply    pulumi config set memorySize {power} -s {DEFAULT_STACK} && pulumi up"
+                "  (after tuning on AWS)"
+            )
+    except DemoStepError as error:
+        print(f"\ndemo failed: {error}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("\ndemo interrupted: stopping the local stack…", file=sys.stderr, flush=True)
+        interrupted = True
+    finally:
+        stack.stop()
+    leftovers = _leftover_processes(before)
+    if leftovers:
+        print(f"demo failed: processes left behind: {[p.pid for p in leftovers]}", file=sys.stderr)
+        return 1
+    if interrupted:
+        print("demo interrupted; the local stack is stopped and no process is left behind", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    print(f"\nLocal stack stopped, no process left behind. Demo took {time.monotonic() - started:.0f} s.")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m programs.demo",
+        description="Start a private local stack, drive a CRUD scenario over HTTP, run the local power "
+        "tuning, write reports/power-tuning.html, print the recommendation, and stop everything.",
+    )
+    add_arguments(parser)
+    return run(parser.parse_args(argv))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

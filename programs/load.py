@@ -1,0 +1,250 @@
+"""``make load``: a bounded, headless locust run against the local stack or a deployed one.
+
+Settings come from flags or the environment (the Makefile passes ``URL``, ``API_KEY``, ``USERS``,
+``DURATION``, ``MIX``). Without ``URL`` it targets the running local stack (``.local/outputs.json``, loopback
+only) or, when none runs, starts a private one for the run. Reports: ``reports/load/`` (CSV stats, failures,
+HTML with throughput, percentiles and error rate), and a summary per operation on the terminal.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ipaddress
+import json
+import math
+import os
+import re
+import subprocess
+import sys
+import time
+import urllib.parse
+from contextlib import ExitStack
+from pathlib import Path
+
+from api.outputs import LOCAL_OUTPUTS, url_answers
+from emulator.children import let_child_stop
+from emulator.local_stack import PROJECT_ROOT, LocalStack, StackSettings
+from tuning.payloads import DEFAULT_MIX, parse_mix
+
+REPORT_DIR = PROJECT_ROOT / "reports" / "load"
+LOCUSTFILE = Path(__file__).resolve().parent / "locustfile.py"
+PRIVATE_OUTPUTS = PROJECT_ROOT / ".local" / "load" / "outputs.json"  # a private stack, for this run only
+MAX_USERS = 200
+MAX_DURATION_S = 30 * 60
+LOCUST_OVERRUN_S = 120  # start-up and the stop timeout on top of the run time
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report Ctrl-C
+
+
+class UsageError(ValueError):
+    """A setting the user gave is out of bounds or unusable: exit code 2 with this message."""
+
+
+def parse_duration(text: str) -> int:
+    """``90``, ``90s``, ``2m``, ``1m30s`` → seconds, within 1 s .. 30 min."""
+    match = re.fullmatch(r"\s*(?:(\d+)m)?\s*(?:(\d+)s?)?\s*", text)
+    if not text.strip() or match is None:
+        raise UsageError(f"DURATION {text!r} is not a duration like 30s, 2m or 1m30s")
+    seconds = int(match.group(1) or 0) * 60 + int(match.group(2) or 0)
+    if not 1 <= seconds <= MAX_DURATION_S:
+        raise UsageError(f"DURATION must be between 1 s and {MAX_DURATION_S // 60} min, got {seconds} s")
+    return seconds
+
+
+def _users(text: str) -> int:
+    if not text.strip().isdigit() or not 1 <= int(text) <= MAX_USERS:
+        raise UsageError(f"USERS must be an integer from 1 to {MAX_USERS}, got {text!r}")
+    return int(text)
+
+
+def is_loopback(url: str) -> bool:
+    host = urllib.parse.urlsplit(url).hostname or ""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _parser() -> argparse.ArgumentParser:
+    env = os.environ
+    parser = argparse.ArgumentParser(prog="python -m programs.load", description=__doc__)
+    parser.add_argument("--url", default=env.get("URL", ""), help="API base URL ending in /prod (env URL)")
+    parser.add_argument("--api-key", default=env.get("API_KEY", ""), help="x-api-key for --url (env API_KEY)")
+    parser.add_argument(
+        "--users", default=env.get("USERS", "5"), help=f"virtual users, 1-{MAX_USERS} (env USERS; 5)"
+    )
+    parser.add_argument(
+        "--duration", default=env.get("DURATION", "30s"), help="run time, e.g. 30s, 2m (env DURATION)"
+    )
+    parser.add_argument(
+        "--mix", default=env.get("MIX", DEFAULT_MIX), help=f"operation weights (env MIX; {DEFAULT_MIX})"
+    )
+    parser.add_argument(
+        "--user-rate",
+        default=env.get("USER_RATE", "10"),
+        help="requests per second each user sends, 0 = back to back (env USER_RATE; 10)",
+    )
+    parser.add_argument("--outputs", type=Path, default=LOCAL_OUTPUTS, help="local stack outputs to target")
+    parser.add_argument(
+        "--report-dir", type=Path, default=REPORT_DIR, help="where the CSV and HTML reports go"
+    )
+    return parser
+
+
+def _local_target(outputs_path: Path, stack_scope: ExitStack) -> tuple[str, str]:
+    """The running local stack's URL and key, or a private stack's when none answers."""
+    if outputs_path.exists():
+        outputs = _read_outputs(outputs_path)
+        if not is_loopback(outputs["api_url"]):
+            raise UsageError(
+                f"{outputs_path} points at {outputs.get('api_url')!r}, not loopback; use URL= instead"
+            )
+        if url_answers(outputs["api_url"]):
+            return outputs["api_url"], outputs["api_key"]
+        print(f"{outputs_path} is stale (nothing answers at {outputs['api_url']}); starting a private stack")
+    print("No local stack running: starting a private one for this run…", flush=True)
+    stack = stack_scope.enter_context(LocalStack(StackSettings(port=0, outputs_path=PRIVATE_OUTPUTS)))
+    return stack.outputs["api_url"], stack.outputs["api_key"]
+
+
+def _read_outputs(path: Path) -> dict:
+    """The local stack's outputs, or a usage error naming the file (a crash can leave it truncated)."""
+    try:
+        outputs = json.loads(path.read_text(encoding="utf-8"))
+        if not isinstance(outputs, dict) or not all(
+            isinstance(outputs.get(k), str) for k in ("api_url", "api_key")
+        ):
+            raise ValueError("api_url and api_key missing")
+    except (OSError, ValueError) as error:
+        raise UsageError(f"{path} is not a local stack's outputs ({error}); delete it or use URL=") from None
+    return outputs
+
+
+def _percentile(histogram: dict[str, int], fraction: float) -> float:
+    """Nearest-rank percentile of locust's response-time histogram ({rounded ms: count})."""
+    ordered = sorted((float(ms), count) for ms, count in histogram.items())
+    rank = max(1, math.ceil(fraction * sum(count for _, count in ordered)))
+    seen = 0
+    for ms, count in ordered:
+        seen += count
+        if seen >= rank:
+            return ms
+    return float("nan")
+
+
+def summarize(stats_json: Path, duration_s: float) -> list[str]:
+    """One line per operation and the total: requests, rate, failure %, p50/p90/p99 in ms.
+
+    From locust's final JSON stats (its CSV is written once a second and can miss the last one)."""
+    entries = json.loads(stats_json.read_text(encoding="utf-8"))
+    total: dict[str, int] = {}
+    for entry in entries:
+        for ms, count in entry["response_times"].items():
+            total[ms] = total.get(ms, 0) + count
+    rows = [(e["name"], e["num_requests"], e["num_failures"], e["response_times"]) for e in entries]
+    rows.append(("total", sum(r[1] for r in rows), sum(r[2] for r in rows), total))
+    lines = [f"{'operation':<22} {'requests':>9} {'req/s':>7} {'fail %':>7} {'p50':>6} {'p90':>6} {'p99':>6}"]
+    for name, requests, failures, histogram in rows:
+        p50, p90, p99 = (_percentile(histogram, q) for q in (0.5, 0.9, 0.99))
+        failed_percent = 100 * failures / max(requests, 1)
+        lines.append(
+            f"{name:<22} {requests:>9} {requests / duration_s:>7.1f} {failed_percent:>6.1f}% "
+            f"{p50:>6.0f} {p90:>6.0f} {p99:>6.0f}"
+        )
+    return lines
+
+
+def _user_rate(text: str) -> float:
+    try:
+        rate = float(text)
+    except ValueError:
+        rate = -1.0
+    if not 0 <= rate <= 1000:
+        raise UsageError(f"USER_RATE must be a number of requests per second from 0 to 1000, got {text!r}")
+    return rate
+
+
+def run(args: argparse.Namespace) -> int:
+    users = _users(str(args.users))
+    user_rate = _user_rate(str(args.user_rate))
+    duration_s = parse_duration(str(args.duration))
+    try:
+        parse_mix(args.mix)
+    except ValueError as error:
+        raise UsageError(f"MIX: {error}") from None
+    with ExitStack() as scope:
+        if args.url:
+            url, api_key = args.url.rstrip("/"), args.api_key
+            if not api_key:
+                raise UsageError("URL= needs API_KEY= (the stage requires x-api-key)")
+        else:
+            url, api_key = _local_target(args.outputs, scope)
+        args.report_dir.mkdir(parents=True, exist_ok=True)
+        prefix = args.report_dir / "load"
+        command = [
+            sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--headless", "--only-summary",
+            "--host", url, "--users", str(users), "--spawn-rate", str(users), "--run-time", f"{duration_s}s",
+            "--stop-timeout", "5", "--csv", str(prefix), "--html", str(args.report_dir / "report.html"),
+            "--json-file", str(prefix),
+            "--loglevel", "WARNING",
+        ]  # fmt: skip
+        environment = {
+            **os.environ,
+            "LOAD_API_KEY": api_key,
+            "LOAD_MIX": args.mix,
+            "LOAD_USER_RATE": str(user_rate),
+            "PYTHONPATH": str(PROJECT_ROOT),
+        }
+        pace = f"{user_rate:g} requests/s each" if user_rate else "back to back"
+        print(f"locust: {users} users ({pace}) for {duration_s} s against {url} (mix {args.mix})", flush=True)
+        stats = Path(f"{prefix}.json")
+        stats.unlink(missing_ok=True)  # a summary must never come from an earlier run
+        started = time.monotonic()
+        returncode, interrupted = _run_locust(command, environment, duration_s)
+        elapsed_s = time.monotonic() - started
+    if not stats.exists():
+        print(f"locust wrote no statistics (exit code {returncode})", file=sys.stderr)
+        return EXIT_INTERRUPTED if interrupted else 1
+    # An interrupted run lasted until Ctrl-C: rates over the time it ran, not the planned duration.
+    print("\n".join(summarize(stats, min(elapsed_s, duration_s) if interrupted else duration_s)))
+    print(f"reports: {args.report_dir}/report.html, {prefix}_stats.csv, {prefix}_failures.csv")
+    if interrupted:
+        print("interrupted: the reports cover the run until Ctrl-C", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    if returncode != 0:
+        print(
+            "some requests failed: see the failures file (HTTP 429 means the stage's rate or burst limit was "
+            "reached, as API Gateway would; fewer USERS stay below it)",
+            file=sys.stderr,
+        )
+    return returncode
+
+
+def _run_locust(command: list[str], environment: dict[str, str], duration_s: int) -> tuple[int, bool]:
+    """Locust's exit code, and whether Ctrl-C ended it early (it then stops its users and still writes its
+    reports, which ``subprocess.run`` would cut short with SIGKILL)."""
+    process = subprocess.Popen(command, cwd=PROJECT_ROOT, env=environment)
+    try:
+        return process.wait(timeout=duration_s + LOCUST_OVERRUN_S), False
+    except subprocess.TimeoutExpired:
+        print(f"locust did not stop {LOCUST_OVERRUN_S} s after its run time; stopping it", file=sys.stderr)
+        return let_child_stop(process, grace_s=0), False
+    except KeyboardInterrupt:
+        return let_child_stop(process), True
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        return run(args)
+    except UsageError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:  # before locust started (e.g. while the private stack started): it is stopped
+        print("interrupted: no load was sent", file=sys.stderr)
+        return EXIT_INTERRUPTED
+
+
+if __name__ == "__main__":
+    sys.exit(main())

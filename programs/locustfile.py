@@ -1,0 +1,101 @@
+"""Locust users for ``make load``: each virtual user runs the API's operations in the configured mix.
+
+Run through ``python -m programs.load`` (which validates the settings); it passes them in the environment:
+``LOAD_API_KEY`` (sent as ``x-api-key``), ``LOAD_MIX`` (``get=70,create=20,list=10``, names from
+``tuning.payloads``) and ``LOAD_USER_RATE`` (requests per second per user, 0 = back to back). Requests are
+named by route (``GET /items/{id}``) so reports aggregate per operation.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import uuid
+from collections.abc import Callable
+from typing import ClassVar
+
+from locust import FastHttpUser, constant, constant_throughput
+
+from tuning.payloads import DEFAULT_MIX, parse_mix
+
+_SAMPLE = {"name": "load test item", "price": 9.5, "tags": ["load"]}
+_EXPECTED = {"get": 200, "list": 200, "create": 201, "replace": 200, "patch": 200, "delete": 204}
+
+
+def _request(user: ApiUser, operation: str, method: str, path: str, name: str, **kwargs) -> dict | None:
+    with user.client.request(method, path, name=name, catch_response=True, **kwargs) as response:
+        if response.status_code != _EXPECTED[operation]:
+            response.failure(f"{operation}: HTTP {response.status_code}")
+            return None
+        return response.json() if response.content else {}
+
+
+def create_item(user: ApiUser) -> None:
+    item_id = f"load-{uuid.uuid4().hex[:16]}"
+    body = json.dumps({"id": item_id, **_SAMPLE})
+    if _request(user, "create", "POST", "/items", "POST /items", data=body) is not None:
+        user.ids.append(item_id)
+
+
+def _some_id(user: ApiUser) -> str:
+    if not user.ids:
+        create_item(user)
+    return random.choice(user.ids) if user.ids else "load-missing"  # noqa: S311 - not security
+
+
+def get_item(user: ApiUser) -> None:
+    _request(user, "get", "GET", f"/items/{_some_id(user)}", "GET /items/{id}")
+
+
+def list_items(user: ApiUser) -> None:
+    _request(user, "list", "GET", "/items?limit=25", "GET /items")
+
+
+def replace_item(user: ApiUser) -> None:
+    _request(user, "replace", "PUT", f"/items/{_some_id(user)}", "PUT /items/{id}", data=json.dumps(_SAMPLE))
+
+
+def patch_item(user: ApiUser) -> None:
+    headers = {"Content-Type": "application/merge-patch+json"}
+    body = json.dumps({"price": round(random.uniform(1, 20), 2)})  # noqa: S311 - not security
+    _request(
+        user, "patch", "PATCH", f"/items/{_some_id(user)}", "PATCH /items/{id}", data=body, headers=headers
+    )
+
+
+def delete_item(user: ApiUser) -> None:
+    item_id = _some_id(user)
+    if _request(user, "delete", "DELETE", f"/items/{item_id}", "DELETE /items/{id}") is not None:
+        user.ids.remove(item_id)
+
+
+_OPERATIONS: dict[str, Callable[[ApiUser], None]] = {
+    "get": get_item,
+    "list": list_items,
+    "create": create_item,
+    "replace": replace_item,
+    "patch": patch_item,
+    "delete": delete_item,
+}
+
+
+class ApiUser(FastHttpUser):
+    """A client that keeps the ids it created and reads, replaces, patches and deletes only those."""
+
+    _rate = float(os.environ.get("LOAD_USER_RATE", "10"))
+    # Paced users give a known offered load; 0 sends each request as soon as the last one returned.
+    wait_time = constant_throughput(_rate) if _rate > 0 else constant(0)
+    default_headers: ClassVar[dict[str, str]] = {
+        "x-api-key": os.environ.get("LOAD_API_KEY", ""),
+        "Content-Type": "application/json",
+    }
+    # Weighted at class creation, where locust expands {task: weight} into its schedule.
+    tasks: ClassVar = {
+        _OPERATIONS[name]: weight
+        for name, weight in parse_mix(os.environ.get("LOAD_MIX", DEFAULT_MIX)).items()
+    }
+
+    def on_start(self) -> None:
+        self.ids: list[str] = []
+        create_item(self)  # reads need something to read

@@ -1,0 +1,76 @@
+"""The tidy DataFrames the notebook builds on: one row per (run, power), one per invocation."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from analysis import frames
+from analysis.frames import invocations_frame, results_frame
+from tests.support.power_tuning_fake import realistic_output
+from tests.support.results_files import ENDED, EXECUTION_INPUT
+from tests.support.results_files import write_sample as _write
+
+
+def test_results_frame_has_one_row_per_run_and_power(tmp_path: Path) -> None:
+    _write(tmp_path, source="aws")
+    _write(tmp_path, source="local", output=realistic_output(include_stats=False))
+    frame = results_frame(tmp_path)
+    assert len(frame) == 12
+    assert list(frame.columns) == frames.POWER_COLUMNS
+    aws = frame[frame["source"] == "aws"]
+    assert list(aws["power"]) == [128, 256, 512, 1024, 1536, 3008]
+    assert list(aws["average_duration_ms"]) == [s["averageDuration"] for s in realistic_output()["stats"]]
+    assert set(aws["stats_from"]) == {"stats"}
+    assert aws["is_optimum"].sum() == 1
+    assert aws.loc[aws["is_optimum"], "power"].item() == realistic_output()["power"]
+    local = frame[frame["source"] == "local"]
+    assert set(local["stats_from"]) == {"visualization"}  # recovered from the URL when stats are missing
+    assert local["average_duration_ms"].to_numpy() == pytest.approx(
+        aws["average_duration_ms"].to_numpy(), rel=1e-6
+    )
+    assert set(frame["strategy"]) == {"speed"}
+    assert str(frame["started"].dt.tz) == "UTC"
+
+
+def test_invocations_frame(tmp_path: Path) -> None:
+    record = {
+        "power": 256,
+        "duration_ms": 7.5,
+        "billed_ms": 8,
+        "init_ms": 150.0,
+        "max_memory_used_mb": 60,
+        "error": None,
+        "cold": True,
+    }
+    _write(tmp_path, invocations=[record, {**record, "cold": False, "init_ms": None}])
+    _write(tmp_path, source="aws")
+    frame = invocations_frame(tmp_path)
+    assert list(frame.columns) == frames.INVOCATION_COLUMNS
+    assert list(frame["cold"]) == [True, False]
+    assert frame["run"].iloc[0] == "20261127T060504Z_local_crud-fn-1"
+
+
+def test_empty_directory_gives_empty_frames(tmp_path: Path) -> None:
+    assert results_frame(tmp_path).empty
+    assert invocations_frame(tmp_path).empty
+
+
+def test_results_frame_keeps_each_runs_balanced_weight(tmp_path: Path) -> None:
+    """The notebook recomputes the balanced pick from a run's rows: it needs the weight that run used."""
+    from analysis.executions import COLUMNS, combine_runs
+    from analysis.recommend import decide
+
+    _write(tmp_path, source="local")  # no balancedWeight in the input: the tool's 0.5
+    speed_only = {**EXECUTION_INPUT, "strategy": "balanced", "balancedWeight": 0.0}
+    later = _write(tmp_path, started=ENDED, execution_input=speed_only)
+    frame = results_frame(tmp_path)
+    weights = frame.groupby("run")["balanced_weight"].unique()
+    assert list(weights[later.stem]) == [0.0]
+    assert list(weights["20261127T060504Z_local_crud-fn-1"]) == [0.5]
+    runs = combine_runs(pd.DataFrame(columns=COLUMNS), frame)
+    picks = decide(runs, outputs={"architecture": "arm64"}, stack=None, mix={"get": 1}, requests_per_month=1)
+    by_strategy = dict(zip(picks.picks["strategy"], picks.picks["memory_mb"], strict=True))
+    assert by_strategy["balanced"] == by_strategy["speed"] == 3008  # weight 0 ≡ speed, as in the tool

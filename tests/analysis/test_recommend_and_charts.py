@@ -1,0 +1,226 @@
+"""Recommendation arithmetic against hand-computed list prices, and the charts' behaviour without data."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from IPython.display import Image, Markdown
+
+from analysis import charts, recommend
+
+
+def _run(
+    points: dict[int, tuple[float, float]], run: str = "r1", started: str = "2026-11-27T10:00Z"
+) -> pd.DataFrame:
+    """Per-power rows of one successful run: power → (duration ms, price $)."""
+    return pd.DataFrame(
+        [
+            {
+                "run": run,
+                "source": "aws",
+                "status": "succeeded",
+                "started": pd.Timestamp(started),
+                "architecture": "x86_64",
+                "region": "us-east-1",
+                "balanced_weight": 0.5,
+                "power": power,
+                "average_duration_ms": duration,
+                "average_price_usd": price,
+            }
+            for power, (duration, price) in points.items()
+        ]
+    )
+
+
+def test_pareto_front_drops_dominated_sizes() -> None:
+    run = _run({128: (10.0, 1.0), 256: (5.0, 2.0), 512: (6.0, 3.0), 1024: (12.0, 1.0)})
+    # 512 is slower and dearer than 256; 1024 is as cheap as 128 but slower
+    assert run.loc[recommend.pareto_front(run), "power"].tolist() == [128, 256]
+
+
+def test_latest_run_skips_failed_and_older_runs() -> None:
+    older = _run({128: (10.0, 1.0)}, run="old", started="2026-11-26T10:00Z")
+    newer = _run({128: (9.0, 1.0), 256: (4.0, 1.5)}, run="new", started="2026-11-27T10:00Z")
+    failed = pd.DataFrame(
+        [{"run": "broken", "status": "failed", "started": pd.Timestamp("2026-11-28T10:00Z")}]
+    )
+    latest = recommend.latest_run(pd.concat([older, newer, failed], ignore_index=True))
+    assert latest["run"].unique().tolist() == ["new"]
+    assert latest["power"].tolist() == [128, 256]
+
+
+def test_cost_table_against_list_prices() -> None:
+    run = _run({1024: (100.0, 0.0), 128: (800.0, 0.0)})
+    costs = recommend.cost_table(
+        run, mix={"get": 1}, requests_per_month=1_000_000, architecture="x86_64", region="us-east-1"
+    )
+    row = costs.set_index("power").loc[1024]
+    # 0.1 s × 1 GB × $0.0000166667; $0.20 and $3.50 per million; a get = ½ read unit at $0.125 per million
+    assert row["lambda_compute"] == pytest.approx(0.1 * 0.0000166667)
+    assert row["lambda_request"] == pytest.approx(0.20e-6)
+    assert row["api_gateway"] == pytest.approx(3.50e-6)
+    assert row["dynamodb"] == pytest.approx(0.5 * 0.125e-6)
+    assert row["monthly_cost"] == pytest.approx(1e6 * (0.1 * 0.0000166667 + 0.2e-6 + 3.5e-6 + 0.0625e-6))
+    # 128 MB for 800 ms is the same GB-s as 1024 MB for 100 ms
+    assert costs.set_index("power").loc[128, "total"] == pytest.approx(row["total"])
+    readable = recommend.costs_view(costs).loc[1024]  # $ per million requests, as the notebook shows it
+    assert readable["api_gateway $/1M"] == pytest.approx(3.5)
+    assert readable["lambda_compute $/1M"] == pytest.approx(1.6667, abs=1e-4)
+
+
+def test_unknown_price_region_falls_back_and_says_so() -> None:
+    run = _run({128: (10.0, 1e-7), 256: (6.0, 2e-7)})
+    run["region"] = "xx-nowhere-1"
+    decision = recommend.decide(
+        run,
+        outputs={"architecture": "x86_64", "memory_size": 256},
+        stack=None,
+        mix={"get": 1},
+        requests_per_month=1,
+    )
+    assert set(decision.costs["prices_region"]) == {"us-east-1"}
+    assert "us-east-1 list prices" in decision.sentences[0]
+
+
+def test_recommendation_against_current_memory() -> None:
+    run = _run({128: (400.0, 1.0e-6), 512: (120.0, 1.1e-6), 1024: (60.0, 1.3e-6)})
+    costs = recommend.cost_table(
+        run, mix={"get": 1}, requests_per_month=10, architecture="x86_64", region="us-east-1"
+    )
+    picks = recommend.recommend(run, costs, current_memory=512, stack="prod").set_index("strategy")
+    assert picks.loc["cost", "memory_mb"] == 128
+    assert picks.loc["speed", "memory_mb"] == 1024
+    assert picks.loc["cost", "command"] == "pulumi config set memorySize 128 -s prod"
+    monthly = costs.set_index("power")["monthly_cost"]
+    # 512 MB × 120 ms is 60 MB·s against 128 MB × 400 ms = 50 MB·s: moving to 128 MB saves
+    assert monthly[512] > monthly[128]
+    assert picks.loc["cost", "monthly_saving"] == pytest.approx(monthly[512] - monthly[128])
+    # balanced: 128 → ½·1/1.3 + ½·1 = 0.885; 512 → ½·1.1/1.3 + ½·0.3 = 0.573; 1024 → ½ + ½·0.15 = 0.575
+    assert picks.loc["balanced", "memory_mb"] == 512
+    assert picks.loc["balanced", "command"] == "(keep the current size)"
+    sentences = recommend.describe(picks.reset_index(), 10)
+    assert any(s.startswith("balanced: 512 MB") and "nothing to change" in s for s in sentences)
+
+
+def test_saving_unknown_when_current_memory_was_not_measured() -> None:
+    run = _run({128: (400.0, 1.0e-6), 512: (100.0, 1.1e-6)})
+    costs = recommend.cost_table(
+        run, mix={"get": 1}, requests_per_month=10, architecture="x86_64", region="us-east-1"
+    )
+    picks = recommend.recommend(run, costs, current_memory=2048, stack=None)
+    assert picks["monthly_saving"].isna().all()
+    assert picks.loc[0, "command"] == "pulumi config set memorySize 128"
+    assert "was not measured" in recommend.describe(picks, 10)[0]
+
+
+def test_no_run_no_recommendation() -> None:
+    decision = recommend.decide(
+        pd.DataFrame(columns=["run", "status", "power", "started"]),
+        outputs={"architecture": "x86_64", "memory_size": 256},
+        stack="prod",
+        mix={"get": 1},
+        requests_per_month=1,
+    )
+    assert decision.picks.empty
+    assert decision.sentences == ["No successful tuning run yet: nothing to recommend."]
+
+
+EMPTY_STATS = pd.DataFrame(columns=["run", "power", "average_duration_ms", "average_price_usd", "started"])
+EMPTY_INVOCATIONS = pd.DataFrame(
+    columns=["source", "memory_mb", "duration_ms", "init_ms", "max_memory_used_mb"]
+)
+
+
+@pytest.mark.parametrize(
+    ("chart", "args", "sentence"),
+    [
+        (charts.cost_and_duration, (EMPTY_STATS,), "No successful tuning run"),
+        (charts.cost_vs_duration, (EMPTY_STATS, pd.DataFrame()), "No successful tuning run"),
+        (charts.duration_distribution, (EMPTY_INVOCATIONS,), "No REPORT lines"),
+        (charts.cold_start, (EMPTY_INVOCATIONS,), "No cold start"),
+        (charts.memory_headroom, (EMPTY_INVOCATIONS,), "No Max Memory Used"),
+        (charts.request_price, (pd.DataFrame(), {"get": 1}), "no per-request price"),
+        (charts.monthly_cost, (pd.DataFrame(), pd.DataFrame(), 1), "no monthly cost"),
+        (charts.run_comparison, (EMPTY_STATS,), "No successful tuning run"),
+    ],
+)
+def test_charts_without_data_say_why_and_write_nothing(chart, args, sentence: str, tmp_path: Path) -> None:
+    with pytest.raises(charts.NoDataError, match=sentence):
+        chart(*args, report_dir=tmp_path)
+    shown = charts.render(chart, *args, report_dir=tmp_path)
+    assert isinstance(shown, Markdown)
+    assert sentence in shown.data
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_one_run_is_not_a_comparison_but_is_a_chart(tmp_path: Path) -> None:
+    run = _run({128: (400.0, 1.0e-6), 512: (100.0, 1.1e-6)})
+    with pytest.raises(charts.NoDataError, match="Only one successful tuning run"):
+        charts.run_comparison(run, report_dir=tmp_path)
+    shown = charts.render(charts.cost_and_duration, run, report_dir=tmp_path)
+    assert isinstance(shown, Image)
+    assert (tmp_path / "cost_and_duration.png").stat().st_size > 10_000
+
+
+def test_cold_start_ignores_warm_invocations(tmp_path: Path) -> None:
+    invocations = pd.DataFrame(
+        {
+            "source": ["REPORT lines"] * 3,
+            "memory_mb": [128, 128, 256],
+            "duration_ms": [5.0, 6.0, 7.0],
+            "init_ms": [300.0, math.nan, math.nan],
+            "max_memory_used_mb": [70, 71, 72],
+        }
+    )
+    figure = charts.cold_start(invocations, report_dir=tmp_path)
+    assert [label.get_text() for label in figure.axes[0].get_xticklabels()] == ["128"]
+
+
+def test_power_tuning_view_gives_each_run_its_own_panel(tmp_path: Path) -> None:
+    """Line pairs of several runs on one pair of axes cannot be told apart: one panel per run, newest 4."""
+    runs = pd.concat(
+        [
+            _run(
+                {128: (40.0 + day, 1e-6), 512: (10.0, 2e-6)},
+                run=f"run-{day}",
+                started=f"2026-11-2{day}T10:00Z",
+            )
+            for day in range(1, 7)
+        ],
+        ignore_index=True,
+    )
+    figure = charts.cost_and_duration(runs, report_dir=tmp_path)
+    titled = [ax.get_title() for ax in figure.axes if ax.get_visible() and ax.get_title()]
+    assert titled == [f"2026-11-2{day} 10:00:00 · aws x86_64 · run-{day}" for day in (6, 5, 4, 3)]
+    assert "newest 4 of 6 runs" in figure.get_suptitle()
+    first = next(ax for ax in figure.axes if ax.get_title().endswith("run-6"))
+    assert [line.get_ydata().tolist() for line in first.get_lines()] == [[46.0, 10.0]]  # its own run only
+
+    figure = charts.cost_and_duration(runs[runs["run"] == "run-2"], report_dir=tmp_path)
+    assert [ax.get_title() for ax in figure.axes if ax.get_title()] == [
+        "2026-11-22 10:00:00 · aws x86_64 · run-2"
+    ]
+    assert "newest" not in figure.get_suptitle()
+
+
+def test_monthly_cost_labels_each_pick_on_its_bar_stacked_only_where_picks_share_a_size(
+    tmp_path: Path,
+) -> None:
+    costs = pd.DataFrame({"power": [128, 256, 512], "monthly_cost": [40.0, 39.0, 41.0]})
+    picks = pd.DataFrame(
+        {
+            "strategy": ["cost", "speed", "balanced"],
+            "memory_mb": [256, 512, 512],
+            "current_memory_mb": [None] * 3,
+        }
+    )
+    figure = charts.monthly_cost(costs, picks, 1_000_000, report_dir=tmp_path)
+    labels = {
+        text.get_text(): (text.xy[0], text.xyann[1])
+        for text in figure.axes[0].texts
+        if text.get_text() in ("cost", "speed", "balanced")
+    }
+    assert labels == {"cost": (1, 12), "speed": (2, 12), "balanced": (2, 28)}

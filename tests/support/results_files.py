@@ -1,0 +1,35 @@
+"""Sample results files for tests of the writer and of the readers built on it."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+from tests.support.power_tuning_fake import realistic_output
+from tuning.results import write_results
+
+STARTED = datetime(2026, 11, 27, 6, 5, 4, tzinfo=UTC)
+ENDED = datetime(2026, 11, 27, 6, 7, 0, tzinfo=UTC)
+EXECUTION_INPUT = {"lambdaARN": "arn:aws:lambda:us-east-1:1:function:f", "num": 10, "strategy": "speed"}
+
+
+def write_sample(
+    tmp_path: Path,
+    source: str = "local",
+    output: dict | None = None,
+    started: datetime = STARTED,
+    execution_input: dict | None = None,
+    **extra,
+) -> Path:
+    return write_results(
+        source=source,
+        function_name="crud fn/1",
+        region="us-east-1",
+        architecture="arm64",
+        started=started,
+        ended=ENDED,
+        execution_input=execution_input or EXECUTION_INPUT,
+        output=output or realistic_output(),
+        results_dir=tmp_path,
+        **extra,
+    )

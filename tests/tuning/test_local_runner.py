@@ -1,0 +1,285 @@
+"""The local runner runs Power Tuning's experiment on the local runtime and answers in the tool's schema."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import select
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.parse
+from pathlib import Path
+from typing import IO
+
+import psutil
+import pytest
+
+from api.table import table_definition
+from emulator.table import create_table
+from tests.emulator.conftest import BASIC
+from tuning.errors import TuningError
+from tuning.payloads import parse_mix, seed_events, weighted_payload
+from tuning.runners import local as local_runner
+from tuning.runners.local import parallel_environments, power_values_of, run_local
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+ARN = "arn:aws:lambda:eu-west-1:123456789012:function:cpu-test"
+CPU_BOUND = {"action": "loop", "iterations": 300_000}  # ~10 ms of CPU at full speed
+
+
+def _input(**overrides):
+    return {"lambdaARN": ARN, "powerValues": [256, 1024], "num": 5, "payload": CPU_BOUND, **overrides}
+
+
+@pytest.mark.slow
+def test_two_memory_sizes_end_to_end_the_smaller_measures_slower():
+    seen = []
+    run = run_local(_input(), outputs=None, function_dir=BASIC, on_invocation=seen.append)
+
+    output = run.output
+    assert set(output) == {"power", "cost", "duration", "stateMachine", "stats"}
+    assert [entry["value"] for entry in output["stats"]] == [256, 1024]  # input order
+    slow, fast = (entry["averageDuration"] for entry in output["stats"])
+    assert slow > 1.5 * fast, f"256 MB should take ~4x as long as 1024 MB: {slow:.1f} vs {fast:.1f} ms"
+    assert output["stateMachine"]["visualization"].startswith("https://lambda-power-tuning.show/#")
+
+    assert seen == run.invocations
+    assert [record["power"] for record in run.invocations] == [256] * 5 + [1024] * 5
+    assert [record["cold"] for record in run.invocations] == ([True] + [False] * 4) * 2
+    for record in run.invocations:
+        assert record["error"] is None
+        assert record["billed_ms"] >= 1
+        assert record["max_memory_used_mb"] > 0
+        assert (record["init_ms"] is not None) == record["cold"]
+        assert record["duration_ms"] >= (record["init_ms"] or 0)  # Power Tuning counts Init in the duration
+    assert run.started <= run.ended
+
+    emulation = run.emulation
+    assert emulation["emulated"] is True
+    assert "not Lambda's" in emulation["note"]
+    assert emulation["host_cores"] >= 1
+    assert emulation["host_cpu"]
+    assert emulation["init_cpu"] == "boost"
+    assert [p["cpu_share"] for p in emulation["per_power"]] == [round(256 / 1769, 4), round(1024 / 1769, 4)]
+
+
+@pytest.mark.slow
+def test_the_private_dynamodb_is_reachable_and_has_the_table(monkeypatch):
+    """outputs=None: a private moto server and the table from api/table.json, reached over HTTP."""
+    run = run_local(
+        _input(powerValues=[1024], payload={"action": "describe_table"}),
+        outputs=None,
+        function_dir=BASIC,
+        cpu_limiter="dutycycle",
+    )
+    assert [record["error"] for record in run.invocations] == [None] * 5
+    assert run.emulation["cpu_limiter"] == "dutycycle"
+
+
+def test_a_function_error_fails_the_run_like_the_tools_executor(moto_server):
+    outputs = {"endpoint_url": moto_server.endpoint_url, "table_name": "t", "architecture": "x86_64"}
+    with pytest.raises(
+        TuningError, match=r"Invocation error \(running in series\) at 1024 MB: ValueError: boom"
+    ):
+        run_local(
+            _input(powerValues=[1024], payload={"action": "raise"}), outputs=outputs, function_dir=BASIC
+        )
+
+
+def test_allowed_exceptions_are_counted_not_fatal(moto_server):
+    outputs = {"endpoint_url": moto_server.endpoint_url, "table_name": "t", "architecture": "x86_64"}
+    run = run_local(
+        _input(powerValues=[1024], payload={"action": "raise"}, allowedExceptions=["ValueError"]),
+        outputs=outputs,
+        function_dir=BASIC,
+    )
+    assert [record["error"]["errorType"] for record in run.invocations] == ["ValueError"] * 5
+
+
+def test_seeding_runs_unmeasured_before_the_first_memory_size(moto_server):
+    outputs = {"endpoint_url": moto_server.endpoint_url, "table_name": "t", "architecture": "x86_64"}
+    seeds = [{"action": "status", "statusCode": 201}] * 3
+    run = run_local(
+        _input(powerValues=[1024, 2048], payload={"action": "echo"}),
+        outputs=outputs,
+        seed=seeds,
+        function_dir=BASIC,
+    )
+    assert len(run.invocations) == 10
+    assert run.invocations[0]["cold"]  # the seeding environments are not reused for measuring
+
+
+def test_a_failing_seed_stops_the_run(moto_server):
+    outputs = {"endpoint_url": moto_server.endpoint_url, "table_name": "t", "architecture": "x86_64"}
+    with pytest.raises(TuningError, match="Seeding"):
+        run_local(
+            _input(), outputs=outputs, seed=[{"action": "status", "statusCode": 500}], function_dir=BASIC
+        )
+
+
+def test_parallel_mode_runs_num_environments_when_the_shares_fit(moto_server):
+    outputs = {"endpoint_url": moto_server.endpoint_url, "table_name": "t", "architecture": "x86_64"}
+    run = run_local(
+        _input(powerValues=[128], payload={"action": "sleep", "seconds": 0.3}, parallelInvocation=True),
+        outputs=outputs,
+        function_dir=BASIC,
+    )
+    assert sum(record["cold"] for record in run.invocations) == 5  # all at once: each in its own environment
+    assert run.emulation["mode"] == "parallel"
+    assert run.emulation["per_power"][0]["environments"] == 5
+
+
+def test_parallel_environments_never_oversubscribe_the_cores():
+    assert parallel_environments(10, 128, cores=2) == 10  # 10 × 0.072 cores fit on 2
+    assert parallel_environments(10, 1024, cores=2) == 3  # 3 × 0.58 ≤ 2
+    assert parallel_environments(10, 3008, cores=2) == 2  # one core each at most
+    assert parallel_environments(10, 3008, cores=1) == 1
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"num": 4}, "num below 5"),
+        ({"num": None}, "num below 5"),
+        ({"lambdaARN": "arn:aws:lambda:us-east-1:123456789012:function:f:live"}, "unqualified"),
+        ({"powerValues": ["big"]}, "powerValues"),
+        ({"payload": [{"payload": {"a": 1}, "weight": 1}] * 6}, "increase"),
+    ],
+)
+def test_bad_input_is_refused_before_anything_runs(overrides, message):
+    with pytest.raises(ValueError, match=message):
+        run_local(_input(**overrides), outputs={"endpoint_url": "http://127.0.0.1:9", "table_name": "t"})
+
+
+@pytest.mark.parametrize(
+    ("option", "message"), [({"init_cpu": "turbo"}, "init_cpu"), ({"cpu_limiter": "x"}, "cpu_limiter")]
+)
+def test_bad_options_are_refused_before_a_server_starts(monkeypatch, option, message):
+    monkeypatch.setattr("emulator.table.running_moto", None)  # starting one would fail differently
+    with pytest.raises(ValueError, match=message):
+        run_local(_input(), outputs=None, **option)
+
+
+def test_power_values_follow_the_tools_defaults():
+    assert power_values_of({}) == [128, 256, 512, 1024, 1536, 3008]
+    assert power_values_of({"powerValues": "ALL"})[:3] == [128, 192, 256]
+    assert power_values_of({"powerValues": "ALL"})[-1] == 3008
+    assert len(power_values_of({"powerValues": "ALL"})) == 46
+
+
+@pytest.mark.slow
+def test_the_real_function_tunes_with_the_weighted_api_mix():
+    """function/ with the CLI's payloads: seeded items, a weighted mix of proxy events, no errors."""
+    execution_input = {
+        "lambdaARN": "arn:aws:lambda:us-east-1:123456789012:function:serverless-crud",
+        "powerValues": [512, 1024],
+        "num": 5,
+        "payload": weighted_payload(parse_mix("get=60,create=20,list=20")),
+    }
+    run = run_local(execution_input, outputs=None, seed=seed_events())
+
+    assert [record["error"] for record in run.invocations] == [None] * 10
+    assert run.output["power"] in (512, 1024)
+
+
+def test_create_table_makes_the_tables_keys_from_api_table_json_and_is_idempotent(moto_endpoint):
+    import boto3
+
+    client = boto3.client("dynamodb")
+    create_table(client, "items")
+    create_table(client, "items")  # a restart finds it there
+
+    table = client.describe_table(TableName="items")["Table"]
+    assert (
+        table["KeySchema"] == table_definition()["KeySchema"] == [{"AttributeName": "id", "KeyType": "HASH"}]
+    )
+    assert table["TableStatus"] == "ACTIVE"
+    assert "_comment" not in table_definition()
+
+
+@pytest.mark.slow
+def test_a_failed_run_stops_its_private_server_and_environments(monkeypatch):
+    import emulator.table
+
+    servers, runtimes = [], []
+    real_running_moto, real_runtime = emulator.table.running_moto, local_runner.LambdaRuntime
+
+    @contextlib.contextmanager
+    def spy_running_moto(*args, **kwargs):
+        with real_running_moto(*args, **kwargs) as server:
+            servers.append(server)
+            yield server
+
+    def spy_runtime(**kwargs):
+        runtimes.append(real_runtime(**kwargs))
+        return runtimes[-1]
+
+    monkeypatch.setattr(emulator.table, "running_moto", spy_running_moto)
+    monkeypatch.setattr(local_runner, "LambdaRuntime", spy_runtime)
+    with pytest.raises(TuningError):
+        run_local(_input(powerValues=[1024], payload={"action": "raise"}), outputs=None, function_dir=BASIC)
+
+    (server,) = servers
+    host, port = urllib.parse.urlsplit(server.endpoint_url).netloc.rsplit(":", 1)
+    with pytest.raises(ConnectionRefusedError):  # the server process is gone, not just answering errors
+        socket.create_connection((host, int(port)), timeout=5).close()
+    assert runtimes
+    for runtime in runtimes:
+        with pytest.raises(RuntimeError, match="closed"):
+            runtime.invoke({})
+
+
+def _read_until(stream: IO[bytes], pattern: re.Pattern[bytes], limit_s: float) -> bytes:
+    """What ``stream`` said until ``pattern`` appeared (or it closed, or ``limit_s`` passed)."""
+    seen = b""
+    give_up = time.monotonic() + limit_s
+    while not pattern.search(seen) and time.monotonic() < give_up:
+        ready, _, _ = select.select([stream], [], [], 0.5)
+        if ready:
+            chunk = os.read(stream.fileno(), 65536)
+            if not chunk:
+                break
+            seen += chunk
+    return seen
+
+
+@pytest.mark.slow
+def test_ctrl_c_during_a_local_run_exits_130_in_one_line_and_leaves_nothing_running(tmp_path):
+    """Ctrl-C reaches the whole process group, as from a terminal: the CLI, its moto server and workers."""
+    results = tmp_path / "results"
+    command = [sys.executable, "-m", "tuning", "run", "--target", "local", "--num", "400"]
+    process = subprocess.Popen(
+        [*command, "--power-values", "128,256", "--results-dir", str(results)],
+        cwd=tmp_path,  # no .local/outputs.json here: a private moto server, as on a fresh clone
+        env={**os.environ, "PYTHONPATH": str(REPO_ROOT)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        start_new_session=True,  # its own process group, which the test signals like a terminal would
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),  # pytest may run with it ignored
+    )
+    try:
+        assert process.stderr is not None
+        # measuring has begun once the bar counts an invocation: server, table and a worker are running
+        progress = _read_until(process.stderr, re.compile(rb"\| *[1-9]\d*/800 "), limit_s=120)
+        assert re.search(rb"\| *[1-9]\d*/800 ", progress), progress.decode(errors="replace")
+        children = psutil.Process(process.pid).children(recursive=True)
+        assert any("worker.py" in " ".join(child.cmdline()) for child in children)
+        os.killpg(process.pid, signal.SIGINT)
+        out, err = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+    last_line = err.decode(errors="replace").replace("\r", "\n").strip().splitlines()[-1]
+    assert process.returncode == 130, err.decode(errors="replace")
+    assert last_line == "interrupted: run stopped before it finished; nothing was saved"
+    assert b"Traceback" not in err
+    assert out == b""
+    _, alive = psutil.wait_procs(children, timeout=10)
+    assert alive == []
+    assert not results.exists()

@@ -1,0 +1,339 @@
+"""Power Tuning without AWS: run the same experiment on the local Lambda runtime, one memory size at a time.
+
+For each power value a fresh ``emulator.runtime.LambdaRuntime`` (new environments, the first invocation cold)
+gives the function that memory's CPU share of this machine; the ``num`` events of the execution input run
+serially, or at once with ``parallelInvocation``. The durations then go through
+``tuning.engine.analyzer.build_output``, the code that reproduces Power Tuning's arithmetic, so a local result
+has the tool's exact output schema. Everything measured here is labelled as emulated: the timings are this
+machine's CPU, not Lambda's.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import json
+import platform
+import time
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from api.names import LOCAL_TABLE_NAME
+from emulator.limits import CPU_LIMITERS as CPU_LIMITERS  # the CLI's choices, re-exported: one list
+from emulator.limits import cpu_share, host_cores, plan_limits
+from emulator.local_stack import pulumi_default
+from emulator.moto_server import aws_env
+from emulator.runtime import DEFAULT_FUNCTION_DIR, Invocation, LambdaRuntime, check_init_cpu
+from emulator.runtime import INIT_CPU_MODES as INIT_CPU_MODES  # the CLI's choices, re-exported
+from emulator.table import private_table
+from tuning.engine.analyzer import DEFAULT_BALANCED_WEIGHT, build_output
+from tuning.engine.inputs import ALL_POWER_VALUES, DEFAULT_POWER_VALUES, MIN_NUM, validate_function_arn
+from tuning.errors import TuningError
+from tuning.payloads import expand_payloads
+
+EMULATION_NOTE = "timings are this machine's CPU, not Lambda's; the price uses the configured architecture"
+
+
+@dataclass
+class LocalRun:
+    """A local tuning run: Power Tuning's output, every invocation, and how Lambda was emulated."""
+
+    output: dict
+    invocations: list[dict]
+    emulation: dict
+    started: datetime
+    ended: datetime
+
+
+@dataclass(frozen=True)
+class _Target:
+    """The function as the runner emulates it: name, regions, how it is priced, its timeout."""
+
+    function_name: str
+    aws_region: str  # where the function and its table live (the local stack's region)
+    price_region: str  # the lambdaARN's region, whose prices Power Tuning applies
+    architecture: str
+    timeout_s: float
+
+
+def host_cpu_model() -> str:
+    """The CPU model the timings come from (/proc/cpuinfo on Linux)."""
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.lower().startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    return platform.processor() or platform.machine()
+
+
+def power_values_of(execution_input: dict[str, Any]) -> list[int]:
+    """``powerValues`` as the tool reads it: missing or empty → its defaults, "ALL" → 128..3008 step 64."""
+    values = execution_input.get("powerValues")
+    if values == "ALL":
+        return list(ALL_POWER_VALUES)
+    if not values:
+        return list(DEFAULT_POWER_VALUES)
+    try:
+        return [int(value) for value in values]
+    except (TypeError, ValueError):
+        raise ValueError(f"powerValues must be a list of memory sizes or 'ALL', got {values!r}") from None
+
+
+def num_of(execution_input: dict[str, Any]) -> int:
+    try:
+        num = int(execution_input.get("num"))  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        num = 0
+    if num < MIN_NUM:
+        raise ValueError(f"Missing num or num below {MIN_NUM}")  # the tool's own message
+    return num
+
+
+def parallel_environments(num: int, memory_mb: int, cores: int) -> int:
+    """How many environments run at once in parallel mode: all ``num`` as Power Tuning does, unless their CPU
+    shares together would exceed this machine's cores, which would make each slower than its share."""
+    per_environment = min(cpu_share(memory_mb), 1.0)  # a Python handler uses at most one core
+    return max(1, min(num, int(cores / per_environment)))
+
+
+def _target(execution_input: dict[str, Any], outputs: dict | None) -> _Target:
+    function_name, region = validate_function_arn(execution_input.get("lambdaARN", ""))
+    outputs = outputs or {}
+    return _Target(
+        function_name=outputs.get("function_name") or function_name,
+        aws_region=outputs.get("region") or region,
+        price_region=region,
+        architecture=outputs.get("architecture") or pulumi_default("architecture", "arm64"),
+        timeout_s=float(pulumi_default("timeout", 10)),
+    )
+
+
+@contextlib.contextmanager
+def _dynamodb(outputs: dict | None, region: str) -> Iterator[dict[str, str]]:
+    """The function's AWS environment and TABLE_NAME: the running local stack's endpoint and table, or a
+    private moto server's with a fresh table (stopped at the end, also on errors and Ctrl-C)."""
+    if outputs and outputs.get("endpoint_url"):
+        yield {**aws_env(outputs["endpoint_url"], region), "TABLE_NAME": outputs["table_name"]}
+        return
+    with private_table((outputs or {}).get("table_name") or LOCAL_TABLE_NAME, region) as environment:
+        yield environment
+
+
+def _record(power: int, invocation: Invocation) -> dict[str, Any]:
+    """One invocation as the results file keeps it; ``duration_ms`` is what Power Tuning counts (Duration +
+    Init Duration), ``billed_ms`` the REPORT line's Billed Duration."""
+    return {
+        "power": power,
+        "duration_ms": invocation.duration_ms + (invocation.init_ms or 0.0),
+        "billed_ms": invocation.billed_ms,
+        "init_ms": invocation.init_ms,
+        "max_memory_used_mb": invocation.max_memory_used_mb,
+        "error": invocation.error,
+        "cold": invocation.cold,
+        "report": invocation.report_line,
+    }
+
+
+def _seed(runtime: LambdaRuntime, events: Sequence[dict]) -> None:
+    """Create the items the payloads read (unmeasured); a failing seed stops the run, as on AWS."""
+    for event in events:
+        invocation = runtime.invoke(event)
+        body = invocation.payload if isinstance(invocation.payload, dict) else {}
+        status = body.get("statusCode")
+        if invocation.error is not None or not isinstance(status, int) or status >= 300:
+            detail = invocation.error or json.dumps(body)[:500]
+            raise TuningError(f"Seeding {event.get('path')} failed on the local runtime: {detail}")
+
+
+def _check(invocation: Invocation, power: int, allowed: Sequence[str], mode: str) -> None:
+    """A function error fails the run like the tool's Executor, unless its errorType is allowed."""
+    error = invocation.error
+    if error is not None and error["errorType"] not in allowed:
+        raise TuningError(
+            f"Invocation error (running in {mode}) at {power} MB: "
+            f"{error['errorType']}: {error['errorMessage']}"
+        )
+
+
+def _invocations(
+    runtime: LambdaRuntime,
+    fresh_runtime: Callable[[], LambdaRuntime],
+    events: Sequence[Any],
+    mode: str,
+    sleep_s: float,
+) -> Iterator[Invocation]:
+    """The invocations of one memory size, yielded as they finish (in order)."""
+    if mode == "onlyColdStarts":
+        for event in events:  # each in a new environment, as the tool's one alias per invocation
+            with fresh_runtime() as cold:
+                yield cold.invoke(event)
+    elif mode == "parallel":
+        with ThreadPoolExecutor(max_workers=runtime.max_environments) as pool:
+            yield from pool.map(runtime.invoke, events)
+    else:
+        for event in events:
+            yield runtime.invoke(event)
+            time.sleep(sleep_s)
+
+
+def _measure_power(
+    fresh_runtime: Callable[[], LambdaRuntime],
+    power: int,
+    events: Sequence[Any],
+    mode: str,
+    sleep_s: float,
+    allowed: Sequence[str],
+    on_invocation: Callable[[dict], Any] | None,
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """One memory size in a fresh runtime: (how it was emulated, its invocation records)."""
+    records: list[dict[str, Any]] = []
+    with fresh_runtime() as runtime:
+        facts = _power_facts(power, runtime)
+        for invocation in _invocations(runtime, fresh_runtime, events, mode, sleep_s):
+            _check(invocation, power, allowed, mode)
+            records.append(_record(power, invocation))
+            if on_invocation is not None:
+                on_invocation(records[-1])
+    return facts, records
+
+
+def _sleep_between_runs_s(execution_input: dict[str, Any]) -> float:
+    """``sleepBetweenRunsMs`` as the tool reads it: non-numeric → 0."""
+    try:
+        return max(0, int(execution_input.get("sleepBetweenRunsMs") or 0)) / 1000
+    except (TypeError, ValueError):
+        return 0.0
+
+
+def _mode(execution_input: dict[str, Any]) -> str:
+    if execution_input.get("onlyColdStarts"):
+        return "onlyColdStarts"
+    return "parallel" if execution_input.get("parallelInvocation") else "series"
+
+
+@dataclass(frozen=True)
+class _Experiment:
+    """What ``run_local`` measures, read from the execution input the way the tool reads it."""
+
+    target: _Target
+    power_values: list[int]
+    num: int
+    mode: str  # series, parallel or onlyColdStarts
+    allowed_exceptions: list[str]
+    sleep_s: float
+    events: list[Any]
+
+
+def _experiment(
+    execution_input: dict[str, Any], outputs: dict | None, init_cpu: str, cpu_limiter: str
+) -> _Experiment:
+    """Everything checked before any server or process starts; ValueError for bad input."""
+    target = _target(execution_input, outputs)
+    check_init_cpu(init_cpu)
+    power_values = power_values_of(execution_input)
+    plan_limits(min(power_values), cpu_limiter)  # an unknown or unusable limiter fails now, not mid-run
+    num = num_of(execution_input)
+    return _Experiment(
+        target=target,
+        power_values=power_values,
+        num=num,
+        mode=_mode(execution_input),
+        allowed_exceptions=list(execution_input.get("allowedExceptions") or []),
+        sleep_s=_sleep_between_runs_s(execution_input),
+        events=expand_payloads(execution_input.get("payload"), num),
+    )
+
+
+def run_local(
+    execution_input: dict,
+    *,
+    outputs: dict | None,
+    init_cpu: str = "boost",
+    cpu_limiter: str = "auto",
+    seed: Sequence[dict] = (),
+    on_invocation: Callable[[dict], Any] | None = None,
+    function_dir: Path = DEFAULT_FUNCTION_DIR,
+) -> LocalRun:
+    """Run Power Tuning's experiment for ``execution_input`` on the local runtime and return its result.
+
+    ``outputs`` are the running local stack's (its moto endpoint and table are used) or None (a private moto
+    server with a fresh table is started and always stopped). ``seed`` events run first, unmeasured, before
+    the first memory size. ``on_invocation(record)`` is called after each measured invocation.
+    Raises ValueError for bad input and TuningError when a function error ends the run.
+    """
+    experiment = _experiment(execution_input, outputs, init_cpu, cpu_limiter)
+    cores = host_cores()
+    started = datetime.now(UTC)
+    records: list[dict[str, Any]] = []
+    measurements: list[tuple[int, list[tuple[float, float]]]] = []
+    per_power: list[dict[str, Any]] = []
+    with _dynamodb(outputs, experiment.target.aws_region) as environment:
+        for index, power in enumerate(experiment.power_values):
+            fresh_runtime = functools.partial(
+                LambdaRuntime,
+                function_name=experiment.target.function_name,
+                memory_mb=power,
+                environment=environment,
+                function_dir=function_dir,
+                timeout_s=experiment.target.timeout_s,
+                init_cpu=init_cpu,
+                cpu_limiter=cpu_limiter,
+                max_environments=(
+                    parallel_environments(experiment.num, power, cores)
+                    if experiment.mode == "parallel"
+                    else 1
+                ),
+            )
+            if index == 0 and seed:
+                with fresh_runtime() as seeding:  # its own environments: measuring starts cold, as on AWS
+                    _seed(seeding, seed)
+            facts, power_records = _measure_power(
+                fresh_runtime,
+                power,
+                experiment.events,
+                experiment.mode,
+                experiment.sleep_s,
+                experiment.allowed_exceptions,
+                on_invocation,
+            )
+            per_power.append(facts)
+            records.extend(power_records)
+            measurements.append((power, [(r["duration_ms"], r["billed_ms"]) for r in power_records]))
+    output = build_output(
+        measurements,
+        strategy=execution_input.get("strategy", "cost"),
+        balanced_weight=float(execution_input.get("balancedWeight", DEFAULT_BALANCED_WEIGHT)),
+        discard_top_bottom=float(execution_input.get("discardTopBottom", 0.2)),
+        only_cold_starts=experiment.mode == "onlyColdStarts",
+        architecture=experiment.target.architecture,
+        region=experiment.target.price_region,
+        include_stats=True,
+    )
+    emulation = _emulation(experiment, per_power, init_cpu, cores)
+    return LocalRun(output, records, emulation, started=started, ended=datetime.now(UTC))
+
+
+def _emulation(experiment: _Experiment, per_power: list[dict[str, Any]], init_cpu: str, cores: int) -> dict:
+    """How this run emulated Lambda, for the results file: it is what makes a local figure honest."""
+    return {
+        "emulated": True,
+        "note": EMULATION_NOTE,
+        "cpu_limiter": per_power[0]["cpu_limiter"],
+        "memory_limit": per_power[0]["memory_limit"],
+        "init_cpu": init_cpu,
+        "mode": experiment.mode,
+        "host_cpu": host_cpu_model(),
+        "host_cores": cores,
+        "architecture_priced": experiment.target.architecture,
+        "per_power": per_power,
+    }
+
+
+def _power_facts(power: int, runtime: LambdaRuntime) -> dict[str, Any]:
+    """How one memory size was emulated: CPU share, the cap and its period, the memory limit, parallelism."""
+    facts = runtime.emulation
+    keys = ("cpu_limiter", "cpu_share", "cpu_cores_allowed", "cpu_period_ms", "memory_limit")
+    return {"power": power, **{key: facts[key] for key in keys}, "environments": runtime.max_environments}
