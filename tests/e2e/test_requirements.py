@@ -1,4 +1,5 @@
-"""requirements.txt is what `make requirements` makes of pyproject.toml, and says why each pin is there.
+"""requirements.txt is what `make requirements` makes of pyproject.toml, and says why each pin is there;
+the pre-commit hooks pin the same versions.
 
 Two checks, both offline. The first reads the two files only, so it runs anywhere: every declared
 dependency is pinned within its specifier and credited to where it is declared, nothing is credited to
@@ -18,6 +19,7 @@ import tomllib
 from pathlib import Path
 
 import pytest
+import yaml
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
@@ -102,3 +104,17 @@ def test_make_requirements_regenerates_the_committed_file(tmp_path: Path) -> Non
     assert completed.returncode == 0, f"{completed.stderr}\n{FIX} (needs the network once)"
     committed = (PROJECT_ROOT / "requirements.txt").read_text(encoding="utf-8")
     assert regenerated.read_text(encoding="utf-8") == committed, FIX
+
+
+def test_pre_commit_hooks_pin_what_requirements_txt_pins() -> None:
+    pins = _pinned((PROJECT_ROOT / "requirements.txt").read_text(encoding="utf-8"))
+    config = yaml.safe_load((PROJECT_ROOT / ".pre-commit-config.yaml").read_text(encoding="utf-8"))
+    hooks = [hook for repo in config["repos"] for hook in repo["hooks"]]
+    assert {hook["id"] for hook in hooks} >= {"ruff-check", "ruff-format", "nbstripout"}
+    for hook in hooks:
+        for text in hook["additional_dependencies"]:
+            requirement = Requirement(text)
+            name = canonicalize_name(requirement.name)
+            assert str(requirement.specifier) == f"=={pins[name][0]}", (
+                f"hook {hook['id']} pins {text}, requirements.txt {name}=={pins[name][0]}: make them equal"
+            )
