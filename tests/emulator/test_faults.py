@@ -33,7 +33,7 @@ from emulator.table import create_table
 
 def test_fault_switch_reads_name_and_percent() -> None:
     assert fault_argument("dynamodb-throttle=5") == ("dynamodb-throttle", 5.0)
-    assert fault_argument("lambda-crash=0.5") == ("lambda-crash", 0.5)
+    assert fault_argument("dynamodb-lost-response=0.5") == ("dynamodb-lost-response", 0.5)
     assert fault_argument("dynamodb-error=100") == ("dynamodb-error", 100.0)
 
 
@@ -67,7 +67,7 @@ def test_a_plan_refuses_what_the_switches_refuse() -> None:
     with pytest.raises(ValueError, match="unknown fault"):
         FaultPlan({"disk-full": 5})
     with pytest.raises(ValueError, match="percentage"):
-        FaultPlan({"lambda-crash": 150})
+        FaultPlan({"dynamodb-error": 150})
     with pytest.raises(ValueError, match="unknown fault"):
         FaultPlan({}).fire("lambda-crahs")
 
@@ -96,23 +96,23 @@ def test_percentages_are_kept_and_zero_and_hundred_are_exact() -> None:
     fired = sum(_draws(plan, "dynamodb-throttle", 10_000))
     assert 800 <= fired <= 1200
     assert all(_draws(plan, "dynamodb-error", 100))
-    assert not any(_draws(plan, "lambda-crash", 100))  # not asked for: never
+    assert not any(_draws(plan, "dynamodb-lost-response", 100))  # not asked for: never
     assert plan.counts() == {**dict.fromkeys(FAULTS, 0), "dynamodb-throttle": fired, "dynamodb-error": 100}
 
 
 def test_counts_are_exact_under_concurrent_draws() -> None:
-    plan = FaultPlan({"lambda-crash": 50}, seed=3)
+    plan = FaultPlan({"dynamodb-lost-response": 50}, seed=3)
     fired = []
 
     def draw() -> None:
-        fired.append(sum(_draws(plan, "lambda-crash", 2_000)))
+        fired.append(sum(_draws(plan, "dynamodb-lost-response", 2_000)))
 
     threads = [threading.Thread(target=draw) for _ in range(8)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
-    assert plan.counts()["lambda-crash"] == sum(fired)
+    assert plan.counts()["dynamodb-lost-response"] == sum(fired)
 
 
 def test_each_injected_fault_is_logged_and_summarised(caplog: pytest.LogCaptureFixture) -> None:
