@@ -29,11 +29,14 @@ from botocore.session import get_session
 from codec import from_item
 from problems import ApiError
 
-# Inside API Gateway's 29 s and the function's own timeout: 3 attempts × (1 s connect + 2 s read) + backoff.
+# 3 attempts in all: botocore's "total_max_attempts" (its older "max_attempts" counts retries, so 3 made 4:
+# botocore/args.py, _compute_retry_max_attempts). Worst case 9 s, inside the function's default timeout
+# of 10 s (Pulumi.yaml) and API Gateway's 29 s: 3 × (1 s connect + 1 s read) + the backoff before each retry
+# of a throttled call, random × 1 s then random × 2 s (standard mode). DynamoDB answers in milliseconds.
 CLIENT_CONFIG = Config(
     connect_timeout=1,
-    read_timeout=2,
-    retries={"mode": "standard", "max_attempts": 3},
+    read_timeout=1,
+    retries={"mode": "standard", "total_max_attempts": 3},
     tcp_keepalive=True,
 )
 THROTTLING_CODES = frozenset(
