@@ -85,6 +85,34 @@ def remember(item_id: str, item: dict | None) -> None:
 # --- DynamoDB writes ------------------------------------------------------------------------------------
 
 
+def _stored_form(document: dict) -> dict:
+    """A document as DynamoDB gives it back (typed, numbers in one spelling: 1E+2 and 100 alike)."""
+    return codec.to_item(codec.from_item(codec.to_item(document)))
+
+
+def made_earlier(failed: store.ConditionFailedError, written: dict, current: dict | None = None) -> bool:
+    """Whether a write whose condition failed was made all the same, by an earlier attempt of the same call.
+
+    Only an attempt whose outcome is unknown (its answer was lost) can have done it, and it would have left
+    exactly ``written``: found → made. If another write holds the version this one needed (``current``'s
+    next), this one was never made: its condition demanded ``current``. Anything else cannot be told apart
+    (it was made and then overwritten, or never made): 502, outcome unknown."""
+    if not failed.after_unknown:
+        return False
+    found = failed.item
+    if found is not None and _stored_form(found) == _stored_form(written):
+        return True
+    if (
+        found is not None
+        and current is not None
+        and rules.is_version(current.get("version"))
+        and found.get("version") == current["version"] + 1
+        and found.get("createdAt") == current.get("createdAt")
+    ):
+        return False
+    raise store.outcome_unknown(f"item {written.get('id')!r}: a retried write's condition failed")
+
+
 def insert(document: dict, item_id: str) -> dict:
     """Create item ``item_id`` from a client's document (its own "id" ignored) and return it as stored; 409
     when the id is taken (errorType as DynamoDB names the failure, for tutorial clients)."""
@@ -105,12 +133,20 @@ def read(item_id: str, consistent: bool = False) -> dict | None:
 
 
 def _put_new(item: dict) -> None:
-    store.put_new(item)
+    try:
+        store.put_new(item)
+    except store.ConditionFailedError as failed:
+        if not made_earlier(failed, item):
+            raise
     remember(item["id"], item)
 
 
 def _put_next(item: dict, current: dict) -> None:
-    store.put_next(item, current)
+    try:
+        store.put_next(item, current)
+    except store.ConditionFailedError as failed:
+        if not made_earlier(failed, item, current):
+            raise
     remember(item["id"], item)
 
 
@@ -193,6 +229,8 @@ def delete_item(request: Request) -> Response:
     try:
         store.delete(item_id, versions)
     except store.ConditionFailedError as failed:
+        if failed.after_unknown:  # gone or changed: by this delete's lost attempt, or by another writer
+            raise store.outcome_unknown(f"item {item_id!r}: a retried delete's condition failed") from None
         remember(item_id, failed.item)
         if failed.item is None and expected is None:
             raise ApiError(404, "no item with this id") from None
