@@ -76,8 +76,8 @@ format: $(STAMP)  ## Format and fix with ruff; strip notebook outputs
 demo: $(STAMP)  ## The whole system offline: local stack, scenario, tuning, report
 	$(PY) -m programs.demo
 
-serve: $(STAMP)  ## Local stack in the foreground (API on http://127.0.0.1:3000/prod; PORT= to change)
-	PORT=$(PORT) $(PY) -m emulator serve
+serve: $(STAMP)  ## Local stack in the foreground (API on http://127.0.0.1:3000/prod; PORT=, FAULTS="dynamodb-throttle=5 …")
+	PORT=$(PORT) $(PY) -m emulator serve $(addprefix --fault ,$(FAULTS))
 
 tune-local: $(STAMP)  ## Power tuning on the local emulator (the running local stack, else a private one; ARGS=)
 	$(PY) -m tuning run --target local $(ARGS)
@@ -94,7 +94,7 @@ bench-handler: $(STAMP)  ## Handler vs bare DynamoDB call vs tutorial style (war
 bench-cold: $(STAMP)  ## Cold and warm duration per memory size on the local runtime, ours vs tutorial style
 	$(PY) -m programs.bench.cold
 
-load: $(STAMP)  ## Headless locust load (URL=, API_KEY=, USERS=, USER_RATE=, DURATION=, MIX=)
+load: $(STAMP)  ## Headless locust load (URL=, API_KEY=, USERS=, USER_RATE=, DURATION=, MIX=; PROFILE=step finds the knee)
 	$(PY) -m programs.load
 
 clean:  ## Remove generated files (keeps .venv and results/)
