@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-requirements
 STACK ?= prod
 PORT ?= 3000
 
-.PHONY: help venv test lint format demo serve tune-local report bench-handler bench-cold load clean
+.PHONY: help venv test lint format demo serve tune-local report bench-handler bench-cold load chaos clean
 
 help:  ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -57,6 +57,9 @@ bench-cold: $(STAMP)  ## Cold and warm duration per memory size on the local run
 
 load: $(STAMP)  ## Headless locust load (URL=, API_KEY=, USERS=, USER_RATE=, DURATION=, MIX=)
 	$(PY) -m programs.load
+
+chaos: $(STAMP)  ## Faults + concurrent clients on a private local stack, then audit its table (RATE=5, ARGS=)
+	$(PY) -m programs.chaos $(if $(RATE),--rate $(RATE)) $(ARGS)
 
 clean:  ## Remove generated files (keeps .venv and results/)
 	rm -rf .local reports .pytest_cache .ruff_cache build
