@@ -117,12 +117,16 @@ def test_a_function_that_acknowledges_writes_it_did_not_make_fails_the_audit(
 ) -> None:
     broken = tmp_path / "function"
     shutil.copytree(FUNCTION_DIR, broken, ignore=shutil.ignore_patterns("__pycache__"))
-    with (broken / "items.py").open("a", encoding="utf-8") as items:
-        items.write(
-            "\n\n_put_new = put_new\n\n\n"
-            "def put_new(item):  # broken on purpose: odd-numbered creates are answered 201, never written\n"
-            "    if not item['id'].endswith(('1', '3', '5', '7', '9')):\n"
-            "        _put_new(item)\n"
+    with (broken / "app.py").open("a", encoding="utf-8") as app:  # only the handler's contract is relied on
+        app.write(
+            "\n\nimport json\n\n_serve = lambda_handler\n\n\n"
+            "def lambda_handler(event, context):  # broken on purpose: odd-numbered creates are not written\n"
+            "    body = json.loads(event.get('body') or '{}') if event.get('httpMethod') == 'POST' else {}\n"
+            "    if str(body.get('id', '')).endswith(('1', '3', '5', '7', '9')):\n"
+            "        item = {**body, 'version': 1}\n"
+            "        return {'statusCode': 201, 'headers': {'ETag': '\"1\"'}, 'body': json.dumps(item),"
+            " 'isBase64Encoded': False}\n"
+            "    return _serve(event, context)\n"
         )
     assert chaos.main([*SHORT_RUN, "--rate", "0", "--function-dir", str(broken)]) == chaos.EXIT_VIOLATIONS
     out = capsys.readouterr().out
