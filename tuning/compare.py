@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from tuning.engine.confidence import SIGNIFICANCE, compare_samples, metric_statistic, size_samples
+from tuning.engine.confidence import SIGNIFICANCE, Sample, compare_samples, metric_statistic, size_samples
 from tuning.engine.stats import discard_of
 from tuning.results import load_results, per_power_stats
 
@@ -44,7 +44,7 @@ def read_run(path: Path) -> dict[str, Any]:
         raise CompareError(f"cannot read results file {path}: {error}") from None
 
 
-def _samples(path: Path, document: Mapping[str, Any]) -> dict[int, tuple[list[float], list[float]]]:
+def _samples(path: Path, document: Mapping[str, Any]) -> dict[int, Sample]:
     stats, _ = per_power_stats(document["output"])
     samples = size_samples((stat["value"] for stat in stats), document.get("invocations") or [])
     if not samples:
@@ -120,7 +120,7 @@ def compare_runs(
         if missing:
             raise CompareError(f"--power {missing} not measured in both runs (both have {common})")
         common = sorted(set(powers))
-    column = 0 if metric == "duration" else 1  # durations, or billed durations for the cost
+    column = "durations" if metric == "duration" else "billed"  # the cost is priced from billed ms
     meta = base["metadata"]
     rows = []
     for power in common:
@@ -131,14 +131,21 @@ def compare_runs(
             architecture=meta["architecture"],
             region=meta["region"],
         )
-        change = compare_samples(base_samples[power][column], new_samples[power][column], statistic)
+        base_sample, new_sample = base_samples[power], new_samples[power]
+        change = compare_samples(
+            getattr(base_sample, column),
+            getattr(new_sample, column),
+            statistic,
+            base_cold=base_sample.cold,
+            new_cold=new_sample.cold,
+        )
         change["relative"] = change["difference"] / change["base"]
         verdict = _verdict(change, max_regression, metric)
         rows.append(
             {
                 "power": power,
-                "base_n": len(base_samples[power][column]),
-                "new_n": len(new_samples[power][column]),
+                "base_n": len(base_sample.durations),
+                "new_n": len(new_sample.durations),
                 **change,
                 "verdict": verdict,
                 "regressed": verdict.startswith("REGRESSED"),
