@@ -208,3 +208,23 @@ def test_a_large_but_insignificant_change_does_not_fail_the_gate(
     [row] = [line for line in out.splitlines() if line.lstrip().startswith("1024 ")]
     assert "+24.0%" in row
     assert row.endswith("within noise")
+
+
+def test_the_ci_gate_runs_against_the_committed_baseline(capsys: pytest.CaptureFixture[str]) -> None:
+    """The workflow's compare step, with the baseline against itself: every flag exists and the baseline
+    carries per-invocation data (an identical run changes nothing: p = 1 at every size)."""
+    import shlex
+
+    import yaml
+
+    root = Path(__file__).resolve().parents[2]
+    workflow = yaml.safe_load((root / ".github/workflows/tuning-gate.yml").read_text())
+    [command] = [
+        step["run"] for step in workflow["jobs"]["gate"]["steps"] if "compare" in step.get("run", "")
+    ]
+    argv = shlex.split(command)[3:]  # after `.venv/bin/python -m tuning`
+    assert argv[:2] == ["compare", "results/baseline/local.json"]
+    argv[2] = argv[1]  # NEW = BASE
+    code, out = _compare(capsys, *[str(root / a) if a.startswith("results/") else a for a in argv[1:]])
+    assert code == 0
+    assert out.count("1.0000  within noise") == 6  # the six default sizes
