@@ -144,10 +144,11 @@ def _capture_local_runs(monkeypatch: pytest.MonkeyPatch) -> dict:
     """Replace run_local by a fake that records what the CLI passes and returns a small, real result."""
     import tuning.run
     from tuning.runners.local import LocalRun
+    from tuning.runners.rounds import Sampled
 
     calls: dict = {}
 
-    def fake_run_local(execution_input, *, outputs, init_cpu, cpu_limiter, seed, on_invocation):
+    def fake_run_local(execution_input, *, outputs, init_cpu, cpu_limiter, seed, on_invocation, **rounds):
         calls.update(execution_input=execution_input, outputs=outputs, init_cpu=init_cpu, limiter=cpu_limiter)
         calls["seed"] = seed
         records = []
@@ -166,7 +167,9 @@ def _capture_local_runs(monkeypatch: pytest.MonkeyPatch) -> dict:
             architecture="arm64",
         )
         moment = datetime(2026, 11, 27, 6, 0, tzinfo=UTC)
-        return LocalRun(output, records, {"architecture_priced": "arm64"}, moment, moment)
+        sampled = Sampled(rounds["sampling"], records, [], [{"powerValues": [128, 1024], "num": 5}], {}, [])
+        code = Path("function").resolve()
+        return LocalRun(output, records, {"architecture_priced": "arm64"}, moment, moment, sampled, code)
 
     monkeypatch.setattr(tuning.run, "run_local", fake_run_local)
     return calls
