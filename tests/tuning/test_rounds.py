@@ -121,7 +121,7 @@ def test_merged_output_is_the_analyzer_over_every_round_and_sums_the_execution_c
     assert output["stats"] == expected["stats"]
     assert output["power"] == expected["power"]
     # each execution as the tool estimates it, $0.000025 per transition rounded to 5 decimals: 6 + 3 per size,
-    # 15 × 0.000025 → 0.00038 for the first round (3 sizes), 9 × 0.000025 → 0.00023 for each later one (128 MB)
+    # 15 × 0.000025 → 0.00038 for the first round (3 sizes), 9 × 0.000025 → 0.00023 for each later (128 MB)
     assert [sizes for sizes, _ in calls[1:]] == [[128]] * (len(calls) - 1)
     assert output["stateMachine"]["executionCost"] == round(0.00038 + 0.00023 * (len(calls) - 1), 5)
 
