@@ -68,6 +68,7 @@ class _Target:
     price_region: str  # the lambdaARN's region, whose prices Power Tuning applies
     architecture: str
     timeout_s: float
+    memory_mb: int  # its configured memory, which the seeding runs with (on AWS: the live alias)
 
 
 def host_cpu_model() -> str:
@@ -118,6 +119,7 @@ def _target(execution_input: dict[str, Any], outputs: dict | None) -> _Target:
         price_region=region,
         architecture=outputs.get("architecture") or pulumi_default("architecture", "arm64"),
         timeout_s=float(pulumi_default("timeout", 10)),
+        memory_mb=int(outputs.get("memory_size") or pulumi_default("memorySize", 1024)),
     )
 
 
@@ -323,12 +325,10 @@ def run_local(
 
         def measure(power_values: list[int], num: int) -> RoundResult:
             events = expand_payloads(experiment.payload, num)
-            if seed:
-                with fresh_runtime(
-                    power_values[0], num
-                )() as seeding:  # own environments: measuring starts cold
+            if seed:  # before each round, as the items may have changed; in environments of its own
+                with fresh_runtime(target.memory_mb, num)() as seeding:
                     _seed(seeding, seed)
-            result = RoundResult(records=[])
+            result = RoundResult()
             for power in power_values:
                 facts, records, cause = _measure_power(
                     fresh_runtime(power, num),
