@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import math
 import random
 
 import pytest
@@ -131,6 +132,7 @@ def test_next_round_aims_at_the_precision_by_the_square_root_law():
     assert next_num(10, 0.10, auto, 5) == 30  # twice too wide → 4× the invocations: 40 in all
     assert next_num(10, 0.051, auto, 5) == 5  # nearly there: the smallest round
     assert next_num(20, 0.5, auto, 5) == 60  # 100× too few by the estimate: at most 3× as many again
+    assert next_num(20, math.inf, auto, 5) == 60  # no REPORT line read yet: as wide as can be
     assert next_num(190, 0.5, auto, 5) == 10  # what max_num leaves
     assert next_num(197, 0.5, auto, 5) == 0  # less than the smallest round left
 

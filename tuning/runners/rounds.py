@@ -135,7 +135,8 @@ def next_num(asked: int, widest: float, sampling: Sampling, minimum: int) -> int
     left = sampling.max_num - asked
     if left < minimum:
         return 0
-    wanted = math.ceil(asked * ((widest / sampling.precision) ** 2 - 1))
+    ratio = (widest / sampling.precision) ** 2 - 1
+    wanted = left if math.isinf(ratio) else math.ceil(asked * ratio)  # inf: a size without records yet
     return min(left, GROWTH * asked, max(minimum, wanted))
 
 
@@ -159,6 +160,8 @@ def sample(
 
     def width(power: int) -> float:
         mine = [r for r in records if r["power"] == power]
+        if not mine:  # on AWS, when none of its REPORT lines could be read yet: still open
+            return math.inf
         entry = size_confidence(
             power,
             [r["duration_ms"] for r in mine],
