@@ -12,12 +12,27 @@ import re
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
 from api.files import write_text_atomically
 from tuning.engine.visualization import decode_url
 
 SOURCES = ("aws", "local")
+
+
+class InvocationRecord(TypedDict):
+    """One measured invocation as a results file keeps it (local runs; AWS runs from REPORT lines)."""
+
+    power: int
+    duration_ms: float  # what Power Tuning counts: Duration + Init Duration
+    billed_ms: int | None
+    init_ms: float | None  # None: a warm invocation
+    max_memory_used_mb: int | None
+    error: str | None
+    cold: bool
+    report: str | None  # the REPORT line it was read from or written as
+
+
 DEFAULT_RESULTS_DIR = Path("results")
 SCHEMA_VERSION = 1
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
@@ -59,6 +74,7 @@ def write_results(
     invocations: list[dict[str, Any]] | None = None,
     emulation: dict[str, Any] | None = None,
     extra: dict[str, Any] | None = None,
+    confidence: list[dict[str, Any]] | None = None,
     skipped: list[dict[str, Any]] | None = None,
     variant: str | None = None,
     results_dir: str | Path = DEFAULT_RESULTS_DIR,
@@ -66,6 +82,8 @@ def write_results(
     """Save one run as ``results_dir/<UTC time>_<source>_<function>.json`` (atomic); returns the path.
 
     Local runs are labelled ``emulated``: their timings come from this machine's CPU, whatever is priced.
+    ``confidence`` (per size: ``power``, ``n``, ``durationLow/High``, ``costLow/High``) and ``skipped`` (per
+    failed size: ``power``, ``cause``) sit beside Power Tuning's ``output``, never inside it.
     """
     directory = Path(results_dir)
     path = directory / results_file_name(started, source, function_name, variant)
@@ -95,16 +113,22 @@ def write_results(
         document["invocations"] = invocations or []
     if source == "local" or emulation is not None:
         document["emulation"] = emulation or {}
+    if confidence is not None:
+        document["confidence"] = confidence
+    if skipped is not None:
+        document["skipped"] = skipped
     return write_json_atomically(path, document)
 
 
 def load_results(path: str | Path) -> dict[str, Any]:
-    """One results file; ValueError when it is not one (no metadata/output)."""
+    """One results file; ValueError when it is not one (no metadata/output). Files written before a field
+    existed read as having none: no ``invocations``, ``confidence`` or ``skipped``."""
     path = Path(path)
     document = json.loads(path.read_text(encoding="utf-8"))
     if not isinstance(document, dict) or not {"metadata", "input", "output"} <= document.keys():
         raise ValueError(f"{path} is not a tuning results file (needs metadata, input and output)")
-    document.setdefault("invocations", [])
+    for key in ("invocations", "confidence", "skipped"):
+        document.setdefault(key, [])
     return document
 
 

@@ -10,14 +10,16 @@ from typing import Any
 
 from tqdm import tqdm
 
+from tuning.engine.confidence import run_confidence
 from tuning.engine.pricing import PRICES_AS_OF
+from tuning.engine.stats import discard_of
 from tuning.outputs import pulumi_command
 from tuning.payloads import seed_events
 from tuning.results import per_power_stats, write_results
 from tuning.runners.aws import run_aws
 from tuning.runners.local import run_local
 from tuning.runners.rounds import RoundReport, Sampled, Sampling, merged_note
-from tuning.summary import format_table, power_rows, strategy_picks
+from tuning.summary import format_table, pick_lines, power_rows
 
 
 @dataclass
@@ -40,6 +42,11 @@ class _Finished:
     sampled: Sampled  # the rounds, the n reached per size, the sizes set aside (``skipped``)
     notes: list[str] = field(default_factory=list)
     metadata: dict[str, Any] = field(default_factory=dict)  # what only one target knows
+
+    @property
+    def skipped(self) -> list[dict[str, Any]]:
+        """``{"power", "cause"}`` per size that failed."""
+        return self.sampled.skipped
 
 
 class _Progress:
@@ -161,6 +168,15 @@ def run_and_save(
     else:
         done = _run_local(args, outputs, execution_input)
         facts = {**facts, "architecture": done.emulation.get("architecture_priced", facts["architecture"])}
+    stats, _ = per_power_stats(done.output)
+    # local runs: every invocation; AWS: the REPORT lines read back (none when the logs were unreadable)
+    confidence = run_confidence(
+        [stat["value"] for stat in stats],
+        done.invocations or [],
+        discard=discard_of(execution_input),
+        architecture=facts["architecture"],
+        region=facts["region"],
+    )
     path = write_results(
         source=args.target,
         function_name=facts["function_name"],
@@ -181,21 +197,12 @@ def run_and_save(
             "sampling": done.sampled.describe(),
             **done.metadata,
         },
-        skipped=done.sampled.skipped,
+        confidence=confidence,
+        skipped=done.skipped,
         variant=args.function_dir.resolve().name if args.function_dir else None,
         results_dir=args.results_dir,
     )
-    shown_dir = done.metadata.get("function_dir") if args.function_dir else None
-    return compose(
-        done.output,
-        done.invocations,
-        facts,
-        args,
-        path,
-        done.notes,
-        sampled=done.sampled,
-        function_dir=shown_dir,
-    )
+    return compose(done, confidence, facts, args, path)
 
 
 def sampling_lines(sampled: Sampled) -> list[str]:
@@ -215,39 +222,39 @@ def sampling_lines(sampled: Sampled) -> list[str]:
 
 
 def compose(
-    output: dict[str, Any],
-    invocations: list[dict[str, Any]] | None,
+    done: _Finished,
+    confidence: list[dict[str, Any]],
     facts: dict[str, Any],
     args: argparse.Namespace,
     path: Path,
-    notes: list[str],
-    *,
-    sampled: Sampled,
-    function_dir: str | None = None,
 ) -> Saved:
-    """The table, each strategy's pick and the command to apply the run's optimum through Pulumi; the
-    sizes set aside with their cause, and for ``--num auto`` the n reached per size."""
+    """The table (skipped sizes as rows with their cause), for ``--num auto`` the n reached per size, each
+    strategy's pick and the command to apply the run's optimum through Pulumi."""
+    output = done.output
     stats, _ = per_power_stats(output)
     rows = power_rows(
-        output, stats, invocations, architecture=facts["architecture"], region=facts["region"], mix=args.mix
+        output,
+        stats,
+        done.invocations,
+        architecture=facts["architecture"],
+        region=facts["region"],
+        mix=args.mix,
+        confidence=confidence,
     )
     label = "emulated on this machine" if args.target == "local" else "measured on AWS"
-    code = f" with the code in {function_dir}" if function_dir else ""
+    code = f" with the code in {done.metadata['function_dir']}" if args.function_dir else ""
     lines = [
         f"Power Tuning of {facts['function_name']}{code} ({label}; {facts['architecture']}, "
         f"{facts['region']}; list prices as of {PRICES_AS_OF}; * = this run's {args.strategy} optimum)",
-        format_table(rows),
-        *(f"{entry['power']} MB skipped: {entry['cause']}" for entry in sampled.skipped),
-        *sampling_lines(sampled),
+        format_table(rows, done.skipped),
+        *sampling_lines(done.sampled),
         "",
-        "Picks by strategy (Power Tuning's rules; sizes that worked):",
+        "Picks by strategy (Power Tuning's rules; within noise = 95% intervals of its metric overlap):",
+        *pick_lines(stats, confidence, args.balanced_weight),
     ]
-    for strategy, pick in strategy_picks(stats, args.balanced_weight).items():
-        cost = f"${pick['cost']:.3e} per invocation"
-        lines.append(f"  {strategy:<8} {pick['power']:>5} MB  {pick['duration']:.2f} ms  {cost}")
     command = pulumi_command(output["power"], args.stack or "<stack>")
     lines += [
-        *(f"note: {note}" for note in notes),
+        *(f"note: {note}" for note in done.notes),
         "",
         f"Results: {path}",
         "Apply with Pulumi:",

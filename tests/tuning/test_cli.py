@@ -95,7 +95,7 @@ def test_skip_failing_saves_one_results_file_with_the_skipped_size(
     assert 256 not in rerun["powerValues"]
     assert saved["metadata"]["execution_arn"] == rerun["executionArn"]
     printed = capsys.readouterr().out
-    assert "256 MB skipped: Error: Invocation error" in printed
+    assert re.search(r"^\s*256  skipped: Error: Invocation error", printed, re.MULTILINE)
 
 
 def test_a_failing_size_without_skip_failing_exits_1_naming_it(
@@ -252,9 +252,23 @@ def test_local_run_wiring(
     assert saved["emulation"] == {"architecture_priced": "arm64"}
     out, err = capsys.readouterr()
     assert "emulated on this machine; arm64" in out
-    # 128 MB: trimmed mean of 10..30 drops 10 and 30 → 12.00; p90 of five is the largest, 30.00; memory 55 MB;
-    # the cost optimum (*): ceil(12) · 1.7e-9 · 1 beats 1024 MB's 2 · 1.7e-9 · 8
-    assert re.search(r"^\s+128\*\s+12\.00\s+30\.00\s.*\s55\s+0$", out, re.MULTILINE)
+    # 128 MB: 5 invocations, trimmed mean of 10..30 drops 10 and 30 → 12.00, an interval around it; p90 of
+    # five is the largest, 30.00; memory 55 MB; the cost optimum (*): ceil(12) · 1.7e-9 · 1 beats 1024 MB's
+    # 2 · 1.7e-9 · 8
+    assert re.search(r"^\s+128\*\s+5\s+12\.00\s+\d+\.\d\d–\d+\.\d\d\s+30\.00\s.*\s55\s+0$", out, re.MULTILINE)
+    # 1024 MB: [9, 2, 2, 2, 2] trims one value at each end. A resample keeps mean 2 with at most one 9
+    # (P = 0.8^5 + 5·0.2·0.8^4 = 73.7%), becomes (2+2+9)/3 with two, (2+9+9)/3 = 6.67 with three
+    # (P(≥ 3) = 5.8%, P(≥ 4) = 0.7%): the 2.5% and 97.5% quantiles are 2 and 20/3.
+    [entry] = [e for e in saved["confidence"] if e["power"] == 1024]
+    assert entry["n"] == 5
+    assert (entry["durationLow"], entry["durationHigh"]) == (pytest.approx(2), pytest.approx(20 / 3))
+    assert (entry["costLow"], entry["costHigh"]) == (
+        pytest.approx(2 * 1.7e-9 * 8),
+        pytest.approx(7 * 1.7e-9 * 8),
+    )
+    assert re.search(r"^\s+1024\s+5\s+2\.00\s+2\.00–6\.67\s", out, re.MULTILINE)
+    # every trimmed mean of 128 MB's resamples is at least 10 ms: no overlap with 1024 MB's [2, 6.67]
+    assert "speed     1024 MB  2.00 ms  $2.720e-08 per invocation; no other size is within noise" in out
     assert "10/10" in err  # the progress bar counted every invocation
 
 
@@ -307,12 +321,12 @@ def test_ctrl_c_exits_130_with_one_line_and_saves_nothing(
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    import tuning.run
+    import tuning.cli
 
     def interrupted_run(*_: object, **__: object) -> None:
         raise interruption
 
-    monkeypatch.setattr(tuning.run, "run_and_save", interrupted_run)
+    monkeypatch.setattr(tuning.cli, "run_and_save", interrupted_run)
     monkeypatch.chdir(tmp_path)
     assert main(["run", "--target", "local", "--results-dir", str(tmp_path / "results")]) == 130
     out, err = capsys.readouterr()
@@ -357,4 +371,4 @@ def test_a_size_out_of_memory_is_skipped_and_the_results_name_the_folder(
     assert saved["output"]["power"] == 512
     printed = capsys.readouterr().out
     assert f"with the code in {MEMORY_HUNGRY}" in printed
-    assert f"128 MB skipped: {skipped['cause']}" in printed
+    assert f"  128  skipped: {skipped['cause']}\n" in printed

@@ -15,6 +15,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from botocore.exceptions import BotoCoreError, ClientError
+from tqdm import tqdm
+
 from api.names import ALIAS
 from tuning.engine.analyzer import DEFAULT_BALANCED_WEIGHT, STRATEGIES, is_failed_output
 from tuning.engine.inputs import check_num, check_power_values, validate_function_arn
@@ -123,7 +126,6 @@ def wait_for_execution(
 ) -> dict[str, Any]:
     """Poll ``describe_execution`` (sleeping between calls) until the run ends; a tqdm bar counts finished
     power values (Map iterations) and shows the status and elapsed time."""
-    from tqdm import tqdm
 
     with tqdm(total=total, desc="power values", unit="value", disable=not show_progress) as bar:
         while True:
@@ -312,8 +314,6 @@ class _Session:
     def _reports(self, execution: _Execution) -> list[dict[str, Any]] | None:
         """The execution's REPORT lines: a bonus for a fixed ``num`` (p90, memory used; a note when they
         cannot be read), the measurements themselves for ``--num auto``."""
-        from botocore.exceptions import BotoCoreError, ClientError
-
         log_group = self.outputs.get("log_group_name")
         if not log_group:
             problem = "no log_group_name in the stack outputs"
@@ -361,10 +361,8 @@ def run_aws(
     One execution that gave the result: its output is the tool's own. Several (rounds): the output is what
     the tool's analyzer computes over the REPORT lines of every round (``tuning.runners.rounds``), and the
     notes say so. ``skip_failing`` reruns an execution that failed at some sizes without them."""
-    from botocore.exceptions import BotoCoreError, ClientError
-
     if client_factory is None:
-        import boto3
+        import boto3  # 173 ms to import (measured 2026-12-02): local runs never do
 
         client_factory = boto3.client
     sampling = sampling or Sampling(execution_input["num"])

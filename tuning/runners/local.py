@@ -33,6 +33,7 @@ from emulator.table import private_table
 from tuning.engine.inputs import ALL_POWER_VALUES, DEFAULT_POWER_VALUES, MIN_NUM, validate_function_arn
 from tuning.errors import TuningError
 from tuning.payloads import expand_payloads
+from tuning.results import InvocationRecord
 from tuning.runners.rounds import RoundReport, RoundResult, Sampled, Sampling, merged_output, sample
 
 # The handler every tuned folder provides, as the deployed function's (Pulumi's `handler`): function/ by
@@ -134,7 +135,7 @@ def _dynamodb(outputs: dict | None, region: str) -> Iterator[dict[str, str]]:
         yield environment
 
 
-def _record(power: int, invocation: Invocation) -> dict[str, Any]:
+def _record(power: int, invocation: Invocation) -> InvocationRecord:
     """One invocation as the results file keeps it; ``duration_ms`` is what Power Tuning counts (Duration +
     Init Duration), ``billed_ms`` the REPORT line's Billed Duration."""
     return {

@@ -28,8 +28,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tuning.engine.analyzer import DEFAULT_BALANCED_WEIGHT, build_output, execution_cost
-from tuning.engine.confidence import effective_discard, relative_half_width, size_confidence
+from tuning.engine.confidence import relative_half_width, size_confidence
 from tuning.engine.inputs import MIN_NUM
+from tuning.engine.stats import discard_of
 from tuning.errors import TuningError
 from tuning.payloads import expand_payloads
 
@@ -153,7 +154,7 @@ def sample(
     """Measure in rounds with ``measure(sizes, num)`` (one round for a fixed ``num``); TuningError when every
     size failed. The intervals are of Power Tuning's trimmed mean as ``execution_input`` sets it, priced for
     ``architecture`` in ``region``."""
-    discard = effective_discard(execution_input)
+    discard = discard_of(execution_input)
     payload = execution_input.get("payload")
     num = first_num(sampling, payload)
     minimum = smallest_num(payload, num)
@@ -245,7 +246,7 @@ def merged_output(
         sampled.measurements(),
         strategy=execution_input.get("strategy", "cost"),
         balanced_weight=float(execution_input.get("balancedWeight", DEFAULT_BALANCED_WEIGHT)),
-        discard_top_bottom=float(execution_input.get("discardTopBottom", 0.2)),
+        discard_top_bottom=discard_of(execution_input),
         only_cold_starts=only_cold_starts,
         architecture=architecture,
         region=region,
