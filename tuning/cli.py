@@ -17,14 +17,17 @@ from typing import Any
 
 from api.names import DEFAULT_REGION, LOCAL_ACCOUNT_ID, LOCAL_FUNCTION_NAME
 from api.outputs import AWS_RUN_KEYS, LOCAL_OUTPUTS, OutputsError, running_local_outputs
+from tuning.compare import DEFAULT_MAX_REGRESSION, CompareError, compare_files
 from tuning.engine.analyzer import DEFAULT_BALANCED_WEIGHT, STRATEGIES
+from tuning.engine.confidence import METRICS
 from tuning.engine.inputs import DEFAULT_POWER_VALUES, MIN_NUM, check_power_values
 from tuning.errors import InterruptedRunError, TuningError
 from tuning.outputs import load_outputs
 from tuning.payloads import DEFAULT_MIX, parse_mix, weighted_payload
 from tuning.run import run_and_save
 from tuning.runners.aws import DEFAULT_POLL_INTERVAL_S, build_execution_input
-from tuning.runners.local import CPU_LIMITERS, INIT_CPU_MODES
+from tuning.runners.local import CPU_LIMITERS, INIT_CPU_MODES, check_function_dir
+from tuning.runners.rounds import AUTO, DEFAULT_MAX_NUM, DEFAULT_PRECISION, Sampling, first_num
 
 DEFAULT_POWER_VALUES_TEXT = ",".join(map(str, DEFAULT_POWER_VALUES))
 # Without stack outputs the local runner tunes a private function; it is priced like the stack's default.
@@ -48,6 +51,18 @@ def num_argument(text: str) -> int:
     if not text.strip().isdigit() or int(text) < MIN_NUM:
         raise argparse.ArgumentTypeError(f"must be an integer of at least {MIN_NUM}, got {text!r}")
     return int(text)
+
+
+def num_or_auto_argument(text: str) -> int | str:
+    """``--num`` of ``run``: ``auto`` (rounds until ``--precision``) or an integer of at least 5."""
+    if text.strip() == AUTO:
+        return AUTO
+    try:
+        return num_argument(text)
+    except argparse.ArgumentTypeError:
+        raise argparse.ArgumentTypeError(
+            f"must be {AUTO!r} or an integer of at least {MIN_NUM}, got {text!r}"
+        ) from None
 
 
 def _number(low: float, high: float, *, low_included: bool = True) -> Callable[[str], float]:
@@ -90,9 +105,36 @@ def add_run_arguments(run: argparse.ArgumentParser) -> None:
     )
     run.add_argument(
         "--num",
-        type=num_argument,
+        type=num_or_auto_argument,
         default=10,
-        help=f"invocations per memory size, at least {MIN_NUM} (default 10)",
+        metavar="N|auto",
+        help=f"invocations per memory size, at least {MIN_NUM} (default 10), or {AUTO!r}: invoke in rounds "
+        "until each size's 95%% interval of the mean duration is within --precision",
+    )
+    run.add_argument(
+        "--precision",
+        type=_number(0, 100, low_included=False),
+        metavar="PCT",
+        help="with --num auto: the interval's half-width, %% of the mean "
+        f"(default {DEFAULT_PRECISION * 100:g}%%)",
+    )
+    run.add_argument(
+        "--max-num",
+        type=num_argument,
+        metavar="N",
+        help=f"with --num auto: at most this many invocations per size (default {DEFAULT_MAX_NUM})",
+    )
+    run.add_argument(
+        "--skip-failing",
+        action="store_true",
+        help="aws: rerun without the sizes an execution failed at, listing them with their cause "
+        "(local runs always set failing sizes aside)",
+    )
+    run.add_argument(
+        "--function-dir",
+        type=Path,
+        metavar="DIR",
+        help="local: tune the handler app.lambda_handler of this folder instead of function/",
     )
     run.add_argument(
         "--mix",
@@ -153,11 +195,55 @@ def build_parser() -> argparse.ArgumentParser:
         description="Tune the function's memory with AWS Lambda Power Tuning, on AWS or on the emulator. "
         "(The analysis report is `python -m analysis report`.)",
     )
-    commands = parser.add_subparsers(dest="command", required=True, metavar="{run}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="{run,compare}")
     run = commands.add_parser("run", help="tune the function's memory", description="Run Power Tuning once.")
     add_run_arguments(run)
-    run.set_defaults(subparser=run)  # usage errors found after parsing show that command's usage
+    compare = commands.add_parser(
+        "compare",
+        help="the regression gate: compare two results files size by size",
+        description="Compare NEW against BASE per memory size on per-invocation data: Power Tuning's figure, "
+        "the change with its 95%% bootstrap interval, a permutation test. Exit 0 when no size got "
+        "significantly (p < 0.05) worse by more than --max-regression, 1 when one did, 2 on bad input.",
+    )
+    add_compare_arguments(compare)
+    # usage errors found after parsing show that command's usage
+    run.set_defaults(subparser=run, handler=command_run)
+    compare.set_defaults(subparser=compare, handler=command_compare)
     return parser
+
+
+def add_compare_arguments(compare: argparse.ArgumentParser) -> None:
+    compare.add_argument("base", type=Path, metavar="BASE", help="the reference results file")
+    compare.add_argument("new", type=Path, metavar="NEW", help="the results file to judge")
+    compare.add_argument(
+        "--metric", choices=METRICS, default="duration", help="what is compared (default duration)"
+    )
+    compare.add_argument(
+        "--max-regression",
+        type=_number(0, 1000),
+        default=DEFAULT_MAX_REGRESSION,
+        metavar="PCT",
+        help=f"percent worse a size may get before the gate fails (default {DEFAULT_MAX_REGRESSION:g})",
+    )
+    compare.add_argument(
+        "--power",
+        type=int,
+        nargs="+",
+        metavar="N",
+        help="compare only these memory sizes (default: every size both runs measured)",
+    )
+
+
+def command_compare(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
+    """Print the comparison; exit 0 (passed), 1 (a size regressed) or 2 (the files cannot be compared)."""
+    try:
+        code, text = compare_files(
+            args.base, args.new, metric=args.metric, max_regression=args.max_regression, powers=args.power
+        )
+    except CompareError as error:
+        parser.error(str(error))
+    print(text)
+    return code
 
 
 def _read_outputs(parser: argparse.ArgumentParser, args: argparse.Namespace) -> dict[str, Any] | None:
@@ -177,14 +263,29 @@ def command_run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> in
     """Validate, run on the chosen target, save, print; exit 2 on bad input, 1 when the run failed."""
     if args.apply and (args.target != "aws" or args.stack is None):
         parser.error("--apply needs --target aws and --stack NAME (it runs pulumi config set on that stack)")
+    if args.num != AUTO and (args.precision is not None or args.max_num is not None):
+        parser.error("--precision and --max-num go with --num auto")
+    if args.function_dir is not None:
+        if args.target != "local":
+            parser.error("--function-dir is for --target local: on AWS the deployed code is tuned")
+        try:
+            check_function_dir(args.function_dir)
+        except ValueError as error:
+            parser.error(f"--function-dir: {error}")
     outputs = _read_outputs(parser, args)
     facts = {**LOCAL_DEFAULTS, **(outputs or {})}
+    args.sampling = Sampling(
+        None if args.num == AUTO else args.num,
+        precision=DEFAULT_PRECISION if args.precision is None else args.precision / 100,
+        max_num=args.max_num or DEFAULT_MAX_NUM,
+    )
+    payload = weighted_payload(args.mix)
     try:
         execution_input = build_execution_input(
             (outputs or {}).get("function_arn", LOCAL_FUNCTION_ARN),
             power_values=args.power_values,
-            num=args.num,
-            payload=weighted_payload(args.mix),
+            num=first_num(args.sampling, payload),
+            payload=payload,
             strategy=args.strategy,
             balanced_weight=args.balanced_weight,
             parallel=args.parallel,
@@ -223,7 +324,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     stopped their workers, servers and cgroups on the way out, and nothing half-written is left."""
     args = build_parser().parse_args(argv)
     try:
-        return command_run(args.subparser, args)
+        return args.handler(args.subparser, args)
     except KeyboardInterrupt:
         print(f"interrupted: {args.command} stopped before it finished; nothing was saved", file=sys.stderr)
         return EXIT_INTERRUPTED
