@@ -77,7 +77,7 @@ def _make_venv(
     project = _project(tmp_path)
     wheels = tmp_path / "wheels"
     wheels.mkdir()
-    demo = _wheel(wheels, "bootstrap_demo", "1.0", {"bootstrap_demo.py": "ANSWER = 42\n"})
+    demo = _wheel(wheels, "bootstrap_demo", "1.0", {"bootstrap_demo/__init__.py": "ANSWER = 42\n"})
     uv_script = f'#!/bin/sh\nexec {REAL_UV} "$@"\n' if uv_wheel_runs else "#!/bin/sh\nexit 126\n"
     _wheel(wheels, "uv", UV_VERSION, {f"uv-{UV_VERSION}.data/scripts/uv": uv_script})
     (project / "small.txt").write_text(f"{demo}\n")
@@ -95,7 +95,7 @@ def _make_venv(
     }
     env.pop("VIRTUAL_ENV", None)
     return subprocess.run(
-        ["make", "venv", "REQUIREMENTS=small.txt"],
+        ["make", "venv", "REQUIREMENTS=small.txt", "PRECOMPILED=bootstrap_demo"],
         cwd=project,
         env=env,
         capture_output=True,
@@ -115,7 +115,7 @@ def _installer(tmp_path: Path) -> str:
 def _assert_installed_and_precompiled(tmp_path: Path) -> None:
     venv = tmp_path / "project" / ".venv"
     (site,) = (venv / "lib").glob("python3*/site-packages")
-    assert list((site / "__pycache__").glob("bootstrap_demo.*.pyc")), "not precompiled at install"
+    assert list((site / "bootstrap_demo" / "__pycache__").glob("__init__.*.pyc")), "not precompiled at install"
     assert (venv / ".installed-requirements").exists()
 
 
