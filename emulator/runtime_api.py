@@ -212,7 +212,7 @@ class RuntimeApi:
             return False
         with self._lock:
             self._pending = event.request_id
-        # Reported before the answer leaves, so it precedes the result even if that comes on another connection.
+        # Reported before the answer leaves: it then precedes the result, whichever connection that comes on.
         self._report(Started(event.request_id, time.monotonic()))
         _send(connection, 200, event.body, event.headers())
         return True
