@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-requirements
 STACK ?= prod
 PORT ?= 3000
 
-.PHONY: help venv test lint format demo serve tune-local report bench-handler bench-cold load clean
+.PHONY: help venv lambda-runtime test lint format demo serve tune-local report bench-handler bench-cold bench-runtime load clean
 
 help:  ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -22,7 +22,12 @@ $(STAMP): requirements.txt
 
 venv: $(STAMP)  ## Create .venv from requirements.txt (done by every target)
 
-test: $(STAMP)  ## Lint, check notebooks are stripped, run the whole test suite
+# The function's own runtime (Python 3.13 + awslambdaric, emulator/lambda-runtime/requirements.txt), built into
+# .lambda-venv/ on first use; later runs only find the Python again and name the runtime (≈ 0.1 s).
+lambda-runtime: $(STAMP)  ## Build the function's runtime (Python 3.13 + awslambdaric) into .lambda-venv
+	@$(PY) -m emulator.lambda_python
+
+test: $(STAMP) lambda-runtime  ## Lint, check notebooks are stripped, run the whole test suite
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 	$(VENV)/bin/lint-imports
@@ -37,13 +42,13 @@ format: $(STAMP)  ## Format and fix with ruff; strip notebook outputs
 	$(PY) -m ruff check --fix .
 	$(PY) -m nbstripout notebooks/*.ipynb
 
-demo: $(STAMP)  ## The whole system offline: local stack, scenario, tuning, report
+demo: $(STAMP) lambda-runtime  ## The whole system offline: local stack, scenario, tuning, report
 	$(PY) -m programs.demo
 
-serve: $(STAMP)  ## Local stack in the foreground (API on http://127.0.0.1:3000/prod; PORT= to change)
+serve: $(STAMP) lambda-runtime  ## Local stack in the foreground (API on http://127.0.0.1:3000/prod; PORT= to change)
 	PORT=$(PORT) $(PY) -m emulator serve
 
-tune-local: $(STAMP)  ## Power tuning on the local emulator (the running local stack, else a private one; ARGS=)
+tune-local: $(STAMP) lambda-runtime  ## Power tuning on the local emulator (the running local stack, else a private one; ARGS=)
 	$(PY) -m tuning run --target local $(ARGS)
 
 report: $(STAMP)  ## Run the analysis notebook into reports/power-tuning.html (OUTPUTS= or STACK=; else results/ only)
@@ -52,11 +57,14 @@ report: $(STAMP)  ## Run the analysis notebook into reports/power-tuning.html (O
 bench-handler: $(STAMP)  ## Handler vs bare DynamoDB call vs tutorial style (warm), and cold init
 	$(PY) -m programs.bench.handler
 
-bench-cold: $(STAMP)  ## Cold and warm duration per memory size on the local runtime, ours vs tutorial style
+bench-cold: $(STAMP) lambda-runtime  ## Cold and warm duration per memory size on the local runtime, ours vs tutorial style
 	$(PY) -m programs.bench.cold
+
+bench-runtime: $(STAMP) lambda-runtime  ## The Runtime API round trip per invocation at 128 and 1769 MB (no-op handler)
+	$(PY) -m programs.bench.runtime_api
 
 load: $(STAMP)  ## Headless locust load (URL=, API_KEY=, USERS=, USER_RATE=, DURATION=, MIX=)
 	$(PY) -m programs.load
 
-clean:  ## Remove generated files (keeps .venv and results/)
+clean:  ## Remove generated files (keeps .venv, .lambda-venv and results/)
 	rm -rf .local reports .pytest_cache .ruff_cache build

@@ -74,7 +74,11 @@ def run_and_save(
         done = _run_aws(args, outputs or {}, execution_input)
     else:
         done = _run_local(args, outputs, execution_input)
-        facts = {**facts, "architecture": done.emulation.get("architecture_priced", facts["architecture"])}
+        facts = {
+            **facts,
+            "architecture": done.emulation.get("architecture_priced", facts["architecture"]),
+            "runtime": done.emulation["runtime"],
+        }
     path = write_results(
         source=args.target,
         function_name=facts["function_name"],
@@ -106,7 +110,7 @@ def compose(
     rows = power_rows(
         output, stats, invocations, architecture=facts["architecture"], region=facts["region"], mix=args.mix
     )
-    label = "emulated on this machine" if args.target == "local" else "measured on AWS"
+    label = f"emulated on this machine, {facts['runtime']}" if args.target == "local" else "measured on AWS"
     lines = [
         f"Power Tuning of {facts['function_name']} ({label}; {facts['architecture']}, {facts['region']}; "
         f"list prices as of {PRICES_AS_OF}; * = this run's {args.strategy} optimum)",

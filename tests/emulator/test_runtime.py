@@ -313,7 +313,7 @@ def test_environments_die_with_the_runtimes_process(tmp_path, cpu_limiter):
                 threading.Event().wait(0.05)
             else:
                 os.kill(pid, 9)
-                pytest.fail(f"worker {pid} outlived its runtime")
+                pytest.fail(f"environment {pid} outlived its runtime")
     finally:
         _remove_cgroups_of_dead_runs()  # the killed runtime could not remove its own (no later run here will)
 

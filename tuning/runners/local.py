@@ -191,13 +191,12 @@ def _measure_power(
     """One memory size in a fresh runtime: (how it was emulated, its invocation records)."""
     records: list[dict[str, Any]] = []
     with fresh_runtime() as runtime:
-        facts = _power_facts(power, runtime)
         for invocation in _invocations(runtime, fresh_runtime, events, mode, sleep_s):
             _check(invocation, power, allowed, mode)
             records.append(_record(power, invocation))
             if on_invocation is not None:
                 on_invocation(records[-1])
-    return facts, records
+        return _power_facts(power, runtime), records  # after the runs: the runtime its environments reported
 
 
 def _sleep_between_runs_s(execution_input: dict[str, Any]) -> float:
@@ -321,6 +320,7 @@ def _emulation(experiment: _Experiment, per_power: list[dict[str, Any]], init_cp
     return {
         "emulated": True,
         "note": EMULATION_NOTE,
+        "runtime": per_power[0]["runtime"],
         "cpu_limiter": per_power[0]["cpu_limiter"],
         "memory_limit": per_power[0]["memory_limit"],
         "init_cpu": init_cpu,
@@ -335,5 +335,5 @@ def _emulation(experiment: _Experiment, per_power: list[dict[str, Any]], init_cp
 def _power_facts(power: int, runtime: LambdaRuntime) -> dict[str, Any]:
     """How one memory size was emulated: CPU share, the cap and its period, the memory limit, parallelism."""
     facts = runtime.emulation
-    keys = ("cpu_limiter", "cpu_share", "cpu_cores_allowed", "cpu_period_ms", "memory_limit")
+    keys = ("runtime", "cpu_limiter", "cpu_share", "cpu_cores_allowed", "cpu_period_ms", "memory_limit")
     return {"power": power, **{key: facts[key] for key in keys}, "environments": runtime.max_environments}
