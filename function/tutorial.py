@@ -14,11 +14,12 @@ from typing import Any
 
 import codec
 import items
+import rules
 import store
 from problems import ApiError
 
-MAX_EXPRESSION_CHARS = 4096  # DynamoDB's expression limit
-PROTECTED = frozenset({"id", *items.SERVER_MANAGED})
+MAX_EXPRESSION_BYTES = 4096  # DynamoDB's limit for any expression string, "4 KB", counted in bytes
+PROTECTED = frozenset({"id", *rules.SERVER_MANAGED})
 _PLACEHOLDER = {"#": re.compile(r"#[A-Za-z0-9_]{1,254}"), ":": re.compile(r":[A-Za-z0-9_]{1,254}")}
 _SERVER_PREFIXES = ("#srv", ":srv")  # the server's own placeholders; callers may not use them
 _USED_PLACEHOLDER = re.compile(r"[#:][A-Za-z0-9_]+")
@@ -40,18 +41,37 @@ def _key(payload: dict, field: str = "Key") -> dict:
     key = payload.get(field)
     if not isinstance(key, dict) or set(key) != {"id"}:
         raise ApiError(400, f'{field} must be exactly {{"id": "<id>"}}')
-    return {"id": {"S": items.valid_id(key["id"], f"{field}.id")}}
+    return {"id": {"S": rules.valid_id(key["id"], f"{field}.id")}}
 
 
 def _expression(payload: dict, field: str) -> str | None:
     expression = payload.get(field)
     if expression is None:
         return None
-    if not isinstance(expression, str) or not expression.strip() or len(expression) > MAX_EXPRESSION_CHARS:
+    if not isinstance(expression, str) or not expression.strip() or _size(expression) > MAX_EXPRESSION_BYTES:
         raise ApiError(
-            400, f"{field} must be a non-empty string of at most {MAX_EXPRESSION_CHARS} characters"
+            400, f"{field} must be a non-empty string of at most {MAX_EXPRESSION_BYTES} bytes (UTF-8)"
         )
     return expression
+
+
+def _size(expression: str) -> int:
+    return len(expression.encode("utf-8", "surrogatepass"))
+
+
+def _as_sent(field: str, sent: str, given: str | None) -> str:
+    """The expression the server sends in place of the caller's ``given`` one, or the function's own 400 when
+    what the server adds (its version and timestamp upkeep, its existence check) takes it past DynamoDB's
+    limit: DynamoDB's own 400 would be about text the caller never wrote."""
+    excess = _size(sent) - MAX_EXPRESSION_BYTES
+    if excess > 0:
+        added = _size(sent) - _size(given or "")
+        raise ApiError(
+            400,
+            f"{field} is {excess} bytes too long: DynamoDB takes {MAX_EXPRESSION_BYTES} bytes per "
+            f"expression, and the server adds {added} of its own (version, timestamps, existence check)",
+        )
+    return sent
 
 
 def _placeholders(payload: dict, field: str, sigil: str) -> dict:
@@ -101,7 +121,9 @@ def _return_values(payload: dict, allowed: frozenset[str]) -> str:
 
 def _guarded(condition: str | None) -> str:
     """The server's existence condition, and the caller's on top (both must hold)."""
-    return f"attribute_exists(#srvId) AND ({condition})" if condition else "attribute_exists(#srvId)"
+    if not condition:
+        return "attribute_exists(#srvId)"
+    return _as_sent("ConditionExpression", f"attribute_exists(#srvId) AND ({condition})", condition)
 
 
 def _attributes(answer: dict) -> dict:
@@ -182,8 +204,8 @@ def create(payload: dict) -> dict:
     item = payload.get("Item")
     if not isinstance(item, dict):
         raise ApiError(400, "Item must be an object")
-    item_id = items.valid_id(item.get("id"), "Item.id")
-    items.reject_server_managed(item)
+    item_id = rules.valid_id(item.get("id"), "Item.id")
+    rules.reject_server_managed(item)
     items.insert(item, item_id)
     return {}
 
@@ -222,12 +244,12 @@ def update(payload: dict) -> dict:
     names.update(
         {"#srvId": "id", "#srvVersion": "version", "#srvUpdated": "updatedAt", "#srvCreated": "createdAt"}
     )
-    values.update({":srvZero": {"N": "0"}, ":srvOne": {"N": "1"}, ":srvNow": {"S": items.now()}})
+    values.update({":srvZero": {"N": "0"}, ":srvOne": {"N": "1"}, ":srvNow": {"S": rules.now()}})
     try:
         answer = store.call(
             "update_item",
             Key=key,
-            UpdateExpression=_with_server_set(expression),
+            UpdateExpression=_as_sent("UpdateExpression", _with_server_set(expression), expression),
             ConditionExpression=_guarded(condition),
             ExpressionAttributeNames=names,
             ExpressionAttributeValues=values,
