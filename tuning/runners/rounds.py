@@ -11,10 +11,10 @@ ones. The run ends when no size is open, or when the next round would take a siz
 The next round's ``num`` comes from the interval shrinking as 1/√n: a size at relative half-width ``w`` after
 ``n`` invocations needs about ``n·(w/precision)²`` in all, so the round adds that minus ``n`` for the widest
 open size, at least the smallest ``num`` the tool accepts for the payload, at most what ``max_num`` leaves,
-and at most ``GROWTH`` times ``n``: a width estimated from 10 invocations is itself rough (on this machine
-a get-only mix measured ±73–91% at n=10, its one cold start drawn several times by some resamples, which
-asked for 190 more at once), and a size that settles at 40 should not be driven to 200. The rounds then grow
-10 → 40 → 160 → max, a few more executions on AWS at most.
+and at most ``GROWTH`` times ``n``: a width estimated from 10 invocations is itself rough (with the default
+mix on this machine, ±16–60% at n=10, which asks for the whole ``max_num`` at once), and a size that settles
+at 40 should not be driven to 200. The rounds then grow 10 → 40 → 160 → max, a few more executions on AWS
+at most.
 
 A size that fails in a round (error, timeout, out of memory) is set aside with its cause and the others go
 on; the result is what Power Tuning's analyzer computes over every invocation of the sizes that worked
