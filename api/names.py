@@ -8,3 +8,4 @@ DEFAULT_REGION = "us-east-1"  # the emulator's region, and the price region when
 LOCAL_FUNCTION_NAME = "serverless-crud-local"  # the local stack's function, and a private tuning run's
 LOCAL_TABLE_NAME = f"{LOCAL_FUNCTION_NAME}-items"
 LOCAL_ACCOUNT_ID = "123456789012"  # the account id moto and the local gateway put in ARNs
+LAMBDA_RUNTIME = "python3.13"  # the function's Lambda runtime: deployed by the stack, emulated locally
