@@ -8,15 +8,13 @@ returned with the failed condition (no extra read), a few times, then 409.
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 import os
 import re
 import time
 from typing import Any
 
 import codec
+import cursors
 import proxy
 import store
 from problems import ApiError
@@ -304,25 +302,6 @@ def delete_item(request: Request) -> Response:
 # --- listing --------------------------------------------------------------------------------------------
 
 
-def encode_cursor(last_key: dict) -> str:
-    text = json.dumps({"id": last_key["id"]["S"]}, separators=(",", ":"))
-    return base64.urlsafe_b64encode(text.encode("utf-8")).decode("ascii").rstrip("=")
-
-
-def decode_cursor(cursor: str) -> dict:
-    """The ExclusiveStartKey a cursor stands for; anything but our own encoding of {"id": <id>} is a 400."""
-    try:
-        if not re.fullmatch(r"[A-Za-z0-9_-]{1,1024}", cursor):
-            raise ValueError
-        document = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        if not isinstance(document, dict) or set(document) != {"id"}:
-            raise ValueError
-        item_id = valid_id(document["id"])
-    except (ValueError, binascii.Error, ApiError):
-        raise ApiError(400, "the cursor is not one this API issued; pass nextCursor back unchanged") from None
-    return {"id": {"S": item_id}}
-
-
 def parse_limit(value: str | None) -> int:
     if value is None:
         return DEFAULT_LIMIT
@@ -333,15 +312,16 @@ def parse_limit(value: str | None) -> int:
 
 def list_items(request: Request) -> Response:
     params: dict[str, Any] = {"Limit": parse_limit(request.query.get("limit"))}
+    table = store.table_name()
     cursor = request.query.get("cursor")
     if cursor is not None:
-        params["ExclusiveStartKey"] = decode_cursor(cursor)
+        params["ExclusiveStartKey"] = {"id": {"S": cursors.decode(table, cursor)}}
     page = store.call("scan", **params)
     last_key = page.get("LastEvaluatedKey")
     return Response(
         200,
         {
             "items": [codec.from_item(item) for item in page.get("Items", [])],
-            "nextCursor": encode_cursor(last_key) if last_key else None,
+            "nextCursor": cursors.encode(table, last_key["id"]["S"]) if last_key else None,
         },
     )

@@ -48,3 +48,9 @@ def log_request(
         record["cause"] = cause
     sys.stdout.write(json.dumps(record, default=str) + "\n")
     sys.stdout.flush()
+
+
+def log_warning(message: str) -> None:
+    """A WARNING line about the environment (not a request), in the same JSON shape."""
+    sys.stdout.write(json.dumps({"level": "WARNING", "message": message}) + "\n")
+    sys.stdout.flush()

@@ -22,6 +22,7 @@ from api.table import table_definition
 ROOT = Path(__file__).resolve().parents[2]
 FUNCTION_DIR = ROOT / "function"
 TABLE = "items-test"
+CURSOR_KEY = "function-tests-cursor-key"  # what Pulumi's secret or the local stack's key is on a deployment
 
 # Lambda puts the package root first on sys.path and imports app as a top-level module; so do the tests —
 # without leaving a __pycache__ in function/, the folder that is zipped and deployed as it is.
@@ -123,6 +124,13 @@ class Api:
 
     def direct(self, event: Any) -> Any:
         return app.lambda_handler(event, self._context())
+
+
+@pytest.fixture(autouse=True)
+def cursor_key(monkeypatch: pytest.MonkeyPatch) -> str:
+    """The function's cursor key, as every deployment sets it (tests of a missing key remove it)."""
+    monkeypatch.setenv("CURSOR_SIGNING_KEY", CURSOR_KEY)
+    return CURSOR_KEY
 
 
 @pytest.fixture(scope="module")
