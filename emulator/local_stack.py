@@ -171,8 +171,10 @@ class LocalStack:
         return TokenBucket(rate, int(pulumi_default("throttleBurstLimit", 200)))
 
     def _function_environment(self, endpoint: str) -> dict[str, str]:
-        """What the Pulumi component gives the function, plus the emulator's endpoint and fake credentials."""
-        environment = {**aws_env(endpoint), "TABLE_NAME": self.settings.table_name}
+        """What the Pulumi component gives the function (with a cursor key made at start), on the emulator."""
+        from emulator.table import function_environment
+
+        environment = function_environment(endpoint, self.settings.table_name)
         if self.cors_origin is not None:
             environment["CORS_ALLOW_ORIGIN"] = self.cors_origin
         return environment
