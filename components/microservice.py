@@ -11,8 +11,9 @@ import json
 
 import pulumi
 import pulumi_aws as aws
+import pulumi_random
 
-from api.names import ALIAS, STAGE
+from api.names import ALIAS, CURSOR_KEY_VARIABLE, STAGE
 from api.spec import load_spec
 from api.table import load_table_keys
 from components import iam
@@ -147,6 +148,22 @@ class Microservice(pulumi.ComponentResource):
         )
         return role, policy
 
+    def _cursor_key(self) -> pulumi.Output[str]:
+        """The key the function signs list cursors with (function/cursors.py): 32 random bytes made once per
+        stack and kept in its state, so every `pulumi up` keeps it (no keepers) and cursors stay valid across
+        deployments; `pulumi up --replace <its URN>` rotates it (README). RandomBytes marks it secret, so it
+        is encrypted in the state, and the function's `environment` input that carries it becomes secret too.
+
+        An environment variable can be read by anyone allowed lambda:GetFunctionConfiguration. SSM Parameter
+        Store or Secrets Manager would hide it from them, at the price of a GetParameter or GetSecretValue
+        call (plus kms:Decrypt) on every cold start, a second botocore client, those permissions on the role,
+        and for Secrets Manager $0.40 a month. What the key protects is small: without it a client could
+        forge a cursor, i.e. start a Scan of this table at a key of its choosing, which any caller with an API
+        key reaches anyway by listing; whoever can read the function's configuration can do far more. So an
+        environment variable it is: the role needs nothing more and cold starts stay as measured."""
+        key = pulumi_random.RandomBytes(f"{self._name}-cursor-key", length=32, opts=self._child)
+        return key.base64
+
     def _function(
         self,
         function_name: str,
@@ -156,7 +173,10 @@ class Microservice(pulumi.ComponentResource):
         role_policy: aws.iam.RolePolicy,
     ) -> aws.lambda_.Function:
         settings = self._settings
-        variables: dict[str, pulumi.Input[str]] = {"TABLE_NAME": table.name}
+        variables: dict[str, pulumi.Input[str]] = {
+            "TABLE_NAME": table.name,
+            CURSOR_KEY_VARIABLE: self._cursor_key(),
+        }
         if settings.cors_allow_origin is not None:
             variables["CORS_ALLOW_ORIGIN"] = settings.cors_allow_origin
         return aws.lambda_.Function(
