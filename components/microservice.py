@@ -192,7 +192,10 @@ class Microservice(pulumi.ComponentResource):
             reserved_concurrent_executions=settings.reserved_concurrency,
             environment={"variables": variables},
             tracing_config={"mode": "Active" if settings.tracing else "PassThrough"},
-            # Text, not JSON: Power Tuning 4.4.0 parses text REPORT lines and misreads JSON logs.
+            # Text, not JSON. Power Tuning 4.4.0 reads durations from each invocation's log tail; with JSON
+            # logs its parser wants initDurationMs, which warm invocations' platform.report records lack, and
+            # fails with "Invalid JSON log does not contain initDurationMs" (upstream issue #305 of
+            # alexcasalboni/aws-lambda-power-tuning, open). Text REPORT lines parse for cold and warm alike.
             logging_config={"log_format": "Text", "log_group": log_group.name},
             publish=True,  # every code or config change publishes a version that alias `live` moves to
             # The role's policy must exist before the first invocation can write logs or read the table.

@@ -2,7 +2,7 @@
 
 CloudWatch Logs keeps it as the request's log line; CloudWatch turns it into the per-route ``Latency``
 metric (Embedded Metric Format), so there is no metrics API call and no second line. The platform's own
-REPORT line stays plain text (Power Tuning cannot parse JSON-format logs).
+REPORT line stays plain text: the function's log format is Text (components/microservice.py says why).
 """
 
 from __future__ import annotations

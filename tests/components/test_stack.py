@@ -233,6 +233,11 @@ def test_the_cursor_key_is_a_secret_made_once_per_stack_and_given_to_the_functio
         assert prod.resolve(value) != key.state["base64"], name
 
 
+def test_the_readme_rotates_the_cursor_key_by_its_real_urn(prod: ProgramRun) -> None:
+    readme = (PROJECT_DIR / "README.md").read_text(encoding="utf-8")
+    assert f"pulumi up --replace '{cursor_key(prod).urn}'" in readme
+
+
 def test_alias_live_points_at_the_published_version(prod: ProgramRun) -> None:
     fn = prod.one("aws:lambda/function:Function")
     alias = prod.one("aws:lambda/alias:Alias")
