@@ -10,7 +10,8 @@ Strict means the harness refuses the ways mock tests pass without checking anyth
 Checks are written as plain asserts on resolved values, never inside `apply`, so a check cannot be skipped.
 
 Config comes from Pulumi.yaml's defaults overlaid with Pulumi.<stack>.yaml, flattened to strings exactly like
-the engine passes them (numbers and booleans as text, arrays and objects as JSON, keys `<project>:<key>`).
+the engine passes them (numbers and booleans as text, arrays and objects as compact JSON, keys
+`<project>:<key>`).
 """
 
 from __future__ import annotations
@@ -71,7 +72,7 @@ def _engine_string(value: Any) -> str:
         return value
     if isinstance(value, (int, float)):
         return str(value)
-    return json.dumps(value)
+    return json.dumps(value, separators=(",", ":"))  # Go's encoding/json, as the engine writes it
 
 
 def _qualified(key: str) -> str:
