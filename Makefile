@@ -40,8 +40,8 @@ format: $(STAMP)  ## Format and fix with ruff; strip notebook outputs
 demo: $(STAMP)  ## The whole system offline: local stack, scenario, tuning, report
 	$(PY) -m programs.demo
 
-serve: $(STAMP)  ## Local stack in the foreground (API on http://127.0.0.1:3000/prod; PORT= to change)
-	PORT=$(PORT) $(PY) -m emulator serve
+serve: $(STAMP)  ## Local stack in the foreground (API on http://127.0.0.1:3000/prod; PORT=, FAULTS="dynamodb-throttle=5 …")
+	PORT=$(PORT) $(PY) -m emulator serve $(addprefix --fault ,$(FAULTS))
 
 tune-local: $(STAMP)  ## Power tuning on the local emulator (the running local stack, else a private one; ARGS=)
 	$(PY) -m tuning run --target local $(ARGS)

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from api.outputs import LOCAL_OUTPUTS
+from emulator.faults import FAULTS, fault_argument, latency_argument, seed_argument
 from emulator.limits import CPU_LIMITERS, CgroupError
 from emulator.local_stack import (
     LocalStack,
@@ -110,6 +111,24 @@ def _parser() -> argparse.ArgumentParser:
         help="no stage rate/burst limits (Pulumi.yaml's throttleRateLimit/BurstLimit apply by default)",
     )
     serve.add_argument("--quiet", action="store_true", help="no line per request")
+    serve.add_argument(
+        "--fault",
+        type=fault_argument,
+        action="append",
+        default=[],
+        metavar="NAME=PERCENT",
+        help=f"inject a fault into the function's traffic in PERCENT of the chances (repeatable): "
+        f"{', '.join(FAULTS)}; off by default",
+    )
+    serve.add_argument(
+        "--fault-seed", type=seed_argument, default=None, help="seed of the faults (default random)"
+    )
+    serve.add_argument(
+        "--dynamodb-latency-ms",
+        type=latency_argument,
+        default=0,
+        help="added to each of the function's DynamoDB requests (default 0)",
+    )
     return parser
 
 
@@ -127,6 +146,9 @@ def serve(args: argparse.Namespace) -> int:
         init_cpu=args.init_cpu,
         cpu_limiter=args.cpu_limiter,
         throttling=args.throttling,
+        faults=dict(args.fault),
+        fault_seed=args.fault_seed,
+        dynamodb_latency_ms=args.dynamodb_latency_ms,
     )
     stop = threading.Event()
     # SIGHUP: the terminal closed. Stop as cleanly as on Ctrl-C, so no stale outputs file is left behind.
@@ -147,18 +169,28 @@ def serve(args: argparse.Namespace) -> int:
         print("stopping the local stack…", flush=True)
     finally:
         stack.stop()
+    if stack.faults.active:
+        print(stack.faults.summary(), flush=True)
     return 0
 
 
 def _banner(stack: LocalStack, outputs: dict, outputs_path: Path) -> None:
     shown = ("cpu_limiter", "cpu_share", "memory_limit", "init_cpu")
     emulation = ", ".join(f"{key}={stack.emulation[key]}" for key in shown if key in stack.emulation)
+    latency_ms = stack.settings.dynamodb_latency_ms
+    faults = (
+        f"  faults     {stack.faults.describe()}"
+        f"{f', DynamoDB +{latency_ms} ms' if latency_ms else ''} (the function's traffic only)\n"
+        if stack.faults.active or latency_ms
+        else ""
+    )
     print(
         f"local stack ready (Ctrl-C stops it)\n"
         f"  API        {outputs['api_url']}  (routes from api/openapi.yaml)\n"
         f"  API key    {outputs['api_key']}  (header x-api-key)\n"
         f"  function   {outputs['function_name']}, {outputs['memory_size']} MB ({emulation or 'emulated'})\n"
         f"  AWS        {outputs['endpoint_url']}  (moto: DynamoDB, CloudWatch, Logs, Step Functions)\n"
+        f"{faults}"
         f"  outputs    {outputs_path}\n"
         f"  try        export API_URL={outputs['api_url']} API_KEY={outputs['api_key']}\n"
         f'             curl -H "x-api-key: $API_KEY" "$API_URL/items"',

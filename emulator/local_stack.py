@@ -13,7 +13,7 @@ import json
 import secrets
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +22,8 @@ import yaml
 from api.names import ALIAS, DEFAULT_REGION, LOCAL_ACCOUNT_ID, LOCAL_FUNCTION_NAME, LOCAL_TABLE_NAME, STAGE
 from api.outputs import LOCAL_OUTPUTS, remove_outputs_if_ours, url_answers, write_outputs
 from api.spec import OPENAPI_PATH
+from emulator.fault_proxy import FaultProxy
+from emulator.faults import FaultMetrics, FaultPlan
 from emulator.gateway import GatewayHttpServer, LocalApiGateway, RouteTable
 from emulator.moto_server import MotoServer, aws_env
 from emulator.telemetry import MeteredInvoker, Telemetry
@@ -72,6 +74,9 @@ class StackSettings:
     init_cpu: str = "boost"
     cpu_limiter: str = "auto"
     throttling: bool = True  # the stage's rate and burst limits from Pulumi.yaml; off to measure the function
+    faults: dict[str, float] = field(default_factory=dict)  # fault name → percent (emulator.faults.FAULTS)
+    fault_seed: int | None = None  # None: a random seed, printed so the run can be repeated
+    dynamodb_latency_ms: int = 0  # added to each of the function's DynamoDB requests
 
 
 class LocalStack:
@@ -90,8 +95,11 @@ class LocalStack:
         self.cors_origin = cors_origin or None  # "" turns CORS off, as in the Pulumi program
         self.api_key = secrets.token_urlsafe(30)
         self.outputs: dict[str, Any] = {}
+        self.faults = FaultPlan(settings.faults, settings.fault_seed)
         self._on_request = on_request
         self._moto: MotoServer | None = None
+        self._fault_proxy: FaultProxy | None = None
+        self._fault_metrics: FaultMetrics | None = None
         self._runtime: Any = None
         self._telemetry: Telemetry | None = None
         self._server: GatewayHttpServer | None = None
@@ -142,6 +150,16 @@ class LocalStack:
             region_name=DEFAULT_REGION,
         )
         create_table(session.client("dynamodb", endpoint_url=endpoint), self.settings.table_name)
+        function_endpoint = endpoint
+        if self.faults.active or self.settings.dynamodb_latency_ms:
+            # The function alone is pointed at the faults; the outputs (every other tool) keep moto itself.
+            self._fault_proxy = FaultProxy(
+                endpoint, self.faults, latency_ms=self.settings.dynamodb_latency_ms
+            )
+            function_endpoint = self._fault_proxy.start()
+            self._fault_metrics = FaultMetrics(
+                self.faults, session.client("cloudwatch", endpoint_url=endpoint)
+            ).start()
         self._telemetry = Telemetry(
             function_name=self.settings.function_name,
             logs_client=session.client("logs", endpoint_url=endpoint),
@@ -151,7 +169,7 @@ class LocalStack:
         self._runtime = LambdaRuntime(
             function_name=self.settings.function_name,
             memory_mb=self.memory_mb,
-            environment=self._function_environment(endpoint),
+            environment=self._function_environment(function_endpoint),
             function_dir=self.settings.function_dir,
             init_cpu=self.settings.init_cpu,
             cpu_limiter=self.settings.cpu_limiter,
@@ -207,6 +225,9 @@ class LocalStack:
         return dict(self._runtime.emulation) if self._runtime is not None else {}
 
     def flush_telemetry(self, timeout_s: float = 30.0) -> bool:
+        """Store every log line and metric so far (the function's, and the injected faults' counts)."""
+        if self._fault_metrics is not None:
+            self._fault_metrics.publish()
         return self._telemetry.flush(timeout_s) if self._telemetry is not None else True
 
     def stop(self) -> None:
@@ -223,6 +244,12 @@ class LocalStack:
         if self._telemetry is not None:
             self._telemetry.close()
             self._telemetry = None
+        if self._fault_proxy is not None:
+            self._fault_proxy.stop()
+            self._fault_proxy = None
+        if self._fault_metrics is not None:
+            self._fault_metrics.close()  # publishes the last counts while moto still answers
+            self._fault_metrics = None
         if self._moto is not None:
             self._moto.stop()
             self._moto = None

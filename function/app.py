@@ -65,6 +65,8 @@ def _serve_direct(event: Any, request_id: str) -> tuple[Any, str, str, int, str 
 def lambda_handler(event: Any, context: Any) -> Any:
     started = time.perf_counter()
     request_id = getattr(context, "aws_request_id", None) or "local"
+    remaining_ms = getattr(context, "get_remaining_time_in_millis", None)
+    store.set_deadline(remaining_ms() if remaining_ms else None)
     if isinstance(event, dict) and "httpMethod" in event:
         result, method, route, status, cause = _serve_proxy(event, request_id)
     else:

@@ -132,15 +132,47 @@ def stamped(attributes: dict, item_id: str, current: dict | None) -> dict:
     return {**attributes, "id": item_id, "version": version + 1, "createdAt": created, "updatedAt": stamp}
 
 
+def _stored_form(document: dict) -> dict:
+    """A document as DynamoDB gives it back (typed, numbers in one spelling: 1E+2 and 100 alike)."""
+    return codec.to_item(codec.from_item(codec.to_item(document)))
+
+
+def made_earlier(failed: store.ConditionFailedError, written: dict, current: dict | None = None) -> bool:
+    """Whether a write whose condition failed was made all the same, by an earlier attempt of the same call.
+
+    Only an attempt whose outcome is unknown (its answer was lost) can have done it, and it would have left
+    exactly ``written``: found → made. If another write holds the version this one needed (``current``'s
+    next), this one was never made: its condition demanded ``current``. Anything else cannot be told apart
+    (it was made and then overwritten, or never made): 502, outcome unknown."""
+    if not failed.after_unknown:
+        return False
+    found = failed.item
+    if found is not None and _stored_form(found) == _stored_form(written):
+        return True
+    if (
+        found is not None
+        and current is not None
+        and _is_version(current.get("version"))
+        and found.get("version") == current["version"] + 1
+        and found.get("createdAt") == current.get("createdAt")
+    ):
+        return False
+    raise store.outcome_unknown(f"item {written.get('id')!r}: a retried write's condition failed")
+
+
 def put_new(item: dict) -> None:
     """Write an item that must not exist yet; ConditionFailedError carries the existing one."""
-    store.call(
-        "put_item",
-        Item=codec.to_item(item),
-        ConditionExpression="attribute_not_exists(#id)",
-        ExpressionAttributeNames={"#id": "id"},
-        ReturnValuesOnConditionCheckFailure="ALL_OLD",
-    )
+    try:
+        store.call(
+            "put_item",
+            Item=codec.to_item(item),
+            ConditionExpression="attribute_not_exists(#id)",
+            ExpressionAttributeNames={"#id": "id"},
+            ReturnValuesOnConditionCheckFailure="ALL_OLD",
+        )
+    except store.ConditionFailedError as failed:
+        if not made_earlier(failed, item):
+            raise
     remember(item["id"], item)
 
 
@@ -174,9 +206,13 @@ def put_next(item: dict, current: dict) -> None:
             "ConditionExpression": "attribute_exists(#id) AND attribute_not_exists(#version)",
             "ExpressionAttributeNames": {"#id": "id", "#version": "version"},
         }
-    store.call(
-        "put_item", Item=codec.to_item(item), ReturnValuesOnConditionCheckFailure="ALL_OLD", **condition
-    )
+    try:
+        store.call(
+            "put_item", Item=codec.to_item(item), ReturnValuesOnConditionCheckFailure="ALL_OLD", **condition
+        )
+    except store.ConditionFailedError as failed:
+        if not made_earlier(failed, item, current):
+            raise
     remember(item["id"], item)
 
 
@@ -291,6 +327,8 @@ def delete_item(request: Request) -> Response:
             **params,
         )
     except store.ConditionFailedError as failed:
+        if failed.after_unknown:  # gone or changed: by this delete's lost attempt, or by another writer
+            raise store.outcome_unknown(f"item {item_id!r}: a retried delete's condition failed") from None
         remember(item_id, failed.item)
         if failed.item is None and expected is None:
             raise ApiError(404, "no item with this id") from None

@@ -233,6 +233,7 @@ def update(payload: dict) -> dict:
             ExpressionAttributeValues=values,
             ReturnValues=_return_values(payload, _UPDATE_RETURN_VALUES),
             ReturnValuesOnConditionCheckFailure="ALL_OLD",
+            once=True,  # a second copy would pass the existence check and apply the expression again
         )
     except store.ConditionFailedError as failed:
         if failed.item is None:
@@ -258,6 +259,8 @@ def delete(payload: dict) -> dict:
     try:
         answer = store.call("delete_item", **params)
     except store.ConditionFailedError as failed:
+        if failed.after_unknown:  # gone or changed: by this delete's lost attempt, or by another writer
+            raise store.outcome_unknown("a retried DeleteItem's condition failed") from None
         if failed.item is None:  # nothing to delete: the tutorial answered 200 too
             return {}
         raise ApiError(

@@ -38,6 +38,17 @@ def restored_signal_handlers() -> Iterator[None]:
         (["serve", "--memory", "1e3"], "argument --memory: '1e3' is not a memory size"),
         (["serve", "--max-environments", "0"], "argument --max-environments: '0' is not a number"),
         (["serve", "--function-dir", "tests"], "argument --function-dir: 'tests' holds no app.py"),
+        (["serve", "--fault", "disk-full=5"], "argument --fault: unknown fault 'disk-full'; choose one of"),
+        (
+            ["serve", "--fault", "dynamodb-error=200"],
+            "argument --fault: fault dynamodb-error: give a percentage",
+        ),
+        (["serve", "--fault", "dynamodb-error"], "argument --fault: fault dynamodb-error: give a percentage"),
+        (["serve", "--fault-seed", "-1"], "argument --fault-seed: '-1' is not a seed"),
+        (
+            ["serve", "--dynamodb-latency-ms", "fast"],
+            "argument --dynamodb-latency-ms: 'fast' is not a latency",
+        ),
         (["demo", "--power-values", "64"], "argument --power-values: Power values must be integers"),
         (["demo", "--power-values", "128,x"], "argument --power-values:"),
         (["demo", "--num", "2"], "argument --num: must be an integer of at least 5, got '2'"),

@@ -16,6 +16,7 @@ import psutil
 import pytest
 import yaml
 
+from emulator import faults
 from tests.e2e.lambda_metrics import lambda_metric_sum
 from tests.e2e.served_stack import PROJECT_ROOT, ServedStack, start_stack, stop_stack
 
@@ -271,3 +272,30 @@ def test_the_unprivileged_cpu_limiter_serves_and_is_labelled(tmp_path: Path) -> 
         stop_stack(stack.process)
     banner = stack.process.stdout.read() if stack.process.stdout else ""
     assert "serverless-crud-local, 256 MB (cpu_limiter=dutycycle, cpu_share=0.1447" in banner
+
+
+def test_faults_hit_the_functions_traffic_only_and_are_logged_published_and_summed_up(tmp_path: Path) -> None:
+    stack = start_stack(tmp_path / "outputs.json", "--fault", "dynamodb-error=100", "--fault-seed", "4")
+    try:
+        status, _, body = call(stack, "GET", "/items", **keyed(stack))
+        assert (status, body["status"]) == (502, 502)  # every attempt of the function's Scan failed
+        # The operator's own calls go to the moto server itself, where no fault is injected.
+        dynamodb = stack.client("dynamodb")
+        assert dynamodb.scan(TableName=stack.outputs["table_name"])["Items"] == []
+        cloudwatch = stack.client("cloudwatch")
+
+        def published() -> bool:
+            found = cloudwatch.list_metrics(Namespace=faults.NAMESPACE, MetricName=faults.METRIC)["Metrics"]
+            return [metric["Dimensions"] for metric in found] == [
+                [{"Name": "Fault", "Value": "dynamodb-error"}]
+            ]
+
+        _wait_for(published, "the FaultsInjected metric in the emulator's namespace")
+    finally:
+        returncode = stop_stack(stack.process)
+    assert returncode == 0
+    logged = [line for line in stack.process.stderr.read().splitlines() if line.startswith("fault injected:")]
+    assert logged
+    assert set(logged) == {"fault injected: dynamodb-error (Scan)"}
+    summary = stack.process.stdout.read().splitlines()[-1]
+    assert summary == f"faults injected: {len(logged)} (dynamodb-error {len(logged)}; seed 4)"
