@@ -23,7 +23,7 @@ from tuning.summary import format_table, power_rows, strategy_picks
 class Saved:
     path: Path
     text: str  # the table, the picks, where the file is, the command that applies the result
-    command: str  # pulumi config set memorySize N -s STACK
+    memory_mb: int  # the run's optimum: what that command (and --apply) sets
 
 
 @dataclass
@@ -126,4 +126,4 @@ def compose(
         f"  {command}",
     ]
     lines.append("  pulumi up")
-    return Saved(path, "\n".join(lines), command)
+    return Saved(path, "\n".join(lines), output["power"])
