@@ -55,7 +55,7 @@ bench-handler: $(STAMP)  ## Handler vs bare DynamoDB call vs tutorial style (war
 bench-cold: $(STAMP)  ## Cold and warm duration per memory size on the local runtime, ours vs tutorial style
 	$(PY) -m programs.bench.cold
 
-load: $(STAMP)  ## Headless locust load (URL=, API_KEY=, USERS=, USER_RATE=, DURATION=, MIX=)
+load: $(STAMP)  ## Headless locust load (URL=, API_KEY=, USERS=, USER_RATE=, DURATION=, MIX=; PROFILE=step finds the knee)
 	$(PY) -m programs.load
 
 clean:  ## Remove generated files (keeps .venv and results/)

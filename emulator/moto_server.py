@@ -6,13 +6,17 @@ What the child adds to plain moto:
 
 * CloudWatch percentiles (``p50``, ``p99.9``…) in ``get_metric_data``: moto crashes on them; nearest rank.
 * Step Functions executions really run (``execute_state_machine``), ``MOTO_PORT`` pointing at this server.
+* DynamoDB as DynamoDB behaves where the function meets the difference: malformed expressions are 400s, each
+  request is atomic (one at a time; a failed write leaves its item as it was), numbers add exactly.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import copy
 import ctypes
+import decimal
 import json
 import math
 import os
@@ -23,8 +27,10 @@ import sys
 import tempfile
 import threading
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 from api.names import DEFAULT_REGION
 
@@ -78,6 +84,8 @@ def _patch_moto() -> None:
 
     cloudwatch_models.Statistics.get_statistics_for_type = get_statistics_for_type
     _answer_dynamodb_parser_crashes_as_validation_errors()
+    _make_dynamodb_requests_atomic()
+    _compute_dynamodb_numbers_as_dynamodb()
     default_user_config["stepfunctions"] = {"execute_state_machine": True}
     default_user_config.setdefault("lambda", {})["use_docker"] = False
 
@@ -105,6 +113,120 @@ def _answer_dynamodb_parser_crashes_as_validation_errors() -> None:
             return 400, {"Content-Type": "application/x-amz-json-1.0"}, body
 
     DynamoHandler.call_action = call_action
+
+
+# The single-item writes a failed request must leave untouched, and the parameter holding the item's key.
+_ITEM_WRITES = {"PutItem": "Item", "UpdateItem": "Key", "DeleteItem": "Key"}
+
+
+def _make_dynamodb_requests_atomic() -> None:
+    """DynamoDB applies a request whole or not at all, and one write at a time per item; moto does neither.
+    An UpdateExpression it crashes on halfway (``SET #d = :v REMOVE #d.#l``) keeps what it had set before the
+    crash, so the function's ``version`` rose on a request answered 400, and again on each retry; and its
+    threaded server checks a condition and makes the write it guards at different moments, so two
+    conditional writers could both pass. So DynamoDB requests run one at a time (moto holds the GIL for most
+    of each anyway), and a single-item write that ends in an error puts its item back as it was."""
+    from moto.dynamodb.responses import DynamoHandler
+
+    original = DynamoHandler.call_action
+    lock = threading.Lock()
+
+    def call_action(self):  # type: ignore[no-untyped-def]
+        with lock:
+            restore = _item_restorer(self)
+            try:
+                status, headers, body = original(self)
+            except BaseException:
+                restore()
+                raise
+            if int(status) >= 400:
+                restore()
+            return status, headers, body
+
+    DynamoHandler.call_action = call_action
+
+
+def _item_restorer(handler: Any) -> Callable[[], None]:
+    """What puts the item a PutItem, UpdateItem or DeleteItem names back as it is now (absent included); for
+    any other request, or one whose table or key moto cannot find (it answers that itself), nothing."""
+    from moto.dynamodb.exceptions import ResourceNotFoundException
+    from moto.dynamodb.models.dynamo_type import DynamoType
+
+    field = _ITEM_WRITES.get(handler._get_action())
+    params = getattr(handler, "params", None)
+    try:
+        table = handler.dynamodb_backend.get_table(params["TableName"])
+        given = params[field]
+        hash_key = DynamoType(given[table.hash_key_attr])
+        range_key = DynamoType(given[table.range_key_attr]) if table.range_key_attr else None
+    except (KeyError, TypeError, IndexError, AttributeError, ResourceNotFoundException):
+        return lambda: None
+    before = copy.deepcopy(table.get_item(hash_key, range_key))
+
+    def restore() -> None:
+        items, key = (table.items[hash_key], range_key) if range_key is not None else (table.items, hash_key)
+        if before is None:
+            items.pop(key, None)
+        else:
+            items[key] = before
+
+    return restore
+
+
+# DynamoDB's numbers: 38 significant digits, magnitudes from 1E-130 to 9.99…E+125, and zero.
+_NUMBER_CONTEXT = decimal.Context(
+    prec=38,
+    Emax=decimal.MAX_EMAX,  # decimal's widest range, so that only the checks below refuse a magnitude
+    Emin=decimal.MIN_EMIN,
+    traps=[decimal.InvalidOperation, decimal.Inexact],  # exact or refused (dropping zeros is exact)
+)
+_SMALLEST, _TOO_LARGE = Decimal("1E-130"), Decimal("1E+126")
+# DynamoDB's own messages; it calls a result that needs more than 38 digits an overflow too.
+NUMBER_OVERFLOW = "Number overflow. Attempting to store a number with magnitude larger than supported range"
+NUMBER_UNDERFLOW = (
+    "Number underflow. Attempting to store a number with magnitude smaller than supported range"
+)
+NOT_A_NUMBER = "A value provided cannot be converted into a number"
+
+
+def dynamodb_sum(left: str, right: str, *, subtract: bool = False) -> str:
+    """``left + right`` (``-`` when ``subtract``) of two N strings as DynamoDB computes it: exact within 38
+    digits and its range, else ValueError with DynamoDB's message; written as DynamoDB returns numbers, with
+    no exponent and no trailing zeros (``1E+2`` + ``1`` → ``101``)."""
+    try:
+        a, b = Decimal(left), Decimal(right)
+        result = _NUMBER_CONTEXT.subtract(a, b) if subtract else _NUMBER_CONTEXT.add(a, b)
+    except decimal.InvalidOperation:
+        raise ValueError(NOT_A_NUMBER) from None
+    except decimal.Inexact:
+        raise ValueError(NUMBER_OVERFLOW) from None
+    if result and not _SMALLEST <= abs(result) < _TOO_LARGE:
+        raise ValueError(NUMBER_OVERFLOW if abs(result) >= _TOO_LARGE else NUMBER_UNDERFLOW)
+    return format(_NUMBER_CONTEXT.normalize(result), "f")
+
+
+def _compute_dynamodb_numbers_as_dynamodb() -> None:
+    """moto adds numbers with ``int()`` unless their text has a ".": on ``1E+2``, which the function's codec
+    writes, ``SET n = n + :x`` and ``ADD n :x`` crashed (400 "Invalid expression: ValueError", where DynamoDB
+    answers 200), and no result was ever refused for its precision or range. Numbers now add as DynamoDB's."""
+    from moto.dynamodb.exceptions import MockValidationException
+    from moto.dynamodb.models.dynamo_type import DynamoType
+
+    original_add, original_subtract = DynamoType.__add__, DynamoType.__sub__
+
+    def arithmetic(original: Callable[[Any, Any], Any], subtract: bool) -> Callable[[Any, Any], Any]:
+        def operator(self, other):  # type: ignore[no-untyped-def]
+            if not (self.is_number() and other.is_number()):
+                return original(self, other)  # moto's own error for other types
+            try:
+                return DynamoType({"N": dynamodb_sum(self.value, other.value, subtract=subtract)})
+            except ValueError as error:
+                raise MockValidationException(str(error)) from None
+
+        return operator
+
+    DynamoType.__add__ = arithmetic(original_add, subtract=False)
+    DynamoType.__sub__ = arithmetic(original_subtract, subtract=True)
 
 
 def serve(host: str, port: int, *, stop_on_sigint: bool = True) -> None:

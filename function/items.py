@@ -348,18 +348,39 @@ def parse_limit(value: str | None) -> int:
     return int(value)
 
 
+def scan_page(limit: int, start: dict | None) -> tuple[list[dict], dict | None]:
+    """Up to ``limit`` items after ``start``, and the key the next page starts after: None only when no item
+    follows, as the API promises (nextCursor is null on the last page, and only there).
+
+    DynamoDB may send a LastEvaluatedKey with a page that happens to end the table, which would leave the
+    client an empty page to fetch. Asking for one item more than the page tells, in the same call, whether
+    another follows; only a page cut short by DynamoDB's 1 MB limit needs a second, one-item look ahead.
+    """
+    params: dict[str, Any] = {"Limit": limit + 1}
+    if start is not None:
+        params["ExclusiveStartKey"] = start
+    answer = store.call("scan", **params)
+    found = answer.get("Items", [])
+    if len(found) > limit:
+        return found[:limit], {"id": found[limit - 1]["id"]}
+    last_key = answer.get("LastEvaluatedKey")
+    if last_key:
+        ahead = store.call("scan", Limit=1, ExclusiveStartKey=last_key)
+        if not ahead.get("Items") and not ahead.get("LastEvaluatedKey"):
+            last_key = None
+    return found, last_key
+
+
 def list_items(request: Request) -> Response:
-    params: dict[str, Any] = {"Limit": parse_limit(request.query.get("limit"))}
+    limit = parse_limit(request.query.get("limit"))
     table = store.table_name()
     cursor = request.query.get("cursor")
-    if cursor is not None:
-        params["ExclusiveStartKey"] = {"id": {"S": cursors.decode(table, cursor)}}
-    page = store.call("scan", **params)
-    last_key = page.get("LastEvaluatedKey")
+    start = None if cursor is None else {"id": {"S": cursors.decode(table, cursor)}}
+    found, last_key = scan_page(limit, start)
     return Response(
         200,
         {
-            "items": [codec.from_item(item) for item in page.get("Items", [])],
+            "items": [codec.from_item(item) for item in found],
             "nextCursor": cursors.encode(table, last_key["id"]["S"]) if last_key else None,
         },
     )

@@ -17,7 +17,7 @@ import items
 import store
 from problems import ApiError
 
-MAX_EXPRESSION_CHARS = 4096  # DynamoDB's expression limit
+MAX_EXPRESSION_BYTES = 4096  # DynamoDB's limit for any expression string, "4 KB", counted in bytes
 PROTECTED = frozenset({"id", *items.SERVER_MANAGED})
 _PLACEHOLDER = {"#": re.compile(r"#[A-Za-z0-9_]{1,254}"), ":": re.compile(r":[A-Za-z0-9_]{1,254}")}
 _SERVER_PREFIXES = ("#srv", ":srv")  # the server's own placeholders; callers may not use them
@@ -47,11 +47,30 @@ def _expression(payload: dict, field: str) -> str | None:
     expression = payload.get(field)
     if expression is None:
         return None
-    if not isinstance(expression, str) or not expression.strip() or len(expression) > MAX_EXPRESSION_CHARS:
+    if not isinstance(expression, str) or not expression.strip() or _size(expression) > MAX_EXPRESSION_BYTES:
         raise ApiError(
-            400, f"{field} must be a non-empty string of at most {MAX_EXPRESSION_CHARS} characters"
+            400, f"{field} must be a non-empty string of at most {MAX_EXPRESSION_BYTES} bytes (UTF-8)"
         )
     return expression
+
+
+def _size(expression: str) -> int:
+    return len(expression.encode("utf-8", "surrogatepass"))
+
+
+def _as_sent(field: str, sent: str, given: str | None) -> str:
+    """The expression the server sends in place of the caller's ``given`` one, or the function's own 400 when
+    what the server adds (its version and timestamp upkeep, its existence check) takes it past DynamoDB's
+    limit: DynamoDB's own 400 would be about text the caller never wrote."""
+    excess = _size(sent) - MAX_EXPRESSION_BYTES
+    if excess > 0:
+        added = _size(sent) - _size(given or "")
+        raise ApiError(
+            400,
+            f"{field} is {excess} bytes too long: DynamoDB takes {MAX_EXPRESSION_BYTES} bytes per "
+            f"expression, and the server adds {added} of its own (version, timestamps, existence check)",
+        )
+    return sent
 
 
 def _placeholders(payload: dict, field: str, sigil: str) -> dict:
@@ -101,7 +120,9 @@ def _return_values(payload: dict, allowed: frozenset[str]) -> str:
 
 def _guarded(condition: str | None) -> str:
     """The server's existence condition, and the caller's on top (both must hold)."""
-    return f"attribute_exists(#srvId) AND ({condition})" if condition else "attribute_exists(#srvId)"
+    if not condition:
+        return "attribute_exists(#srvId)"
+    return _as_sent("ConditionExpression", f"attribute_exists(#srvId) AND ({condition})", condition)
 
 
 def _attributes(answer: dict) -> dict:
@@ -227,7 +248,7 @@ def update(payload: dict) -> dict:
         answer = store.call(
             "update_item",
             Key=key,
-            UpdateExpression=_with_server_set(expression),
+            UpdateExpression=_as_sent("UpdateExpression", _with_server_set(expression), expression),
             ConditionExpression=_guarded(condition),
             ExpressionAttributeNames=names,
             ExpressionAttributeValues=values,

@@ -4,6 +4,11 @@ Settings come from flags or the environment (the Makefile passes ``URL``, ``API_
 ``DURATION``, ``MIX``). Without ``URL`` it targets the running local stack (``.local/outputs.json``, loopback
 only) or, when none runs, starts a private one for the run. Reports: ``reports/load/`` (CSV stats, failures,
 HTML with throughput, percentiles and error rate), and a summary per operation on the terminal.
+
+``PROFILE=step`` raises the users step by step instead (``STEP_USERS`` more every ``STEP_TIME``, up to
+``USERS``) until a step's p99 passes ``P99_MS`` or its error rate ``MAX_ERRORS`` %, and reports the knee: the
+request rate at which p99 passed the threshold. A private stack for a step run has the stage's throttling
+off, so the knee is the stack's, not API Gateway's rate limit's.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from pathlib import Path
 from api.outputs import LOCAL_OUTPUTS, url_answers
 from emulator.children import let_child_stop
 from emulator.local_stack import PROJECT_ROOT, LocalStack, StackSettings
+from programs.steps import StepPlan, percentile, read_steps, step_report
 from tuning.payloads import DEFAULT_MIX, parse_mix
 
 REPORT_DIR = PROJECT_ROOT / "reports" / "load"
@@ -31,6 +37,12 @@ LOCUSTFILE = Path(__file__).resolve().parent / "locustfile.py"
 PRIVATE_OUTPUTS = PROJECT_ROOT / ".local" / "load" / "outputs.json"  # a private stack, for this run only
 MAX_USERS = 200
 MAX_DURATION_S = 30 * 60
+MAX_REQUESTS = 1_000_000
+MAX_P99_MS = 10_000
+DEFAULTS = {  # per profile, when USERS and DURATION are not given
+    "constant": {"users": "5", "duration": "30s"},
+    "step": {"users": str(MAX_USERS), "duration": "5m"},
+}
 LOCUST_OVERRUN_S = 120  # start-up and the stop timeout on top of the run time
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report Ctrl-C
 
@@ -50,10 +62,14 @@ def parse_duration(text: str) -> int:
     return seconds
 
 
-def _users(text: str) -> int:
-    if not text.strip().isdigit() or not 1 <= int(text) <= MAX_USERS:
-        raise UsageError(f"USERS must be an integer from 1 to {MAX_USERS}, got {text!r}")
+def _bounded_integer(name: str, text: str, low: int, high: int) -> int:
+    if not text.strip().isdigit() or not low <= int(text) <= high:
+        raise UsageError(f"{name} must be an integer from {low} to {high}, got {text!r}")
     return int(text)
+
+
+def _users(text: str) -> int:
+    return _bounded_integer("USERS", text, 1, MAX_USERS)
 
 
 def is_loopback(url: str) -> bool:
@@ -72,10 +88,19 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--url", default=env.get("URL", ""), help="API base URL ending in /prod (env URL)")
     parser.add_argument("--api-key", default=env.get("API_KEY", ""), help="x-api-key for --url (env API_KEY)")
     parser.add_argument(
-        "--users", default=env.get("USERS", "5"), help=f"virtual users, 1-{MAX_USERS} (env USERS; 5)"
+        "--profile",
+        default=env.get("PROFILE", "constant"),
+        help="constant users, or users raised step by step to find the knee (env PROFILE; constant)",
     )
     parser.add_argument(
-        "--duration", default=env.get("DURATION", "30s"), help="run time, e.g. 30s, 2m (env DURATION)"
+        "--users",
+        default=env.get("USERS"),
+        help=f"virtual users, 1-{MAX_USERS}; the most a step run reaches (env USERS; 5, step: {MAX_USERS})",
+    )
+    parser.add_argument(
+        "--duration",
+        default=env.get("DURATION"),
+        help="run time, e.g. 30s, 2m; a step run's longest (env DURATION; 30s, step: 5m)",
     )
     parser.add_argument(
         "--mix", default=env.get("MIX", DEFAULT_MIX), help=f"operation weights (env MIX; {DEFAULT_MIX})"
@@ -85,6 +110,25 @@ def _parser() -> argparse.ArgumentParser:
         default=env.get("USER_RATE", "10"),
         help="requests per second each user sends, 0 = back to back (env USER_RATE; 10)",
     )
+    parser.add_argument(
+        "--step-users", default=env.get("STEP_USERS", "3"), help="users added each step (env STEP_USERS; 3)"
+    )
+    parser.add_argument(
+        "--step-time", default=env.get("STEP_TIME", "10s"), help="each step's length (env STEP_TIME; 10s)"
+    )
+    parser.add_argument(
+        "--p99-ms", default=env.get("P99_MS", "100"), help="p99 that ends a step run, in ms (env P99_MS; 100)"
+    )
+    parser.add_argument(
+        "--max-errors",
+        default=env.get("MAX_ERRORS", "1"),
+        help="error rate that ends a step run, in %% (env MAX_ERRORS; 1)",
+    )
+    parser.add_argument(
+        "--max-requests",
+        default=env.get("MAX_REQUESTS", "200000"),
+        help=f"requests after which a step run stops, 1-{MAX_REQUESTS} (env MAX_REQUESTS; 200000)",
+    )
     parser.add_argument("--outputs", type=Path, default=LOCAL_OUTPUTS, help="local stack outputs to target")
     parser.add_argument(
         "--report-dir", type=Path, default=REPORT_DIR, help="where the CSV and HTML reports go"
@@ -92,8 +136,9 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _local_target(outputs_path: Path, stack_scope: ExitStack) -> tuple[str, str]:
-    """The running local stack's URL and key, or a private stack's when none answers."""
+def _local_target(outputs_path: Path, stack_scope: ExitStack, *, throttling: bool) -> tuple[str, str]:
+    """The running local stack's URL and key, or a private stack's (stage throttling as asked) when none
+    answers."""
     if outputs_path.exists():
         outputs = _read_outputs(outputs_path)
         if not is_loopback(outputs["api_url"]):
@@ -104,7 +149,8 @@ def _local_target(outputs_path: Path, stack_scope: ExitStack) -> tuple[str, str]
             return outputs["api_url"], outputs["api_key"]
         print(f"{outputs_path} is stale (nothing answers at {outputs['api_url']}); starting a private stack")
     print("No local stack running: starting a private one for this run…", flush=True)
-    stack = stack_scope.enter_context(LocalStack(StackSettings(port=0, outputs_path=PRIVATE_OUTPUTS)))
+    settings = StackSettings(port=0, outputs_path=PRIVATE_OUTPUTS, throttling=throttling)
+    stack = stack_scope.enter_context(LocalStack(settings))
     return stack.outputs["api_url"], stack.outputs["api_key"]
 
 
@@ -121,18 +167,6 @@ def _read_outputs(path: Path) -> dict:
     return outputs
 
 
-def _percentile(histogram: dict[str, int], fraction: float) -> float:
-    """Nearest-rank percentile of locust's response-time histogram ({rounded ms: count})."""
-    ordered = sorted((float(ms), count) for ms, count in histogram.items())
-    rank = max(1, math.ceil(fraction * sum(count for _, count in ordered)))
-    seen = 0
-    for ms, count in ordered:
-        seen += count
-        if seen >= rank:
-            return ms
-    return float("nan")
-
-
 def summarize(stats_json: Path, duration_s: float) -> list[str]:
     """One line per operation and the total: requests, rate, failure %, p50/p90/p99 in ms.
 
@@ -146,7 +180,7 @@ def summarize(stats_json: Path, duration_s: float) -> list[str]:
     rows.append(("total", sum(r[1] for r in rows), sum(r[2] for r in rows), total))
     lines = [f"{'operation':<22} {'requests':>9} {'req/s':>7} {'fail %':>7} {'p50':>6} {'p90':>6} {'p99':>6}"]
     for name, requests, failures, histogram in rows:
-        p50, p90, p99 = (_percentile(histogram, q) for q in (0.5, 0.9, 0.99))
+        p50, p90, p99 = (percentile(histogram, q) for q in (0.5, 0.9, 0.99))
         failed_percent = 100 * failures / max(requests, 1)
         lines.append(
             f"{name:<22} {requests:>9} {requests / duration_s:>7.1f} {failed_percent:>6.1f}% "
@@ -155,20 +189,40 @@ def summarize(stats_json: Path, duration_s: float) -> list[str]:
     return lines
 
 
-def _user_rate(text: str) -> float:
+def _number(name: str, text: str, low: float, high: float, unit: str) -> float:
     try:
-        rate = float(text)
+        value = float(text)
     except ValueError:
-        rate = -1.0
-    if not 0 <= rate <= 1000:
-        raise UsageError(f"USER_RATE must be a number of requests per second from 0 to 1000, got {text!r}")
-    return rate
+        value = math.nan
+    if not low <= value <= high:  # NaN fails too
+        raise UsageError(f"{name} must be a number of {unit} from {low:g} to {high:g}, got {text!r}")
+    return value
+
+
+def _step_plan(args: argparse.Namespace, users: int, duration_s: int) -> StepPlan:
+    step_users = _bounded_integer("STEP_USERS", str(args.step_users), 1, MAX_USERS)
+    step_s = parse_duration(str(args.step_time))
+    if step_s > duration_s:
+        raise UsageError(f"STEP_TIME ({step_s} s) must not be longer than DURATION ({duration_s} s)")
+    return StepPlan(
+        first_users=min(step_users, users),
+        step_users=step_users,
+        step_s=step_s,
+        max_users=users,
+        max_s=duration_s,
+        max_requests=_bounded_integer("MAX_REQUESTS", str(args.max_requests), 1, MAX_REQUESTS),
+        p99_ms=_number("P99_MS", str(args.p99_ms), 1, MAX_P99_MS, "milliseconds"),
+        max_error_rate=_number("MAX_ERRORS", str(args.max_errors), 0, 100, "percent") / 100,
+    )
 
 
 def run(args: argparse.Namespace) -> int:
-    users = _users(str(args.users))
-    user_rate = _user_rate(str(args.user_rate))
-    duration_s = parse_duration(str(args.duration))
+    if args.profile not in DEFAULTS:
+        raise UsageError(f"PROFILE must be one of {', '.join(DEFAULTS)}, got {args.profile!r}")
+    users = _users(str(args.users or DEFAULTS[args.profile]["users"]))
+    user_rate = _number("USER_RATE", str(args.user_rate), 0, 1000, "requests per second")
+    duration_s = parse_duration(str(args.duration or DEFAULTS[args.profile]["duration"]))
+    plan = _step_plan(args, users, duration_s) if args.profile == "step" else None
     try:
         parse_mix(args.mix)
     except ValueError as error:
@@ -179,14 +233,14 @@ def run(args: argparse.Namespace) -> int:
             if not api_key:
                 raise UsageError("URL= needs API_KEY= (the stage requires x-api-key)")
         else:
-            url, api_key = _local_target(args.outputs, scope)
+            url, api_key = _local_target(args.outputs, scope, throttling=plan is None)
         args.report_dir.mkdir(parents=True, exist_ok=True)
         prefix = args.report_dir / "load"
+        steps_file = args.report_dir / "steps.jsonl"
         command = [
             sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--headless", "--only-summary",
-            "--host", url, "--users", str(users), "--spawn-rate", str(users), "--run-time", f"{duration_s}s",
-            "--stop-timeout", "5", "--csv", str(prefix), "--html", str(args.report_dir / "report.html"),
-            "--json-file", str(prefix),
+            "--host", url, "--stop-timeout", "5", "--csv", str(prefix),
+            "--html", str(args.report_dir / "report.html"), "--json-file", str(prefix),
             "--loglevel", "WARNING",
         ]  # fmt: skip
         environment = {
@@ -197,21 +251,34 @@ def run(args: argparse.Namespace) -> int:
             "PYTHONPATH": str(PROJECT_ROOT),
         }
         pace = f"{user_rate:g} requests/s each" if user_rate else "back to back"
-        print(f"locust: {users} users ({pace}) for {duration_s} s against {url} (mix {args.mix})", flush=True)
+        if plan is None:  # either way a shape in the locustfile sets the users and ends the run
+            environment |= {"LOAD_USERS": str(users), "LOAD_DURATION_S": str(duration_s)}
+            print(f"locust: {users} users ({pace}) for {duration_s} s against {url} (mix {args.mix})")
+        else:
+            environment |= {"LOAD_STEP_PLAN": plan.to_json(), "LOAD_STEPS_FILE": str(steps_file)}
+            print(
+                f"locust: {plan.first_users} users, {plan.step_users} more every {plan.step_s} s up to "
+                f"{users} ({pace}), until p99 > {plan.p99_ms:g} ms or errors > {plan.max_error_rate:.1%}; "
+                f"at most {duration_s} s and {plan.max_requests} requests, against {url} (mix {args.mix})"
+            )
+        sys.stdout.flush()
         stats = Path(f"{prefix}.json")
-        stats.unlink(missing_ok=True)  # a summary must never come from an earlier run
+        for stale in (stats, steps_file):  # a summary must never come from an earlier run
+            stale.unlink(missing_ok=True)
         started = time.monotonic()
         returncode, interrupted = _run_locust(command, environment, duration_s)
         elapsed_s = time.monotonic() - started
     if not stats.exists():
         print(f"locust wrote no statistics (exit code {returncode})", file=sys.stderr)
         return EXIT_INTERRUPTED if interrupted else 1
-    # An interrupted run lasted until Ctrl-C: rates over the time it ran, not the planned duration.
-    print("\n".join(summarize(stats, min(elapsed_s, duration_s) if interrupted else duration_s)))
+    # Rates over the time it ran when it ended early (Ctrl-C, a step run's threshold), else the planned time.
+    print("\n".join(summarize(stats, min(elapsed_s, duration_s) if interrupted or plan else duration_s)))
     print(f"reports: {args.report_dir}/report.html, {prefix}_stats.csv, {prefix}_failures.csv")
     if interrupted:
         print("interrupted: the reports cover the run until Ctrl-C", file=sys.stderr)
         return EXIT_INTERRUPTED
+    if plan is not None:
+        return _report_steps(steps_file, plan)
     if returncode != 0:
         print(
             "some requests failed: see the failures file (HTTP 429 means the stage's rate or burst limit was "
@@ -219,6 +286,24 @@ def run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
     return returncode
+
+
+def _report_steps(steps_file: Path, plan: StepPlan) -> int:
+    """Print the steps and the knee; failing requests are what a step run looks for, so they fail it only
+    when the very first step had too many (a wrong key or a stack that does not answer)."""
+    steps = read_steps(steps_file)
+    if not steps:
+        print("no step was measured: each step must outlast its settling time", file=sys.stderr)
+        return 1
+    print("\n".join(step_report(steps, plan)))
+    print(f"steps: {steps_file}")
+    if steps[0].error_rate > plan.max_error_rate:
+        print(
+            f"the first step already failed {steps[0].error_rate:.1%} of its requests: see the failures file",
+            file=sys.stderr,
+        )
+        return 1
+    return 0
 
 
 def _run_locust(command: list[str], environment: dict[str, str], duration_s: int) -> tuple[int, bool]:

@@ -13,6 +13,7 @@ import psutil
 import pytest
 
 from programs import load
+from programs.steps import read_steps
 from tests.e2e.served_stack import ServedStack
 
 
@@ -34,6 +35,12 @@ def test_durations(text: str, seconds: int) -> None:
         ["--user-rate", "-1"],
         ["--user-rate", "fast"],
         ["--url", "https://example.invalid/prod"],  # a remote URL needs its API key
+        ["--profile", "ramp"],
+        ["--profile", "step", "--step-users", "0"],
+        ["--profile", "step", "--step-time", "1m", "--duration", "30s"],
+        ["--profile", "step", "--p99-ms", "0"],
+        ["--profile", "step", "--max-errors", "101"],
+        ["--profile", "step", "--max-requests", "0"],
     ],
 )
 def test_bad_settings_exit_2_before_any_load(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
@@ -129,3 +136,20 @@ def test_ctrl_c_ends_the_run_early_and_still_reports(
     assert "total" in captured.out
     assert (tmp_path / "report.html").stat().st_size > 0
     assert sum(entry["num_requests"] for entry in json.loads((tmp_path / "load.json").read_text())) > 0
+
+
+@pytest.mark.slow
+def test_a_short_step_run_completes_and_reports_its_steps_and_knee(
+    served_stack: ServedStack, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = [
+        "--url", served_stack.outputs["api_url"], "--api-key", served_stack.outputs["api_key"],
+        "--profile", "step", "--users", "4", "--step-users", "2", "--step-time", "3s", "--duration", "6s",
+        "--report-dir", str(tmp_path),
+    ]  # fmt: skip
+    assert load.main(argv) == 0
+    steps = read_steps(tmp_path / "steps.jsonl")
+    assert [step.users for step in steps] in ([2], [2, 4])  # a slow first step ends the run after it
+    out = capsys.readouterr().out
+    assert "\nknee: " in out
+    assert "\nstopped: " in out

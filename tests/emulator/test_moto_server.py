@@ -9,7 +9,14 @@ from datetime import UTC, datetime, timedelta
 import boto3
 import pytest
 
-from emulator.moto_server import MotoServer
+from emulator.moto_server import (
+    NOT_A_NUMBER,
+    NUMBER_OVERFLOW,
+    NUMBER_UNDERFLOW,
+    MotoServer,
+    dynamodb_sum,
+)
+from emulator.table import table_definition
 
 
 def _percentile(cloudwatch, stat: str, start: datetime) -> list[float]:
@@ -107,3 +114,57 @@ def test_malformed_expressions_are_validation_errors_as_on_dynamodb(moto_endpoin
     dynamodb.put_item(TableName="t", Item=item, ConditionExpression="attribute_not_exists(id)")
     with pytest.raises(ClientError, match="ConditionalCheckFailedException"):
         dynamodb.put_item(TableName="t", Item=item, ConditionExpression="attribute_not_exists(id)")
+
+
+@pytest.mark.parametrize(
+    ("left", "right", "subtract", "result"),
+    [
+        ("1E+2", "1", False, "101"),  # moto's int("1E+2") crashed here
+        ("1E-7", "1E-7", False, "0.0000002"),
+        ("1.50", "1", False, "2.5"),
+        ("9E+125", "0", False, "9" + "0" * 125),  # 38 digits of precision, not of length
+        ("-1", "1", False, "0"),
+        ("10000000000000000000000", "1", True, "9999999999999999999999"),
+        ("2E-130", "1E-130", True, "0." + "0" * 129 + "1"),  # 1E-130, the smallest magnitude
+    ],
+)
+def test_dynamodb_sums_are_exact_and_plainly_written(
+    left: str, right: str, subtract: bool, result: str
+) -> None:
+    assert dynamodb_sum(left, right, subtract=subtract) == result
+
+
+@pytest.mark.parametrize(
+    ("left", "right", "subtract", "message"),
+    [
+        ("9E+125", "9E+125", False, NUMBER_OVERFLOW),  # 1.8E+126
+        ("-9E+125", "9E+125", True, NUMBER_OVERFLOW),
+        ("1E+50", "1", True, NUMBER_OVERFLOW),  # 50 significant digits: DynamoDB calls it an overflow
+        ("1.1E-130", "1E-130", True, NUMBER_UNDERFLOW),  # 1E-131
+        ("1", "1E+100000000", False, NUMBER_OVERFLOW),  # refused at once, not computed digit by digit
+        ("one", "1", False, NOT_A_NUMBER),
+    ],
+)
+def test_dynamodb_sums_outside_its_numbers_are_refused_with_its_message(
+    left: str, right: str, subtract: bool, message: str
+) -> None:
+    with pytest.raises(ValueError, match=message):
+        dynamodb_sum(left, right, subtract=subtract)
+
+
+def test_a_write_that_fails_halfway_leaves_no_trace(moto_endpoint: str) -> None:
+    """moto applies SET, then crashes on REMOVE of a path under it: the request must change nothing, whether
+    the item existed (its attributes stay) or not (it is not created)."""
+    dynamodb = boto3.client("dynamodb", endpoint_url=moto_endpoint)
+    dynamodb.create_table(TableName="t", **table_definition())
+    dynamodb.put_item(TableName="t", Item={"id": {"S": "a"}, "v": {"N": "1"}, "d": {"M": {"l": {"S": "x"}}}})
+    halfway = {
+        "UpdateExpression": "SET #d = :v, #n = #n + :one REMOVE #d.#l",
+        "ExpressionAttributeNames": {"#d": "d", "#l": "l", "#n": "v"},
+        "ExpressionAttributeValues": {":v": {"S": "y"}, ":one": {"N": "1"}},
+    }
+    for key in ("a", "absent"):
+        with pytest.raises(dynamodb.exceptions.ClientError, match="ValidationException"):
+            dynamodb.update_item(TableName="t", Key={"id": {"S": key}}, **halfway)
+    items = dynamodb.scan(TableName="t")["Items"]
+    assert items == [{"id": {"S": "a"}, "v": {"N": "1"}, "d": {"M": {"l": {"S": "x"}}}}]

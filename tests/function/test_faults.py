@@ -217,12 +217,13 @@ def test_no_attempt_starts_that_could_outlast_the_function(faulty):
 
 def test_no_retry_starts_that_could_outlast_the_function(faulty, moto_endpoint, monkeypatch):
     faulty.faults["dynamodb-throttle"] = 100
-    with FaultProxy(moto_endpoint, faulty.faults, latency_ms=1000) as slow:  # type: ignore[arg-type]
+    attempt_s = 0.8 * store.CLIENT_CONFIG.read_timeout  # each attempt takes this long, within the timeout
+    with FaultProxy(moto_endpoint, faulty.faults, latency_ms=int(attempt_s * 1000)) as slow:  # type: ignore[arg-type]
         monkeypatch.setenv("AWS_ENDPOINT_URL", slow.endpoint_url)
         store.client()  # built now, not on the invocation's clock
         event = {"operation": "read", "payload": {"Key": {"id": "a"}}}
-        # Time for one attempt, with 0.5 s to spare; after it (1 s at least) less than one attempt's worst
-        # case is left, so the throttled read is not retried.
-        result = app.lambda_handler(event, Deadline(_attempt_budget_s() + 0.5))
+        # Time for one attempt, with half an attempt to spare; after it less than one attempt's worst case
+        # is left, so the throttled read is not retried.
+        result = app.lambda_handler(event, Deadline(_attempt_budget_s() + attempt_s / 2))
     assert result["status"] == 503  # the last answer DynamoDB gave was throttling
     assert faulty.faults.drawn["dynamodb-throttle"] == 1
