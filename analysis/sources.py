@@ -123,7 +123,7 @@ def _newest_readable_results(results_dir: str | Path) -> tuple[Path | None, dict
 def aws_client(outputs: dict[str, Any], service: str) -> Any:
     """A boto3 client for the stack's region; for the local stack (outputs carry ``endpoint_url``) its
     emulator, with the emulator's dummy credentials so real ones never leave for a local endpoint."""
-    import boto3
+    import boto3  # 173 ms to import (measured 2026-12-02): reports from results files alone never do
 
     endpoint = outputs.get("endpoint_url")
     if endpoint:
@@ -165,13 +165,11 @@ def tuning_runs(context: Context, results_dir: str | Path) -> Loaded:
     notes: list[str] = []
     arn = context.outputs.get("state_machine_arn")
     found = pd.DataFrame(columns=executions.COLUMNS)
-    if not context.read_aws:
-        pass
-    elif not arn:
+    if context.read_aws and not arn:
         notes.append(
             "These stack outputs have no state machine (the local stack has none): no executions read."
         )
-    else:
+    elif context.read_aws:
         try:
             found = executions.load_executions(
                 arn,

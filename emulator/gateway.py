@@ -245,10 +245,28 @@ class LocalApiGateway:
             return _gateway_error(429, "Too Many Requests", "TooManyRequestsException", request_id)
         if len(request.body) > MAX_BODY_BYTES:
             return _gateway_error(413, "Request Too Long", "RequestTooLongException", request_id)
-        event = self.build_event(
-            request, route, path_parameters, resource_path, query, request_id, presented_key, operation
+        forwarded = [
+            ("X-Forwarded-For", request.source_ip),
+            ("X-Forwarded-Port", str(self.port)),
+            ("X-Forwarded-Proto", "http"),
+        ]
+        routed = ProxyRequest(
+            method=request.method,
+            resource=route.resource,
+            path_parameters=path_parameters or None,
+            path=unquote(resource_path),
+            headers=[*request.headers, *forwarded],
+            query=parse_qsl(query, keep_blank_values=True),
+            body=request.body,
+            binary=self.routes.is_binary(last_header(request.headers, "content-type")),
+            request_id=request_id,
+            source_ip=request.source_ip,
+            api_key=presented_key if operation.api_key_required else None,
+            protocol=request.protocol,
+            domain_name=f"{self.host}:{self.port}",
+            stage=self.stage,
         )
-        result = self.invoke(event)
+        result = self.invoke(proxy_event(routed))
         if result.error is not None:
             return internal_server_error(request_id)
         response = proxy_response_to_http(result.payload, request_id)
@@ -269,42 +287,6 @@ class LocalApiGateway:
 
     def _key_is_valid(self, presented: str | None) -> bool:
         return presented is not None and hmac.compare_digest(presented.encode(), self._api_key.encode())
-
-    def build_event(
-        self,
-        request: HttpRequest,
-        route: Route,
-        path_parameters: dict[str, str],
-        resource_path: str,
-        query: str,
-        request_id: str,
-        presented_key: str | None,
-        operation: Operation,
-    ) -> dict[str, Any]:
-        """A REST API proxy event (payload format 1.0), as Lambda receives it from the prod stage."""
-        forwarded = [
-            ("X-Forwarded-For", request.source_ip),
-            ("X-Forwarded-Port", str(self.port)),
-            ("X-Forwarded-Proto", "http"),
-        ]
-        return proxy_event(
-            ProxyRequest(
-                method=request.method,
-                resource=route.resource,
-                path_parameters=path_parameters or None,
-                path=unquote(resource_path),
-                headers=[*request.headers, *forwarded],
-                query=parse_qsl(query, keep_blank_values=True),
-                body=request.body,
-                binary=self.routes.is_binary(last_header(request.headers, "content-type")),
-                request_id=request_id,
-                source_ip=request.source_ip,
-                api_key=presented_key if operation.api_key_required else None,
-                protocol=request.protocol,
-                domain_name=f"{self.host}:{self.port}",
-                stage=self.stage,
-            )
-        )
 
 
 def proxy_response_to_http(payload: Any, request_id: str) -> HttpResponse | None:

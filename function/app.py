@@ -11,6 +11,7 @@ from __future__ import annotations
 import gc
 import time
 import traceback
+from dataclasses import dataclass
 from typing import Any
 
 import codec
@@ -35,7 +36,18 @@ def _failure(error: Exception) -> tuple[ApiError, str | None]:
     return ApiError(500, "internal error; quote the requestId when reporting it"), cause
 
 
-def _serve_proxy(event: dict, request_id: str) -> tuple[dict, str, str, int, str | None]:
+@dataclass(frozen=True)
+class Served:
+    """One request's answer and what its log line records about it."""
+
+    result: Any  # the proxy response, or a direct caller's result
+    method: str
+    route: str  # a fixed label (the route template), never the raw path: metric dimensions stay bounded
+    status: int
+    cause: str | None = None  # why it failed, for the log only
+
+
+def _serve_proxy(event: dict, request_id: str) -> Served:
     method = str(event.get("httpMethod", "")).upper()
     route = "unmatched"  # a fixed label: raw paths would make the metric's dimension unbounded
     try:
@@ -44,22 +56,22 @@ def _serve_proxy(event: dict, request_id: str) -> tuple[dict, str, str, int, str
         response = routing.handler_for(route, method)(request)
         # Rendered inside the try: a body that cannot be written (an echo too deep to encode) is an answer
         # too, not an exception API Gateway turns into a bare 502.
-        return proxy.to_event_response(response), method, route, response.status, None
+        return Served(proxy.to_event_response(response), method, route, response.status)
     except Exception as error:  # the last line of defence
         failure, cause = _failure(error)
         document = problem(failure, request_id, tutorial=route in routing.TUTORIAL_RESOURCES)
         response = Response(failure.status, document, failure.headers, PROBLEM_JSON)
-    return proxy.to_event_response(response), method, route, response.status, cause
+    return Served(proxy.to_event_response(response), method, route, response.status, cause)
 
 
-def _serve_direct(event: Any, request_id: str) -> tuple[Any, str, str, int, str | None]:
+def _serve_direct(event: Any, request_id: str) -> Served:
     operation = event.get("operation") if isinstance(event, dict) else None
     route = _DIRECT_ROUTES.get(operation, "direct") if isinstance(operation, str) else "direct"
     try:
-        return codec.native(tutorial.run(event)), "INVOKE", route, 200, None
+        return Served(codec.native(tutorial.run(event)), "INVOKE", route, 200)
     except Exception as error:  # a direct caller gets the error object, never a crash
         failure, cause = _failure(error)
-        return problem(failure, request_id, tutorial=True), "INVOKE", route, failure.status, cause
+        return Served(problem(failure, request_id, tutorial=True), "INVOKE", route, failure.status, cause)
 
 
 def lambda_handler(event: Any, context: Any) -> Any:
@@ -68,18 +80,18 @@ def lambda_handler(event: Any, context: Any) -> Any:
     remaining_ms = getattr(context, "get_remaining_time_in_millis", None)
     store.set_deadline(remaining_ms() if remaining_ms else None)
     if isinstance(event, dict) and "httpMethod" in event:
-        result, method, route, status, cause = _serve_proxy(event, request_id)
+        served = _serve_proxy(event, request_id)
     else:
-        result, method, route, status, cause = _serve_direct(event, request_id)
+        served = _serve_direct(event, request_id)
     telemetry.log_request(
-        method=method,
-        route=route,
-        status=status,
+        method=served.method,
+        route=served.route,
+        status=served.status,
         latency_ms=(time.perf_counter() - started) * 1000,
         request_id=request_id,
-        cause=cause,
+        cause=served.cause,
     )
-    return result
+    return served.result
 
 
 store.prime()

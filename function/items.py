@@ -10,18 +10,16 @@ from __future__ import annotations
 
 import os
 import re
-import time
 from typing import Any
 
 import codec
 import cursors
 import proxy
+import rules
 import store
 from problems import ApiError
 from proxy import Request, Response
 
-ID_PATTERN = re.compile(r"(?!\.{1,2}$)[A-Za-z0-9._:-]{1,128}")  # "." and ".." would vanish from URLs
-SERVER_MANAGED = ("version", "createdAt", "updatedAt")
 DEFAULT_LIMIT, MAX_LIMIT = 25, 100
 WRITE_ATTEMPTS = 5
 RECENT_CAPACITY = 1024
@@ -30,34 +28,8 @@ _ETAG = re.compile(r'(?:W/)?"?([^",]*)"?')
 _DIGITS = re.compile(r"[0-9]{1,18}")
 
 
-def valid_id(value: Any, where: str = "id") -> str:
-    if not isinstance(value, str) or not ID_PATTERN.fullmatch(value):
-        raise ApiError(400, f"{where} must be 1–128 characters of A–Z a–z 0–9 . _ : - (not . or ..)")
-    return value
-
-
-def reject_server_managed(document: dict, also: tuple[str, ...] = ()) -> None:
-    for name in (*also, *SERVER_MANAGED):
-        if name in document:
-            raise ApiError(400, f"'{name}' is managed by the server; leave it out")
-
-
-def now() -> str:
-    """RFC 3339 UTC with milliseconds, e.g. 2026-11-27T06:00:00.000Z."""
-    seconds = time.time()
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds)) + f".{int(seconds * 1000) % 1000:03d}Z"
-
-
-def _is_version(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def etag(item: dict) -> str:
-    return f'"{item.get("version", 0)}"'
-
-
 def _item_response(status: int, item: dict, request: Request, created: bool = False) -> Response:
-    headers = {"ETag": etag(item)}
+    headers = {"ETag": rules.etag(item)}
     if created:
         headers["Location"] = f"{request.base_path}/items/{item['id']}"
     return Response(status, item, headers)
@@ -93,15 +65,6 @@ def _create_only(request: Request) -> bool:
     return True
 
 
-def _check_if_match(expected: frozenset[int] | str | None, current: dict | None) -> None:
-    if expected is None:
-        return
-    if current is None:
-        raise ApiError(412, "If-Match was given but the item does not exist")
-    if expected != "*" and current.get("version") not in expected:
-        raise ApiError(412, f"the item is at version {current.get('version')}; reload it and retry")
-
-
 # --- what this environment last saw ----------------------------------------------------------------------
 
 _recent: dict[str, dict] = {}  # id → {"version", "createdAt"} as this execution environment last saw it
@@ -111,25 +74,13 @@ def remember(item_id: str, item: dict | None) -> None:
     """Note an item's version, so a PUT without preconditions can usually replace it in one conditional write
     (a stale note only costs the retry the write would have needed anyway: the condition catches it)."""
     _recent.pop(item_id, None)
-    if item is not None and _is_version(item.get("version")) and isinstance(item.get("createdAt"), str):
+    if item is not None and rules.is_version(item.get("version")) and isinstance(item.get("createdAt"), str):
         _recent[item_id] = {"version": item["version"], "createdAt": item["createdAt"]}
         if len(_recent) > RECENT_CAPACITY:
             del _recent[next(iter(_recent))]
 
 
 # --- DynamoDB writes ------------------------------------------------------------------------------------
-
-
-def stamped(attributes: dict, item_id: str, current: dict | None) -> dict:
-    """The attributes plus the server-managed ones, as the next version after ``current``."""
-    stamp = now()
-    version = current.get("version") if current else 0
-    created = current.get("createdAt") if current else stamp
-    if not _is_version(version):
-        version = 0
-    if not isinstance(created, str):
-        created = stamp
-    return {**attributes, "id": item_id, "version": version + 1, "createdAt": created, "updatedAt": stamp}
 
 
 def _stored_form(document: dict) -> dict:
@@ -152,7 +103,7 @@ def made_earlier(failed: store.ConditionFailedError, written: dict, current: dic
     if (
         found is not None
         and current is not None
-        and _is_version(current.get("version"))
+        and rules.is_version(current.get("version"))
         and found.get("version") == current["version"] + 1
         and found.get("createdAt") == current.get("createdAt")
     ):
@@ -160,28 +111,12 @@ def made_earlier(failed: store.ConditionFailedError, written: dict, current: dic
     raise store.outcome_unknown(f"item {written.get('id')!r}: a retried write's condition failed")
 
 
-def put_new(item: dict) -> None:
-    """Write an item that must not exist yet; ConditionFailedError carries the existing one."""
-    try:
-        store.call(
-            "put_item",
-            Item=codec.to_item(item),
-            ConditionExpression="attribute_not_exists(#id)",
-            ExpressionAttributeNames={"#id": "id"},
-            ReturnValuesOnConditionCheckFailure="ALL_OLD",
-        )
-    except store.ConditionFailedError as failed:
-        if not made_earlier(failed, item):
-            raise
-    remember(item["id"], item)
-
-
 def insert(document: dict, item_id: str) -> dict:
     """Create item ``item_id`` from a client's document (its own "id" ignored) and return it as stored; 409
     when the id is taken (errorType as DynamoDB names the failure, for tutorial clients)."""
-    item = stamped({k: v for k, v in document.items() if k != "id"}, item_id, None)
+    item = rules.stamped({k: v for k, v in document.items() if k != "id"}, item_id, None)
     try:
-        put_new(item)
+        _put_new(item)
     except store.ConditionFailedError:
         raise ApiError(
             409, f"an item with id {item_id!r} already exists", error_type="ConditionalCheckFailedException"
@@ -189,38 +124,28 @@ def insert(document: dict, item_id: str) -> dict:
     return item
 
 
-def put_next(item: dict, current: dict) -> None:
-    """Write ``item`` over ``current`` only if nobody wrote since it was read; else ConditionFailedError."""
-    version = current.get("version")
-    if _is_version(version):
-        condition: dict[str, Any] = {
-            "ConditionExpression": "#version = :expected AND #createdAt = :created",
-            "ExpressionAttributeNames": {"#version": "version", "#createdAt": "createdAt"},
-            "ExpressionAttributeValues": {
-                ":expected": {"N": str(version)},
-                ":created": {"S": str(current.get("createdAt"))},
-            },
-        }
-    else:  # an item written before versioning (or by another tool)
-        condition = {
-            "ConditionExpression": "attribute_exists(#id) AND attribute_not_exists(#version)",
-            "ExpressionAttributeNames": {"#id": "id", "#version": "version"},
-        }
+def read(item_id: str, consistent: bool = False) -> dict | None:
+    item = store.get(item_id, consistent)
+    remember(item_id, item)
+    return item
+
+
+def _put_new(item: dict) -> None:
     try:
-        store.call(
-            "put_item", Item=codec.to_item(item), ReturnValuesOnConditionCheckFailure="ALL_OLD", **condition
-        )
+        store.put_new(item)
     except store.ConditionFailedError as failed:
-        if not made_earlier(failed, item, current):
+        if not made_earlier(failed, item):
             raise
     remember(item["id"], item)
 
 
-def read(item_id: str, consistent: bool = False) -> dict | None:
-    found = store.call("get_item", Key={"id": {"S": item_id}}, ConsistentRead=consistent).get("Item")
-    item = codec.from_item(found) if found else None
-    remember(item_id, item)
-    return item
+def _put_next(item: dict, current: dict) -> None:
+    try:
+        store.put_next(item, current)
+    except store.ConditionFailedError as failed:
+        if not made_earlier(failed, item, current):
+            raise
+    remember(item["id"], item)
 
 
 # --- routes ---------------------------------------------------------------------------------------------
@@ -228,37 +153,37 @@ def read(item_id: str, consistent: bool = False) -> dict | None:
 
 def create_item(request: Request) -> Response:
     document = proxy.json_object_body(request, proxy.JSON_MEDIA_TYPES)
-    reject_server_managed(document)
-    item_id = valid_id(document["id"]) if "id" in document else os.urandom(16).hex()
+    rules.reject_server_managed(document)
+    item_id = rules.valid_id(document["id"]) if "id" in document else os.urandom(16).hex()
     return _item_response(201, insert(document, item_id), request, created=True)
 
 
 def get_item(request: Request) -> Response:
-    item = read(valid_id(request.path_parameters.get("id")))
+    item = read(rules.valid_id(request.path_parameters.get("id")))
     if item is None:
         raise ApiError(404, "no item with this id")
     return _item_response(200, item, request)
 
 
 def replace_item(request: Request) -> Response:
-    item_id = valid_id(request.path_parameters.get("id"))
+    item_id = rules.valid_id(request.path_parameters.get("id"))
     expected = if_match(request)
     create_only = _create_only(request)
     if create_only and expected is not None:
         raise ApiError(400, "send either If-Match or If-None-Match, not both")
     attributes = proxy.json_object_body(request, proxy.JSON_MEDIA_TYPES)
-    reject_server_managed(attributes, also=("id",))
+    rules.reject_server_managed(attributes, also=("id",))
     current = None if create_only else _recent.get(item_id)
     if expected is not None:
         current = read(item_id, consistent=True)
-        _check_if_match(expected, current)
+        rules.check_if_match(expected, current)
     for _ in range(WRITE_ATTEMPTS):
-        item = stamped(attributes, item_id, current)
+        item = rules.stamped(attributes, item_id, current)
         try:
             if current is None:
-                put_new(item)
+                _put_new(item)
                 return _item_response(201, item, request, created=True)
-            put_next(item, current)
+            _put_next(item, current)
             return _item_response(200, item, request)
         except store.ConditionFailedError as failed:
             if create_only:
@@ -270,34 +195,21 @@ def replace_item(request: Request) -> Response:
     raise ApiError(409, "the item kept changing under concurrent writers; retry")
 
 
-def merge_patch(target: Any, patch: Any) -> Any:
-    """RFC 7396: objects merge recursively, null removes, anything else replaces."""
-    if not isinstance(patch, dict):
-        return patch
-    merged = dict(target) if isinstance(target, dict) else {}
-    for name, value in patch.items():
-        if value is None:
-            merged.pop(name, None)
-        else:
-            merged[name] = merge_patch(merged.get(name), value)
-    return merged
-
-
 def patch_item(request: Request) -> Response:
-    item_id = valid_id(request.path_parameters.get("id"))
+    item_id = rules.valid_id(request.path_parameters.get("id"))
     expected = if_match(request)
     patch = proxy.json_object_body(request, proxy.MERGE_PATCH_MEDIA_TYPES)
-    reject_server_managed(patch, also=("id",))
+    rules.reject_server_managed(patch, also=("id",))
     codec.to_map(patch)  # refuse unstorable values before reading, whether or not the item exists
     current = read(item_id, consistent=True)
     for _ in range(WRITE_ATTEMPTS):
         if current is None and expected is None:
             raise ApiError(404, "no item with this id")
-        _check_if_match(expected, current)  # 412 also when If-Match names an item that does not exist
-        attributes = {k: v for k, v in current.items() if k != "id" and k not in SERVER_MANAGED}
-        item = stamped(merge_patch(attributes, patch), item_id, current)
+        rules.check_if_match(expected, current)  # 412 also when If-Match names an item that does not exist
+        attributes = {k: v for k, v in current.items() if k != "id" and k not in rules.SERVER_MANAGED}
+        item = rules.stamped(rules.merge_patch(attributes, patch), item_id, current)
         try:
-            put_next(item, current)
+            _put_next(item, current)
             return _item_response(200, item, request)
         except store.ConditionFailedError as failed:
             if expected is not None:
@@ -307,25 +219,13 @@ def patch_item(request: Request) -> Response:
 
 
 def delete_item(request: Request) -> Response:
-    item_id = valid_id(request.path_parameters.get("id"))
+    item_id = rules.valid_id(request.path_parameters.get("id"))
     expected = if_match(request)
-    params: dict[str, Any] = {"ExpressionAttributeNames": {"#id": "id"}}
-    condition = "attribute_exists(#id)"
-    if isinstance(expected, frozenset):
-        if not expected:
-            raise ApiError(412, "If-Match names no version this item can have")
-        placeholders = {f":v{index}": {"N": str(version)} for index, version in enumerate(sorted(expected))}
-        condition += f" AND #version IN ({', '.join(placeholders)})"
-        params["ExpressionAttributeNames"]["#version"] = "version"
-        params["ExpressionAttributeValues"] = placeholders
+    versions = expected if isinstance(expected, frozenset) else None
+    if versions is not None and not versions:
+        raise ApiError(412, "If-Match names no version this item can have")
     try:
-        store.call(
-            "delete_item",
-            Key={"id": {"S": item_id}},
-            ConditionExpression=condition,
-            ReturnValuesOnConditionCheckFailure="ALL_OLD",
-            **params,
-        )
+        store.delete(item_id, versions)
     except store.ConditionFailedError as failed:
         if failed.after_unknown:  # gone or changed: by this delete's lost attempt, or by another writer
             raise store.outcome_unknown(f"item {item_id!r}: a retried delete's condition failed") from None

@@ -26,7 +26,7 @@ from typing import Any
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError, ConnectTimeoutError, EndpointConnectionError
 from botocore.session import get_session
-from codec import from_item
+from codec import from_item, to_item
 from problems import ApiError
 
 # 3 attempts in all: botocore's "total_max_attempts" (its older "max_attempts" counts retries, so 3 made 4:
@@ -190,6 +190,63 @@ def _failure(attempts: _Attempts, operation: str, code: str, description: str) -
 def outcome_unknown(cause: str) -> ApiError:
     """502 for a write that may or may not have been made: the client must look before trying again."""
     return ApiError(502, OUTCOME_UNKNOWN_DETAIL, error_type="OutcomeUnknown", cause=cause)
+
+
+def put_new(item: dict) -> None:
+    """Write an item that must not exist yet; ``ConditionFailedError`` carries the existing one."""
+    call(
+        "put_item",
+        Item=to_item(item),
+        ConditionExpression="attribute_not_exists(#id)",
+        ExpressionAttributeNames={"#id": "id"},
+        ReturnValuesOnConditionCheckFailure="ALL_OLD",
+    )
+
+
+def put_next(item: dict, current: dict) -> None:
+    """Write ``item`` over ``current`` only if nobody wrote since it was read; else ConditionFailedError."""
+    version = current.get("version")
+    if isinstance(version, int) and not isinstance(version, bool):
+        condition: dict[str, Any] = {
+            "ConditionExpression": "#version = :expected AND #createdAt = :created",
+            "ExpressionAttributeNames": {"#version": "version", "#createdAt": "createdAt"},
+            "ExpressionAttributeValues": {
+                ":expected": {"N": str(version)},
+                ":created": {"S": str(current.get("createdAt"))},
+            },
+        }
+    else:  # an item written before versioning (or by another tool)
+        condition = {
+            "ConditionExpression": "attribute_exists(#id) AND attribute_not_exists(#version)",
+            "ExpressionAttributeNames": {"#id": "id", "#version": "version"},
+        }
+    call("put_item", Item=to_item(item), ReturnValuesOnConditionCheckFailure="ALL_OLD", **condition)
+
+
+def get(item_id: str, consistent: bool = False) -> dict | None:
+    """The item, or None."""
+    found = call("get_item", Key={"id": {"S": item_id}}, ConsistentRead=consistent).get("Item")
+    return from_item(found) if found else None
+
+
+def delete(item_id: str, versions: frozenset[int] | None) -> None:
+    """Delete an existing item, only at one of ``versions`` when given; else ConditionFailedError."""
+    names = {"#id": "id"}
+    params: dict[str, Any] = {}
+    condition = "attribute_exists(#id)"
+    if versions is not None:
+        placeholders = {f":v{index}": {"N": str(version)} for index, version in enumerate(sorted(versions))}
+        condition += f" AND #version IN ({', '.join(placeholders)})"
+        names["#version"] = "version"
+        params["ExpressionAttributeValues"] = placeholders
+    call(
+        "delete_item",
+        Key={"id": {"S": item_id}},
+        ConditionExpression=condition,
+        ExpressionAttributeNames=names,
+        ReturnValuesOnConditionCheckFailure="ALL_OLD",
+        **params,
+    )
 
 
 def reset_client() -> None:

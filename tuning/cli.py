@@ -19,6 +19,7 @@ from tuning.engine.inputs import DEFAULT_POWER_VALUES, MIN_NUM, check_power_valu
 from tuning.errors import InterruptedRunError, TuningError
 from tuning.outputs import PulumiMissingError, StackError, load_outputs, set_memory_size
 from tuning.payloads import DEFAULT_MIX, parse_mix, weighted_payload
+from tuning.run import run_and_save
 from tuning.runners.aws import DEFAULT_POLL_INTERVAL_S, build_execution_input
 from tuning.runners.local import CPU_LIMITERS, INIT_CPU_MODES
 
@@ -187,8 +188,6 @@ def command_run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> in
         )
     except ValueError as error:
         parser.error(str(error))
-    from tuning.run import run_and_save
-
     try:
         saved = run_and_save(args, outputs, facts, execution_input)
     except ValueError as error:  # input the runner refuses before measuring (e.g. an unusable --cpu-limiter)

@@ -12,12 +12,27 @@ import re
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
 from api.files import write_text_atomically
 from tuning.engine.visualization import decode_url
 
 SOURCES = ("aws", "local")
+
+
+class InvocationRecord(TypedDict):
+    """One measured invocation as a results file keeps it (local runs; AWS runs from REPORT lines)."""
+
+    power: int
+    duration_ms: float  # what Power Tuning counts: Duration + Init Duration
+    billed_ms: int | None
+    init_ms: float | None  # None: a warm invocation
+    max_memory_used_mb: int | None
+    error: str | None
+    cold: bool
+    report: str | None  # the REPORT line it was read from or written as
+
+
 DEFAULT_RESULTS_DIR = Path("results")
 SCHEMA_VERSION = 1
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")

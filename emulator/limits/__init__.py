@@ -16,6 +16,7 @@ from __future__ import annotations
 import os
 import shlex
 from dataclasses import dataclass
+from typing import TypedDict
 
 from emulator.limits.cgroups import Cgroup, CgroupError, probe
 from emulator.limits.dutycycle import DutyCycleLimiter
@@ -77,6 +78,18 @@ def _choose(requested: str, controller: str, fallback: str) -> str:
     return requested
 
 
+class LimitFacts(TypedDict):
+    """How one runtime's environments were limited, as results files and the serve banner report it."""
+
+    cpu_limiter: str
+    cpu_share: float  # Lambda's: memory / 1769 MB, in cores
+    cpu_cores_allowed: float | None  # what the limiter enforces; None: uncapped
+    cpu_period_ms: float | None
+    memory_limit: str
+    memory_limit_mb: int
+    host_cores: int
+
+
 @dataclass(frozen=True)
 class LimitPlan:
     """How every environment of one runtime is limited; decided once, recorded in the results."""
@@ -90,7 +103,7 @@ class LimitPlan:
     def period_s(self) -> float | None:
         return None if self.cores_allowed is None else quota_period_s(self.cores_allowed)
 
-    def describe(self) -> dict[str, object]:
+    def describe(self) -> LimitFacts:
         return {
             "cpu_limiter": self.cpu_method,
             "cpu_share": round(cpu_share(self.memory_mb), 4),

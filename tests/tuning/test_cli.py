@@ -294,12 +294,12 @@ def test_ctrl_c_exits_130_with_one_line_and_saves_nothing(
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    import tuning.run
+    import tuning.cli
 
     def interrupted_run(*_: object, **__: object) -> None:
         raise interruption
 
-    monkeypatch.setattr(tuning.run, "run_and_save", interrupted_run)
+    monkeypatch.setattr(tuning.cli, "run_and_save", interrupted_run)
     monkeypatch.chdir(tmp_path)
     assert main(["run", "--target", "local", "--results-dir", str(tmp_path / "results")]) == 130
     out, err = capsys.readouterr()

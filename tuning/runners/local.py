@@ -33,6 +33,7 @@ from tuning.engine.analyzer import DEFAULT_BALANCED_WEIGHT, build_output
 from tuning.engine.inputs import ALL_POWER_VALUES, DEFAULT_POWER_VALUES, MIN_NUM, validate_function_arn
 from tuning.errors import TuningError
 from tuning.payloads import expand_payloads
+from tuning.results import InvocationRecord
 
 EMULATION_NOTE = "timings are this machine's CPU, not Lambda's; the price uses the configured architecture"
 
@@ -121,7 +122,7 @@ def _dynamodb(outputs: dict | None, region: str) -> Iterator[dict[str, str]]:
         yield environment
 
 
-def _record(power: int, invocation: Invocation) -> dict[str, Any]:
+def _record(power: int, invocation: Invocation) -> InvocationRecord:
     """One invocation as the results file keeps it; ``duration_ms`` is what Power Tuning counts (Duration +
     Init Duration), ``billed_ms`` the REPORT line's Billed Duration."""
     return {
