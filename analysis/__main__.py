@@ -1,4 +1,5 @@
-"""``python -m analysis report``: the analysis notebook run into reports/power-tuning.html (``report``)."""
+"""``python -m analysis report|lab``: the analysis notebook run into reports/power-tuning.html
+(``report``), or opened in JupyterLab with the same sources (``lab``)."""
 
 from __future__ import annotations
 
@@ -6,16 +7,20 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from analysis import report
+from analysis import lab, report
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m analysis", description="Analyse tuning runs: the notebook rendered to HTML."
+        prog="python -m analysis",
+        description="Analyse tuning runs: the notebook rendered to HTML, or in JupyterLab.",
     )
-    commands = parser.add_subparsers(dest="command", required=True, metavar="{report}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="{report,lab}")
     report.add_arguments(commands.add_parser("report", help="render the analysis notebook to HTML"))
+    report.add_arguments(commands.add_parser("lab", help="open the analysis notebook in JupyterLab"))
     args = parser.parse_args(argv)
+    if args.command == "lab":
+        return lab.run(args)
     try:
         return report.run(args)
     except KeyboardInterrupt:

@@ -309,14 +309,34 @@ class MotoServer:
         reader.start()
         reader.join(_START_TIMEOUT_S)
         if not result or not result[0].startswith(READY_PREFIX):
+            cause = self._start_failure(result)  # before _terminate: our own SIGTERM is not the cause
             self._terminate()
             self._stderr.seek(0)
-            stderr = self._stderr.read()
+            stderr = self._stderr.read().strip()[-2000:]
             self.stop()
             raise RuntimeError(
-                f"moto server did not start on {self.host}:{self.port}: {stderr.strip()[-2000:]}"
+                f"moto server did not start on {self.host}:{self.port}: {cause}"
+                + (f"; its stderr: {stderr}" if stderr else "")
             )
         return result[0]
+
+    def _start_failure(self, result: list[str]) -> str:
+        """Why no READY line came: still silent after the timeout, or the child ended (how), or it printed
+        something else."""
+        assert self._process is not None
+        if not result:
+            return f"no answer within {_START_TIMEOUT_S:.0f} s"
+        if result[0]:
+            return f"it printed {result[0].strip()!r} instead of its endpoint"
+        try:  # end of its output: the child is exiting; wait for its status rather than race it
+            returncode = self._process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            return "it closed its output without starting"
+        if returncode >= 0:
+            return f"it exited with code {returncode} during start"
+        name = signal.Signals(-returncode).name
+        hint = " (often the kernel's out-of-memory killer: see `dmesg`)" if name == "SIGKILL" else ""
+        return f"it was killed by {name} during start{hint}"
 
     def reset(self) -> None:
         """Drop every resource (tables, log groups, metrics, executions) and keep the server running."""

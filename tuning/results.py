@@ -72,11 +72,15 @@ def write_results(
     invocations: list[dict[str, Any]] | None = None,
     emulation: dict[str, Any] | None = None,
     extra: dict[str, Any] | None = None,
+    confidence: list[dict[str, Any]] | None = None,
+    skipped: list[dict[str, Any]] | None = None,
     results_dir: str | Path = DEFAULT_RESULTS_DIR,
 ) -> Path:
     """Save one run as ``results_dir/<UTC time>_<source>_<function>.json`` (atomic); returns the path.
 
     Local runs are labelled ``emulated``: their timings come from this machine's CPU, whatever is priced.
+    ``confidence`` (per size: ``power``, ``n``, ``durationLow/High``, ``costLow/High``) and ``skipped`` (per
+    failed size: ``power``, ``cause``) sit beside Power Tuning's ``output``, never inside it.
     """
     directory = Path(results_dir)
     path = directory / results_file_name(started, source, function_name)
@@ -104,16 +108,22 @@ def write_results(
         document["invocations"] = invocations or []
     if source == "local" or emulation is not None:
         document["emulation"] = emulation or {}
+    if confidence is not None:
+        document["confidence"] = confidence
+    if skipped is not None:
+        document["skipped"] = skipped
     return write_json_atomically(path, document)
 
 
 def load_results(path: str | Path) -> dict[str, Any]:
-    """One results file; ValueError when it is not one (no metadata/output)."""
+    """One results file; ValueError when it is not one (no metadata/output). Files written before a field
+    existed read as having none: no ``invocations``, ``confidence`` or ``skipped``."""
     path = Path(path)
     document = json.loads(path.read_text(encoding="utf-8"))
     if not isinstance(document, dict) or not {"metadata", "input", "output"} <= document.keys():
         raise ValueError(f"{path} is not a tuning results file (needs metadata, input and output)")
-    document.setdefault("invocations", [])
+    for key in ("invocations", "confidence", "skipped"):
+        document.setdefault(key, [])
     return document
 
 

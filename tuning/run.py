@@ -10,13 +10,15 @@ from typing import Any
 
 from tqdm import tqdm
 
+from tuning.engine.confidence import run_confidence
 from tuning.engine.pricing import PRICES_AS_OF
+from tuning.engine.stats import discard_of
 from tuning.outputs import pulumi_command
 from tuning.payloads import seed_events
 from tuning.results import per_power_stats, write_results
 from tuning.runners.aws import run_aws
 from tuning.runners.local import run_local
-from tuning.summary import format_table, power_rows, strategy_picks
+from tuning.summary import format_table, pick_lines, power_rows
 
 
 @dataclass
@@ -37,6 +39,7 @@ class _Finished:
     emulation: dict[str, Any] | None  # how Lambda was emulated; None on AWS
     execution_arn: str | None  # None locally
     notes: list[str] = field(default_factory=list)
+    skipped: list[dict[str, Any]] = field(default_factory=list)  # {"power", "cause"} per size that failed
 
 
 def _run_local(args: argparse.Namespace, outputs: dict | None, execution_input: dict) -> _Finished:
@@ -75,6 +78,15 @@ def run_and_save(
     else:
         done = _run_local(args, outputs, execution_input)
         facts = {**facts, "architecture": done.emulation.get("architecture_priced", facts["architecture"])}
+    stats, _ = per_power_stats(done.output)
+    # local runs: every invocation; AWS: the REPORT lines read back (none when the logs were unreadable)
+    confidence = run_confidence(
+        [stat["value"] for stat in stats],
+        done.invocations or [],
+        discard=discard_of(execution_input),
+        architecture=facts["architecture"],
+        region=facts["region"],
+    )
     path = write_results(
         source=args.target,
         function_name=facts["function_name"],
@@ -88,38 +100,44 @@ def run_and_save(
         invocations=done.invocations,
         emulation=done.emulation,
         extra={"mix": args.mix, "stack": args.stack, "prices_as_of": PRICES_AS_OF, "notes": done.notes},
+        confidence=confidence,
+        skipped=done.skipped,
         results_dir=args.results_dir,
     )
-    return compose(done.output, done.invocations, facts, args, path, done.notes)
+    return compose(done, confidence, facts, args, path)
 
 
 def compose(
-    output: dict[str, Any],
-    invocations: list[dict[str, Any]] | None,
+    done: _Finished,
+    confidence: list[dict[str, Any]],
     facts: dict[str, Any],
     args: argparse.Namespace,
     path: Path,
-    notes: list[str],
 ) -> Saved:
     """The table, each strategy's pick and the command to apply the run's optimum through Pulumi."""
+    output = done.output
     stats, _ = per_power_stats(output)
     rows = power_rows(
-        output, stats, invocations, architecture=facts["architecture"], region=facts["region"], mix=args.mix
+        output,
+        stats,
+        done.invocations,
+        architecture=facts["architecture"],
+        region=facts["region"],
+        mix=args.mix,
+        confidence=confidence,
     )
     label = "emulated on this machine" if args.target == "local" else "measured on AWS"
     lines = [
         f"Power Tuning of {facts['function_name']} ({label}; {facts['architecture']}, {facts['region']}; "
         f"list prices as of {PRICES_AS_OF}; * = this run's {args.strategy} optimum)",
-        format_table(rows),
+        format_table(rows, done.skipped),
         "",
-        "Picks by strategy (Power Tuning's rules):",
+        "Picks by strategy (Power Tuning's rules; within noise = 95% intervals of its metric overlap):",
+        *pick_lines(stats, confidence, args.balanced_weight),
     ]
-    for strategy, pick in strategy_picks(stats, args.balanced_weight).items():
-        cost = f"${pick['cost']:.3e} per invocation"
-        lines.append(f"  {strategy:<8} {pick['power']:>5} MB  {pick['duration']:.2f} ms  {cost}")
     command = pulumi_command(output["power"], args.stack or "<stack>")
     lines += [
-        *(f"note: {note}" for note in notes),
+        *(f"note: {note}" for note in done.notes),
         "",
         f"Results: {path}",
         "Apply with Pulumi:",

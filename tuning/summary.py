@@ -1,6 +1,7 @@
-"""The table a tuning run ends with: per power value the averages, p90, prices and memory, and each
-strategy's pick. Prices per million requests include API Gateway and DynamoDB (``request_cost_breakdown``),
-which Power Tuning leaves out; its own ``averagePrice`` is shown next to them."""
+"""The table a tuning run ends with: per power value the averages with their 95% intervals, p90, prices
+and memory, a row with the cause for each skipped size, and each strategy's pick with the sizes within noise
+of it. Prices per million requests include API Gateway and DynamoDB (``request_cost_breakdown``), which
+Power Tuning leaves out; its own ``averagePrice`` is shown next to them."""
 
 from __future__ import annotations
 
@@ -8,15 +9,19 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from tuning.engine.analyzer import STRATEGIES, find_optimum
+from tuning.engine.confidence import noise_phrase, within_noise
 from tuning.engine.pricing import request_cost_breakdown
 from tuning.engine.stats import nearest_rank
 
 NOT_AVAILABLE = "n/a"
 HEADERS = (
     "power MB",
+    "n",
     "avg ms",
+    "95% CI ms",
     "p90 ms",
     "$/invocation",
+    "95% CI $/invocation",
     "$/1M requests",
     "max mem MB",
     "errors",
@@ -31,9 +36,12 @@ def power_rows(
     architecture: str,
     region: str,
     mix: Mapping[str, float],
+    confidence: Sequence[Mapping[str, Any]] = (),
 ) -> list[dict[str, Any]]:
-    """One row per power value in run order; None where a figure is unknown (no invocation records, no prices
-    for the region). Errors count failed invocations; an AWS run that succeeded had none (the tool aborts)."""
+    """One row per power value in run order; None where a figure is unknown (no invocation records, no
+    interval, no prices for the region). Errors count failed invocations; an AWS run that succeeded had none
+    (the tool aborts)."""
+    intervals = {entry["power"]: entry for entry in confidence}
     rows = []
     for stat in stats:
         power = stat["value"]
@@ -46,14 +54,20 @@ def power_rows(
         except ValueError:
             per_million = None
         memory = [r["max_memory_used_mb"] for r in mine if r.get("max_memory_used_mb") is not None]
+        interval = intervals.get(power)
         rows.append(
             {
                 "power": power,
+                "n": interval["n"] if interval else None,
                 "average_ms": stat["averageDuration"],
+                "duration_interval": (interval["durationLow"], interval["durationHigh"])
+                if interval
+                else None,
                 "p90_ms": nearest_rank(
                     [r["duration_ms"] for r in mine if r.get("duration_ms") is not None], 90
                 ),
                 "cost_per_invocation": stat["averagePrice"],
+                "cost_interval": (interval["costLow"], interval["costHigh"]) if interval else None,
                 "cost_per_million": per_million,
                 "max_memory_used_mb": max(memory) if memory else None,
                 "errors": sum(1 for r in mine if r.get("error")) if invocations is not None else 0,
@@ -67,28 +81,57 @@ def _cell(value: Any, fmt: str) -> str:
     return NOT_AVAILABLE if value is None else format(value, fmt)
 
 
-def format_table(rows: Sequence[Mapping[str, Any]]) -> str:
-    """A fixed-width text table; the run's optimum is marked with ``*``."""
-    lines = [
-        [
+def _range(interval: tuple[float, float] | None, fmt: str) -> str:
+    return NOT_AVAILABLE if interval is None else f"{interval[0]:{fmt}}–{interval[1]:{fmt}}"
+
+
+def format_table(rows: Sequence[Mapping[str, Any]], skipped: Sequence[Mapping[str, Any]] = ()) -> str:
+    """A fixed-width text table by ascending power; the run's optimum is marked with ``*``; a skipped size
+    (``{"power", "cause"}``) is a row that shows its cause instead of figures."""
+    measured = {
+        row["power"]: [
             f"{row['power']}{'*' if row['optimum'] else ''}",
+            _cell(row["n"], "d"),
             _cell(row["average_ms"], ".2f"),
+            _range(row["duration_interval"], ".2f"),
             _cell(row["p90_ms"], ".2f"),
             _cell(row["cost_per_invocation"], ".3e"),
+            _range(row["cost_interval"], ".3e"),
             _cell(row["cost_per_million"], ".4f"),
             _cell(row["max_memory_used_mb"], "d"),
             str(row["errors"]),
         ]
         for row in rows
-    ]
-    widths = [max(len(h), *(len(line[i]) for line in lines)) for i, h in enumerate(HEADERS)]
+    }
+    widths = [max([len(h), *(len(line[i]) for line in measured.values())]) for i, h in enumerate(HEADERS)]
 
     def render(cells: Sequence[str]) -> str:
         return "  ".join(cell.rjust(width) for cell, width in zip(cells, widths, strict=True))
 
-    return "\n".join([render(HEADERS), render(["-" * w for w in widths]), *map(render, lines)])
+    causes = {
+        entry["power"]: f"{entry['power']}".rjust(widths[0]) + f"  skipped: {entry['cause']}"
+        for entry in skipped
+    }
+    body = [render(measured[p]) if p in measured else causes[p] for p in sorted({*measured, *causes})]
+    return "\n".join([render(HEADERS), render(["-" * w for w in widths]), *body])
 
 
 def strategy_picks(stats: Sequence[Mapping[str, Any]], balanced_weight: float) -> dict[str, dict[str, Any]]:
     """What each strategy would pick from the same stats (the tool's rules and ties)."""
     return {strategy: find_optimum(stats, strategy, balanced_weight) for strategy in STRATEGIES}
+
+
+def pick_lines(
+    stats: Sequence[Mapping[str, Any]], confidence: Sequence[Mapping[str, Any]], balanced_weight: float
+) -> list[str]:
+    """One line per strategy: its pick, the pick's figures, and the sizes within noise of it
+    (``tuning.engine.confidence.within_noise``: their 95% intervals of the strategy's metric overlap)."""
+    tested = [stat["value"] for stat in stats]
+    lines = []
+    for strategy, pick in strategy_picks(stats, balanced_weight).items():
+        others = within_noise(pick["power"], confidence, strategy, stats, balanced_weight)
+        lines.append(
+            f"  {strategy:<8} {pick['power']:>5} MB  {pick['duration']:.2f} ms  ${pick['cost']:.3e} per "
+            f"invocation; {noise_phrase(pick['power'], others, tested)}"
+        )
+    return lines

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import os
 import signal
+import sys
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import boto3
 import pytest
@@ -87,8 +89,43 @@ def test_reset_drops_resources_but_keeps_the_server(moto_endpoint: str, moto_ser
 
 def test_a_server_that_cannot_start_says_why() -> None:
     server = MotoServer(host="203.0.113.1")  # TEST-NET-3: not an address of this machine, bind must fail
-    with pytest.raises(RuntimeError, match=r"moto server did not start on 203\.0\.113\.1"):
+    with pytest.raises(RuntimeError, match=r"moto server did not start on 203\.0\.113\.1") as raised:
         server.start()
+    message = str(raised.value)
+    assert "it exited with code 1 during start" in message
+    assert "Cannot assign requested address" in message  # the child's own error, from its stderr
+
+
+def _fake_child(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, script: str) -> None:
+    """Start ``script`` (sh) in place of the moto child: MotoServer runs ``sys.executable -m ...``."""
+    child = tmp_path / "child.sh"
+    child.write_text(f"#!/bin/sh\n{script}\n")
+    child.chmod(0o755)
+    monkeypatch.setattr(sys, "executable", str(child))
+
+
+def test_a_child_killed_by_a_signal_during_start_is_named(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _fake_child(tmp_path, monkeypatch, "kill -KILL $$")  # what the out-of-memory killer does
+    with pytest.raises(RuntimeError) as raised:
+        MotoServer().start()
+    assert str(raised.value) == (
+        "moto server did not start on 127.0.0.1:0: it was killed by SIGKILL during start "
+        "(often the kernel's out-of-memory killer: see `dmesg`)"
+    )
+
+
+def test_a_child_that_exits_during_start_gives_its_code_and_stderr(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _fake_child(tmp_path, monkeypatch, "echo 'ModuleNotFoundError: flask' >&2; exit 3")
+    with pytest.raises(RuntimeError) as raised:
+        MotoServer().start()
+    assert str(raised.value) == (
+        "moto server did not start on 127.0.0.1:0: it exited with code 3 during start; "
+        "its stderr: ModuleNotFoundError: flask"
+    )
 
 
 def test_malformed_expressions_are_validation_errors_as_on_dynamodb(moto_endpoint: str) -> None:

@@ -239,9 +239,23 @@ def test_local_run_wiring(
     assert saved["emulation"] == {"architecture_priced": "arm64"}
     out, err = capsys.readouterr()
     assert "emulated on this machine; arm64" in out
-    # 128 MB: trimmed mean of 10..30 drops 10 and 30 → 12.00; p90 of five is the largest, 30.00; memory 55 MB;
-    # the cost optimum (*): ceil(12) · 1.7e-9 · 1 beats 1024 MB's 2 · 1.7e-9 · 8
-    assert re.search(r"^\s+128\*\s+12\.00\s+30\.00\s.*\s55\s+0$", out, re.MULTILINE)
+    # 128 MB: 5 invocations, trimmed mean of 10..30 drops 10 and 30 → 12.00, an interval around it; p90 of
+    # five is the largest, 30.00; memory 55 MB; the cost optimum (*): ceil(12) · 1.7e-9 · 1 beats 1024 MB's
+    # 2 · 1.7e-9 · 8
+    assert re.search(r"^\s+128\*\s+5\s+12\.00\s+\d+\.\d\d–\d+\.\d\d\s+30\.00\s.*\s55\s+0$", out, re.MULTILINE)
+    # 1024 MB: [9, 2, 2, 2, 2] trims one value at each end. A resample keeps mean 2 with at most one 9
+    # (P = 0.8^5 + 5·0.2·0.8^4 = 73.7%), becomes (2+2+9)/3 with two, (2+9+9)/3 = 6.67 with three
+    # (P(≥ 3) = 5.8%, P(≥ 4) = 0.7%): the 2.5% and 97.5% quantiles are 2 and 20/3.
+    [entry] = [e for e in saved["confidence"] if e["power"] == 1024]
+    assert entry["n"] == 5
+    assert (entry["durationLow"], entry["durationHigh"]) == (pytest.approx(2), pytest.approx(20 / 3))
+    assert (entry["costLow"], entry["costHigh"]) == (
+        pytest.approx(2 * 1.7e-9 * 8),
+        pytest.approx(7 * 1.7e-9 * 8),
+    )
+    assert re.search(r"^\s+1024\s+5\s+2\.00\s+2\.00–6\.67\s", out, re.MULTILINE)
+    # every trimmed mean of 128 MB's resamples is at least 10 ms: no overlap with 1024 MB's [2, 6.67]
+    assert "speed     1024 MB  2.00 ms  $2.720e-08 per invocation; no other size is within noise" in out
     assert "10/10" in err  # the progress bar counted every invocation
 
 

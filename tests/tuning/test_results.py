@@ -28,7 +28,18 @@ def test_file_name_and_content(tmp_path: Path) -> None:
     assert saved["output"] == realistic_output()
     assert saved["invocations"] == invocations
     assert saved["emulation"] == {"limiter": "dutycycle"}
-    assert load_results(path) == saved
+    assert load_results(path) == {**saved, "confidence": [], "skipped": []}  # older files read the same
+
+
+def test_confidence_and_skipped_sit_beside_power_tunings_output(tmp_path: Path) -> None:
+    confidence = [
+        {"power": 128, "n": 10, "durationLow": 1.0, "durationHigh": 2.0, "costLow": 3e-9, "costHigh": 4e-9}
+    ]
+    skipped = [{"power": 3008, "cause": "Runtime.OutOfMemory"}]
+    saved = json.loads(_write(tmp_path, confidence=confidence, skipped=skipped).read_text())
+    assert saved["confidence"] == confidence
+    assert saved["skipped"] == skipped
+    assert saved["output"] == realistic_output()  # the tool's schema is untouched
 
 
 def test_runs_in_the_same_second_do_not_overwrite_each_other(tmp_path: Path) -> None:

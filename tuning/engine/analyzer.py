@@ -12,7 +12,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from tuning.engine.pricing import STEP_FUNCTIONS_TRANSITION_COSTS, invocation_cost
-from tuning.engine.stats import clamp_discard, left_sum, trimmed_mean
+from tuning.engine.stats import DEFAULT_DISCARD, effective_discard, left_sum, trimmed_mean
 from tuning.engine.visualization import DEFAULT_VISUALIZATION_URL, encode_url
 
 STRATEGIES = ("cost", "speed", "balanced")
@@ -130,7 +130,7 @@ def build_output(
     *,
     strategy: str = "cost",
     balanced_weight: float = DEFAULT_BALANCED_WEIGHT,
-    discard_top_bottom: float = 0.2,
+    discard_top_bottom: float = DEFAULT_DISCARD,
     only_cold_starts: bool = False,
     architecture: str = "x86_64",
     region: str = "us-east-1",
@@ -144,7 +144,7 @@ def build_output(
     and Restore Duration (the tool adds them); ``billed_ms`` is Billed Duration + Billed Restore Duration. An
     empty invocation list yields a dropped (zero-duration) entry. Power values keep their input order.
     """
-    discard = 0.0 if only_cold_starts else clamp_discard(discard_top_bottom)
+    discard = effective_discard(discard_top_bottom, only_cold_starts)
     stats = [
         executor_stats(
             int(power), invocations, discard_top_bottom=discard, architecture=architecture, region=region

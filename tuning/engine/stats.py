@@ -4,14 +4,30 @@ percentile definition the CLI table and the notebook share."""
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
 MAX_DISCARD = 0.4
+DEFAULT_DISCARD = 0.2  # the tool's discardTopBottom when the input has none
 
 
 def clamp_discard(discard: float) -> float:
     """``discardTopBottom`` as the tool clamps it: into [0, 0.4]."""
     return min(max(discard, 0.0), MAX_DISCARD)
+
+
+def effective_discard(discard_top_bottom: float = DEFAULT_DISCARD, only_cold_starts: bool = False) -> float:
+    """The share the tool really trims at each end: clamped, and 0 with ``onlyColdStarts`` (every invocation
+    is a cold start there, and trimming would drop what was asked for)."""
+    return 0.0 if only_cold_starts else clamp_discard(discard_top_bottom)
+
+
+def discard_of(execution_input: Mapping[str, Any]) -> float:
+    """``effective_discard`` of an execution input (``discardTopBottom``, ``onlyColdStarts``)."""
+    return effective_discard(
+        float(execution_input.get("discardTopBottom", DEFAULT_DISCARD)),
+        bool(execution_input.get("onlyColdStarts")),
+    )
 
 
 def left_sum(values: Iterable[float]) -> float:
@@ -36,7 +52,7 @@ def trim_count(n: int, discard: float) -> int:
     return int(n * clamp_discard(discard))
 
 
-def trimmed_mean(values: Iterable[float], discard: float = 0.2) -> float:
+def trimmed_mean(values: Iterable[float], discard: float = DEFAULT_DISCARD) -> float:
     """Sort ascending, drop ``k = floor(n · discard)`` values at each end, average the rest; empty → 0."""
     ordered = sorted(values)
     if not ordered:
