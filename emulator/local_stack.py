@@ -11,6 +11,7 @@ import errno
 import functools
 import json
 import secrets
+import string
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -93,7 +94,9 @@ class LocalStack:
         self.architecture = str(pulumi_default("architecture", "arm64"))
         cors_origin = str(pulumi_default("corsAllowOrigin", "*"))
         self.cors_origin = cors_origin or None  # "" turns CORS off, as in the Pulumi program
-        self.api_key = secrets.token_urlsafe(30)
+        # As API Gateway makes them: 40 letters and digits (token_urlsafe's could start with "-", which a
+        # command line then reads as an option, e.g. `make load API_KEY=-…`).
+        self.api_key = "".join(secrets.choice(string.ascii_letters + string.digits) for _ in range(40))
         self.outputs: dict[str, Any] = {}
         self.faults = FaultPlan(settings.faults, settings.fault_seed)
         self._on_request = on_request

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import signal
 import subprocess
 import sys
@@ -58,6 +59,7 @@ def test_outputs_follow_the_stack_contract(served_stack: ServedStack) -> None:
     assert outputs["memory_size"] == pulumi_config["memorySize"]["default"]  # runs as the prod stack would
     assert outputs["architecture"] == pulumi_config["architecture"]["default"]
     assert served_stack.outputs_path.stat().st_mode & 0o077 == 0  # it holds the API key
+    assert re.fullmatch(r"[A-Za-z0-9]{40}", outputs["api_key"])  # API Gateway's form: never starts with "-"
     tables = served_stack.client("dynamodb").list_tables()["TableNames"]
     assert outputs["table_name"] in tables
 
