@@ -111,10 +111,10 @@ def _parser() -> argparse.ArgumentParser:
         help="requests per second each user sends, 0 = back to back (env USER_RATE; 10)",
     )
     parser.add_argument(
-        "--step-users", default=env.get("STEP_USERS", "3"), help="users added each step (env STEP_USERS; 3)"
+        "--step-users", default=env.get("STEP_USERS", "2"), help="users added each step (env STEP_USERS; 2)"
     )
     parser.add_argument(
-        "--step-time", default=env.get("STEP_TIME", "10s"), help="each step's length (env STEP_TIME; 10s)"
+        "--step-time", default=env.get("STEP_TIME", "15s"), help="each step's length (env STEP_TIME; 15s)"
     )
     parser.add_argument(
         "--p99-ms", default=env.get("P99_MS", "100"), help="p99 that ends a step run, in ms (env P99_MS; 100)"

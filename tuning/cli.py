@@ -14,7 +14,9 @@ from typing import Any
 
 from api.names import DEFAULT_REGION, LOCAL_ACCOUNT_ID, LOCAL_FUNCTION_NAME
 from api.outputs import AWS_RUN_KEYS, LOCAL_OUTPUTS, OutputsError, running_local_outputs
+from tuning.compare import DEFAULT_MAX_REGRESSION, CompareError, compare_files
 from tuning.engine.analyzer import DEFAULT_BALANCED_WEIGHT, STRATEGIES
+from tuning.engine.confidence import METRICS
 from tuning.engine.inputs import DEFAULT_POWER_VALUES, MIN_NUM, check_power_values
 from tuning.errors import InterruptedRunError, TuningError
 from tuning.outputs import PulumiMissingError, StackError, load_outputs, set_memory_size
@@ -150,11 +152,55 @@ def build_parser() -> argparse.ArgumentParser:
         description="Tune the function's memory with AWS Lambda Power Tuning, on AWS or on the emulator. "
         "(The analysis report is `python -m analysis report`.)",
     )
-    commands = parser.add_subparsers(dest="command", required=True, metavar="{run}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="{run,compare}")
     run = commands.add_parser("run", help="tune the function's memory", description="Run Power Tuning once.")
     add_run_arguments(run)
-    run.set_defaults(subparser=run)  # usage errors found after parsing show that command's usage
+    compare = commands.add_parser(
+        "compare",
+        help="the regression gate: compare two results files size by size",
+        description="Compare NEW against BASE per memory size on per-invocation data: Power Tuning's figure, "
+        "the change with its 95%% bootstrap interval, a permutation test. Exit 0 when no size got "
+        "significantly (p < 0.05) worse by more than --max-regression, 1 when one did, 2 on bad input.",
+    )
+    add_compare_arguments(compare)
+    # usage errors found after parsing show that command's usage
+    run.set_defaults(subparser=run, handler=command_run)
+    compare.set_defaults(subparser=compare, handler=command_compare)
     return parser
+
+
+def add_compare_arguments(compare: argparse.ArgumentParser) -> None:
+    compare.add_argument("base", type=Path, metavar="BASE", help="the reference results file")
+    compare.add_argument("new", type=Path, metavar="NEW", help="the results file to judge")
+    compare.add_argument(
+        "--metric", choices=METRICS, default="duration", help="what is compared (default duration)"
+    )
+    compare.add_argument(
+        "--max-regression",
+        type=_number(0, 1000),
+        default=DEFAULT_MAX_REGRESSION,
+        metavar="PCT",
+        help=f"percent worse a size may get before the gate fails (default {DEFAULT_MAX_REGRESSION:g})",
+    )
+    compare.add_argument(
+        "--power",
+        type=int,
+        nargs="+",
+        metavar="N",
+        help="compare only these memory sizes (default: every size both runs measured)",
+    )
+
+
+def command_compare(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
+    """Print the comparison; exit 0 (passed), 1 (a size regressed) or 2 (the files cannot be compared)."""
+    try:
+        code, text = compare_files(
+            args.base, args.new, metric=args.metric, max_regression=args.max_regression, powers=args.power
+        )
+    except CompareError as error:
+        parser.error(str(error))
+    print(text)
+    return code
 
 
 def _read_outputs(parser: argparse.ArgumentParser, args: argparse.Namespace) -> dict[str, Any] | None:
@@ -224,7 +270,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     stopped their workers, servers and cgroups on the way out, and nothing half-written is left."""
     args = build_parser().parse_args(argv)
     try:
-        return command_run(args.subparser, args)
+        return args.handler(args.subparser, args)
     except KeyboardInterrupt:
         print(f"interrupted: {args.command} stopped before it finished; nothing was saved", file=sys.stderr)
         return EXIT_INTERRUPTED

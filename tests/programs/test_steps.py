@@ -111,11 +111,11 @@ def test_users_rise_each_step_until_the_first_slow_step(tmp_path: Path) -> None:
     assert load.seconds(5, per_second=50, ms=40) == [(5, 5.0)] * 4 + [(8, 8.0)]
     assert load.seconds(5, per_second=80, ms=300) == [(8, 8.0)] * 4 + [None]
     steps = read_steps(tmp_path / "steps.jsonl")
-    # each step measured from 1 s in (a 5 s step settles 1 s) to its end: 4 s of its requests
+    # each step measured from 2 s in (half of a 5 s step, rounded down) to its end: 3 s of its requests
     assert [(s.users, s.seconds, s.requests, s.p99_ms) for s in steps] == [
-        (2, 4.0, 80, 10),
-        (5, 4.0, 200, 40),
-        (8, 4.0, 320, 300),
+        (2, 3.0, 60, 10),
+        (5, 3.0, 150, 40),
+        (8, 3.0, 240, 300),
     ]
 
 

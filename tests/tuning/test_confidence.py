@@ -94,13 +94,26 @@ def test_the_trimmed_ends_never_widen_the_interval() -> None:
     assert trimmed["durationLow"] <= 100 <= trimmed["durationHigh"]
 
 
+def test_cold_starts_are_resampled_among_themselves() -> None:
+    # one cold start of 500 ms among nine warm 10 ms invocations: every stratified resample holds exactly one
+    # cold start, which the trimming (2 each end) drops, so the interval is the warm figure alone; resampled
+    # freely, 3+ cold starts in 7% of resamples would survive the trimming and lift the upper end
+    durations = np.array([500.0] + [10.0] * 9)
+    cold = [True] + [False] * 9
+    stratified = size_confidence(
+        1024, durations, durations, cold=cold, discard=0.2, architecture="arm64", region="us-east-1"
+    )
+    assert (stratified["durationLow"], stratified["durationHigh"]) == (10.0, 10.0)
+    assert _confidence(durations)["durationHigh"] > 10.0
+
+
 def test_the_same_data_always_gives_the_same_interval() -> None:
     durations = np.random.default_rng(7).normal(100, 10, 10)
     assert _confidence(durations) == _confidence(durations.copy())
 
 
 def test_mismatched_or_empty_invocations_are_refused() -> None:
-    with pytest.raises(ValueError, match="1024 MB: need one billed duration per duration"):
+    with pytest.raises(ValueError, match="1024 MB: need one billed duration and cold flag per duration"):
         _confidence(np.ones(3), np.ones(2))
     with pytest.raises(ValueError, match="at least one invocation"):
         _confidence(np.ones(0))
@@ -113,8 +126,8 @@ def test_relative_half_width_is_half_the_width_over_the_midpoint() -> None:
 
 def test_run_confidence_takes_each_listed_sizes_records_and_skips_sizes_without_any() -> None:
     records = [
-        {"power": 128, "duration_ms": 10.0, "billed_ms": 10.0},
-        {"power": 128, "duration_ms": 10.0, "billed_ms": 10.0},
+        {"power": 128, "duration_ms": 10.0, "billed_ms": 10.0, "cold": True},
+        {"power": 128, "duration_ms": 10.0, "billed_ms": 10.0, "cold": False},
         {"power": 256, "duration_ms": 5.0, "billed_ms": 5.0},  # not listed: a skipped size
         {"power": 512, "duration_ms": None, "billed_ms": None},  # nothing measured
     ]
