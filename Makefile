@@ -40,7 +40,7 @@ define install_venv
 	$(1)/bin/python -m compileall -q -j0 -x '$(NOT_PRECOMPILED)' $(1)/lib > /dev/null
 endef
 
-.PHONY: help venv requirements test lint format demo serve tune-local report lab bench-handler bench-cold load clean
+.PHONY: help venv requirements test lint format demo serve tune-local report lab bench-handler bench-cold load chaos clean
 
 help:  ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -96,6 +96,9 @@ bench-cold: $(STAMP)  ## Cold and warm duration per memory size on the local run
 
 load: $(STAMP)  ## Headless locust load (URL=, API_KEY=, USERS=, USER_RATE=, DURATION=, MIX=; PROFILE=step finds the knee)
 	$(PY) -m programs.load
+
+chaos: $(STAMP)  ## Faults + concurrent clients on a private local stack, then audit its table (RATE=5, ARGS=)
+	$(PY) -m programs.chaos $(if $(RATE),--rate $(RATE)) $(ARGS)
 
 clean:  ## Remove generated files (keeps .venv and results/)
 	rm -rf .local reports .pytest_cache .ruff_cache build

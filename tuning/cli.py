@@ -23,7 +23,8 @@ from tuning.outputs import PulumiMissingError, StackError, load_outputs, set_mem
 from tuning.payloads import DEFAULT_MIX, parse_mix, weighted_payload
 from tuning.run import run_and_save
 from tuning.runners.aws import DEFAULT_POLL_INTERVAL_S, build_execution_input
-from tuning.runners.local import CPU_LIMITERS, INIT_CPU_MODES
+from tuning.runners.local import CPU_LIMITERS, INIT_CPU_MODES, check_function_dir
+from tuning.runners.rounds import AUTO, DEFAULT_MAX_NUM, DEFAULT_PRECISION, Sampling, first_num
 
 DEFAULT_POWER_VALUES_TEXT = ",".join(map(str, DEFAULT_POWER_VALUES))
 # Without stack outputs the local runner tunes a private function; it is priced like the stack's default.
@@ -47,6 +48,18 @@ def num_argument(text: str) -> int:
     if not text.strip().isdigit() or int(text) < MIN_NUM:
         raise argparse.ArgumentTypeError(f"must be an integer of at least {MIN_NUM}, got {text!r}")
     return int(text)
+
+
+def num_or_auto_argument(text: str) -> int | str:
+    """``--num`` of ``run``: ``auto`` (rounds until ``--precision``) or an integer of at least 5."""
+    if text.strip() == AUTO:
+        return AUTO
+    try:
+        return num_argument(text)
+    except argparse.ArgumentTypeError:
+        raise argparse.ArgumentTypeError(
+            f"must be {AUTO!r} or an integer of at least {MIN_NUM}, got {text!r}"
+        ) from None
 
 
 def _number(low: float, high: float, *, low_included: bool = True) -> Callable[[str], float]:
@@ -89,9 +102,36 @@ def add_run_arguments(run: argparse.ArgumentParser) -> None:
     )
     run.add_argument(
         "--num",
-        type=num_argument,
+        type=num_or_auto_argument,
         default=10,
-        help=f"invocations per memory size, at least {MIN_NUM} (default 10)",
+        metavar="N|auto",
+        help=f"invocations per memory size, at least {MIN_NUM} (default 10), or {AUTO!r}: invoke in rounds "
+        "until each size's 95%% interval of the mean duration is within --precision",
+    )
+    run.add_argument(
+        "--precision",
+        type=_number(0, 100, low_included=False),
+        metavar="PCT",
+        help="with --num auto: the interval's half-width, %% of the mean "
+        f"(default {DEFAULT_PRECISION * 100:g}%%)",
+    )
+    run.add_argument(
+        "--max-num",
+        type=num_argument,
+        metavar="N",
+        help=f"with --num auto: at most this many invocations per size (default {DEFAULT_MAX_NUM})",
+    )
+    run.add_argument(
+        "--skip-failing",
+        action="store_true",
+        help="aws: rerun without the sizes an execution failed at, listing them with their cause "
+        "(local runs always set failing sizes aside)",
+    )
+    run.add_argument(
+        "--function-dir",
+        type=Path,
+        metavar="DIR",
+        help="local: tune the handler app.lambda_handler of this folder instead of function/",
     )
     run.add_argument(
         "--mix",
@@ -220,14 +260,29 @@ def command_run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> in
     """Validate, run on the chosen target, save, print; exit 2 on bad input, 1 when the run failed."""
     if args.apply and (args.target != "aws" or args.stack is None):
         parser.error("--apply needs --target aws and --stack NAME (it runs pulumi config set on that stack)")
+    if args.num != AUTO and (args.precision is not None or args.max_num is not None):
+        parser.error("--precision and --max-num go with --num auto")
+    if args.function_dir is not None:
+        if args.target != "local":
+            parser.error("--function-dir is for --target local: on AWS the deployed code is tuned")
+        try:
+            check_function_dir(args.function_dir)
+        except ValueError as error:
+            parser.error(f"--function-dir: {error}")
     outputs = _read_outputs(parser, args)
     facts = {**LOCAL_DEFAULTS, **(outputs or {})}
+    args.sampling = Sampling(
+        None if args.num == AUTO else args.num,
+        precision=DEFAULT_PRECISION if args.precision is None else args.precision / 100,
+        max_num=args.max_num or DEFAULT_MAX_NUM,
+    )
+    payload = weighted_payload(args.mix)
     try:
         execution_input = build_execution_input(
             (outputs or {}).get("function_arn", LOCAL_FUNCTION_ARN),
             power_values=args.power_values,
-            num=args.num,
-            payload=weighted_payload(args.mix),
+            num=first_num(args.sampling, payload),
+            payload=payload,
             strategy=args.strategy,
             balanced_weight=args.balanced_weight,
             parallel=args.parallel,

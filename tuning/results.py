@@ -42,11 +42,13 @@ def _timestamp(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
 
 
-def results_file_name(started: datetime, source: str, function_name: str) -> str:
-    """``<UTC time>_<aws|local>_<function>.json``; the function name is made safe for file systems."""
+def results_file_name(started: datetime, source: str, function_name: str, variant: str | None = None) -> str:
+    """``<UTC time>_<aws|local>_<function>[_<variant>].json``, names made safe for file systems; the variant
+    names the code a local run tuned when it is not ``function/`` (``--function-dir``)."""
     if source not in SOURCES:
         raise ValueError(f"source must be one of {', '.join(SOURCES)}, got {source!r}")
-    return f"{_timestamp(started)}_{source}_{_UNSAFE.sub('-', function_name) or 'function'}.json"
+    suffix = f"_{_UNSAFE.sub('-', variant)}" if variant else ""
+    return f"{_timestamp(started)}_{source}_{_UNSAFE.sub('-', function_name) or 'function'}{suffix}.json"
 
 
 def _iso(moment: datetime) -> str:
@@ -74,6 +76,7 @@ def write_results(
     extra: dict[str, Any] | None = None,
     confidence: list[dict[str, Any]] | None = None,
     skipped: list[dict[str, Any]] | None = None,
+    variant: str | None = None,
     results_dir: str | Path = DEFAULT_RESULTS_DIR,
 ) -> Path:
     """Save one run as ``results_dir/<UTC time>_<source>_<function>.json`` (atomic); returns the path.
@@ -83,7 +86,7 @@ def write_results(
     failed size: ``power``, ``cause``) sit beside Power Tuning's ``output``, never inside it.
     """
     directory = Path(results_dir)
-    path = directory / results_file_name(started, source, function_name)
+    path = directory / results_file_name(started, source, function_name, variant)
     counter = 2
     while path.exists():  # two runs within one second must not overwrite each other
         path = directory / f"{path.stem.rsplit('~', 1)[0]}~{counter}.json"
@@ -104,6 +107,8 @@ def write_results(
         "input": execution_input,
         "output": output,
     }
+    if skipped is not None:  # beside Power Tuning's output, never inside it
+        document["skipped"] = skipped
     if source == "local" or invocations is not None:
         document["invocations"] = invocations or []
     if source == "local" or emulation is not None:

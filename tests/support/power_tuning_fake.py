@@ -4,7 +4,10 @@ Each fake is a small ASL definition (Pass/Map/Fail states, not the upstream one)
 the real tool's do: (a) ``success`` — SUCCEEDED with a realistic Analyzer output incl. ``stats``; (b)
 ``no_stats`` — the same without ``stats`` (the per-power averages only in the visualization URL); (c)
 ``caught_error`` — SUCCEEDED with ``{}`` after ``CleanUpOnError`` whose input carries ``error: {Error,
-Cause}``; (d) ``failed`` — FAILED in the Initializer. Numbers live in the definition, normalised for moto's
+Cause}``; (d) ``failed`` — FAILED in the Initializer; (e) ``size_caught`` and (f) ``size_failed`` — the
+Executor of each size in ``failing_sizes`` fails (a Fail state in that Map iteration, as the real Executor's
+error would end it): SUCCEEDED with ``{}`` through ``CleanUpOnError``, or FAILED; without those sizes the
+execution succeeds with the output of the sizes it ran. Numbers live in the definition, normalised for moto's
 ASL number-literal bug.
 
 ``create_fake_function`` adds the tuned function (IAM role, function, ``live`` alias) so runners can seed
@@ -22,7 +25,7 @@ from typing import Any
 
 from tuning.engine.analyzer import build_output
 
-OUTCOMES = ("success", "no_stats", "caught_error", "failed")
+OUTCOMES = ("success", "no_stats", "caught_error", "failed", "size_caught", "size_failed")
 ACCOUNT_ID = "123456789012"
 REGION = "us-east-1"
 DEFAULT_POWER_VALUES = (128, 256, 512, 1024, 1536, 3008)
@@ -32,6 +35,15 @@ DEFAULT_CAUGHT_CAUSE = json.dumps(
         "errorType": "Error",
         "errorMessage": "Invocation error (running in parallel): "
         '{"errorType":"Runtime.ExitError","errorMessage":"RequestId: 1 Error: Runtime exited with error"}',
+    }
+)
+# What the real Executor throws when the tuned function runs out of memory (executor.js + Lambda's payload).
+DEFAULT_SIZE_CAUSE = json.dumps(
+    {
+        "errorType": "Error",
+        "errorMessage": "Invocation error (running in series): "
+        '{"errorType":"Runtime.OutOfMemory","errorMessage":"RequestId: 1 Error: Runtime exited with error: '
+        'signal: killed"}',
     }
 )
 DEFAULT_FAILED_ERROR = "Error"
@@ -83,20 +95,39 @@ def asl_json(definition: dict[str, Any]) -> str:
     return _EXPONENT.sub(r"\1\2\3", json.dumps(definition))
 
 
-def _map_of_executors() -> dict[str, Any]:
-    """One Executor per power value, like the real Branching Map; the runner's progress counts them."""
+def _map_of_executors(failing_sizes: tuple[int, ...] = (), error: str = "", cause: str = "") -> dict:
+    """One Executor per power value, like the real Branching Map (its items carry the size as ``value``); the
+    runner's progress counts them. The iterations of ``failing_sizes`` end in a Fail state instead."""
+    executor: dict[str, Any] = {"StartAt": "Executor", "States": {"Executor": {"Type": "Pass", "End": True}}}
+    if failing_sizes:
+        executor = {
+            "StartAt": "Executor",
+            "States": {
+                "Executor": {
+                    "Type": "Choice",
+                    "Choices": [
+                        {
+                            "Or": [{"Variable": "$.value", "NumericEquals": size} for size in failing_sizes],
+                            "Next": "InvocationError",
+                        }
+                    ],
+                    "Default": "Measured",
+                },
+                "InvocationError": {"Type": "Fail", "Error": error, "Cause": cause},
+                "Measured": {"Type": "Pass", "End": True},
+            },
+        }
     return {
         "Type": "Map",
         "ItemsPath": "$.powerValues",
-        "ItemSelector": {"value.$": "$$.Map.Item.Value"},
-        "ItemProcessor": {
-            "ProcessorConfig": {"Mode": "INLINE"},
-            "StartAt": "Executor",
-            "States": {"Executor": {"Type": "Pass", "End": True}},
-        },
+        "ItemSelector": {"value.$": "$$.Map.Item.Value", "input.$": "$"},
+        "ItemProcessor": {"ProcessorConfig": {"Mode": "INLINE"}, **executor},
         "ResultPath": "$.stats",
         "Next": "Analyzer",
     }
+
+
+_CLEAN_UP_ON_ERROR = {"Type": "Pass", "ResultPath": None, "OutputPath": None, "End": True}
 
 
 def fake_definition(
@@ -105,10 +136,15 @@ def fake_definition(
     output: dict[str, Any] | None = None,
     error: str | None = None,
     cause: str | None = None,
+    failing_sizes: tuple[int, ...] = (),
+    power_values: tuple[int, ...] | list[int] = DEFAULT_POWER_VALUES,
 ) -> str:
-    """The ASL text of a fake whose executions end with ``outcome`` (one of OUTCOMES)."""
+    """The ASL text of a fake whose executions end with ``outcome`` (one of OUTCOMES); ``size_*`` outcomes
+    fail at ``failing_sizes`` and otherwise give the output of ``power_values`` without them."""
     if outcome not in OUTCOMES:
         raise ValueError(f"outcome must be one of {OUTCOMES}, got {outcome!r}")
+    if outcome.startswith("size_") and not failing_sizes:
+        raise ValueError(f"outcome {outcome!r} needs failing_sizes")
     if outcome == "failed":
         states: dict[str, Any] = {
             "Initializer": {
@@ -118,8 +154,8 @@ def fake_definition(
             }
         }
     elif outcome == "caught_error":
-        # Branching records the Executor's error where the real Map's Catch puts it ($.error); a real failing
-        # branch is not used because moto's interpreter sometimes never finishes after one (about 1 run in 3).
+        # Branching records the Executor's error where the real Map's Catch puts it ($.error), without a
+        # failing branch (the size_* outcomes have those).
         caught = {"Error": error or DEFAULT_CAUGHT_ERROR, "Cause": cause or DEFAULT_CAUGHT_CAUSE}
         states = {
             "Initializer": {"Type": "Pass", "Next": "Branching"},
@@ -129,16 +165,26 @@ def fake_definition(
                 "ResultPath": "$.error",
                 "Next": "CleanUpOnError",
             },
-            "CleanUpOnError": {"Type": "Pass", "ResultPath": None, "OutputPath": None, "End": True},
+            "CleanUpOnError": _CLEAN_UP_ON_ERROR,
         }
     else:
-        result = output if output is not None else realistic_output(include_stats=outcome == "success")
+        working = [power for power in power_values if power not in failing_sizes]
+        if output is None:  # when every size fails the Analyzer is never reached
+            output = realistic_output(working, include_stats=outcome != "no_stats") if working else {}
+        branching = _map_of_executors(
+            failing_sizes, error or DEFAULT_CAUGHT_ERROR, cause or DEFAULT_SIZE_CAUSE
+        )
         states = {
             "Initializer": {"Type": "Pass", "Next": "Branching"},
-            "Branching": _map_of_executors(),
-            "Analyzer": {"Type": "Pass", "Result": result, "ResultPath": "$.analysis", "Next": "Optimizer"},
+            "Branching": branching,
+            "Analyzer": {"Type": "Pass", "Result": output, "ResultPath": "$.analysis", "Next": "Optimizer"},
             "Optimizer": {"Type": "Pass", "OutputPath": "$.analysis", "End": True},
         }
+        if outcome == "size_caught":  # the real Map's Catch: the error goes to $.error, then CleanUpOnError
+            branching["Catch"] = [
+                {"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "CleanUpOnError"}
+            ]
+            states["CleanUpOnError"] = _CLEAN_UP_ON_ERROR
     return asl_json({"Comment": f"Power Tuning fake: {outcome}", "StartAt": "Initializer", "States": states})
 
 
@@ -157,10 +203,19 @@ def create_fake_power_tuning(
     output: dict[str, Any] | None = None,
     error: str | None = None,
     cause: str | None = None,
+    failing_sizes: tuple[int, ...] = (),
+    power_values: tuple[int, ...] | list[int] = DEFAULT_POWER_VALUES,
     name: str | None = None,
 ) -> str:
     """Create the fake state machine (boto3 ``stepfunctions`` and ``iam`` clients); returns its ARN."""
-    definition = fake_definition(outcome, output=output, error=error, cause=cause)
+    definition = fake_definition(
+        outcome,
+        output=output,
+        error=error,
+        cause=cause,
+        failing_sizes=failing_sizes,
+        power_values=power_values,
+    )
     return sfn.create_state_machine(
         name=name or f"powerTuningFake-{outcome.replace('_', '-')}",
         definition=definition,

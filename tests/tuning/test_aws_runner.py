@@ -1,9 +1,13 @@
-"""The AWS runner against the emulator's moto server with the Power Tuning fake: results, `{}` and FAILED."""
+"""The AWS runner against the emulator's moto server with the Power Tuning fake: results, `{}` and FAILED, a
+size that fails (diagnosed from the history, rerun without it), --num auto's rounds of executions."""
 
 from __future__ import annotations
 
 import json
+import random
 from datetime import UTC, datetime, timedelta
+from itertools import pairwise
+from typing import Any
 
 import boto3
 import pytest
@@ -14,15 +18,19 @@ from tests.support.power_tuning_fake import (
     queue_lambda_results,
     realistic_output,
 )
+from tuning.engine.analyzer import build_output
 from tuning.errors import InterruptedRunError, TuningError
 from tuning.payloads import parse_mix, seed_events, weighted_payload
+from tuning.runners import aws as aws_runner
 from tuning.runners.aws import (
+    AwsRun,
     build_execution_input,
     read_report_invocations,
     result_output,
     run_aws,
     validate_function_arn,
 )
+from tuning.runners.rounds import Sampling
 
 ARN = "arn:aws:lambda:us-east-1:123456789012:function:crud-fn"
 
@@ -229,3 +237,139 @@ def test_a_null_output_is_not_called_a_caught_error() -> None:
     description = {"status": "SUCCEEDED", "executionArn": "arn:x", "output": "null"}
     with pytest.raises(TuningError, match=r"^Power Tuning ended with output null, which holds no result"):
         result_output(_EmptyHistory(), description)
+
+
+def _failing_run(endpoint: str, outcome: str, failing: tuple[int, ...], *, skip_failing: bool) -> AwsRun:
+    lambda_client, sfn, iam = _clients()
+    outputs = fake_stack_outputs(
+        endpoint, lambda_client, sfn, iam, outcome, failing_sizes=failing, power_values=[128, 256, 512]
+    )
+    return run_aws(
+        outputs,
+        _input(outputs),
+        poll_interval_s=0.05,
+        log_delivery_wait_s=0,
+        show_progress=False,
+        skip_failing=skip_failing,
+    )
+
+
+# The fake Executor's error (tests/support/power_tuning_fake.DEFAULT_SIZE_CAUSE) as the history gives it
+OOM = (
+    "Error: Invocation error (running in series): "
+    '{"errorType":"Runtime.OutOfMemory","errorMessage":"RequestId: 1 Error: Runtime exited with error: '
+    'signal: killed"}'
+)
+
+
+@pytest.mark.parametrize(
+    ("outcome", "status"), [("size_caught", "ended with output {}"), ("size_failed", "execution FAILED")]
+)
+def test_a_failing_size_is_named_with_its_cause_and_how_to_skip_it(
+    moto_endpoint: str, outcome: str, status: str
+) -> None:
+    with pytest.raises(TuningError) as failed:
+        _failing_run(moto_endpoint, outcome, (256,), skip_failing=False)
+    assert status in str(failed.value)
+    assert OOM in str(failed.value)
+    assert "It failed at 256 MB; rerun with --skip-failing" in str(failed.value)
+
+
+@pytest.mark.parametrize(
+    ("outcome", "status"), [("size_caught", "SUCCEEDED with output {}"), ("size_failed", "FAILED")]
+)
+def test_skip_failing_reruns_without_the_failing_size(moto_endpoint: str, outcome: str, status: str) -> None:
+    run = _failing_run(moto_endpoint, outcome, (256,), skip_failing=True)
+    assert run.output == realistic_output([128, 512])  # the rerun's own Analyzer output, untouched
+    assert run.skipped == [{"power": 256, "cause": OOM}]
+    first, rerun = run.executions
+    assert (first["powerValues"], first["status"], first["failedAt"]) == ([128, 256, 512], status, [256])
+    assert OOM in first["error"]
+    assert (rerun["powerValues"], rerun["status"]) == ([128, 512], "SUCCEEDED")
+    assert run.execution_arn == rerun["executionArn"]
+    assert any("rerun without the sizes they failed at" in note for note in run.notes)
+
+
+def test_reruns_end_when_every_size_has_failed(moto_endpoint: str) -> None:
+    """Each rerun drops the sizes it failed at, so the reruns are bounded by the number of sizes."""
+    with pytest.raises(TuningError, match=r"Every memory size failed.*128 MB: Error: .*; 256 MB: .*; 512 MB"):
+        _failing_run(moto_endpoint, "size_caught", (128, 256, 512), skip_failing=True)
+    sfn = boto3.client("stepfunctions")
+    [machine] = sfn.list_state_machines()["stateMachines"]
+    listed = sfn.list_executions(stateMachineArn=machine["stateMachineArn"])["executions"]
+    sizes = [
+        json.loads(sfn.describe_execution(executionArn=execution["executionArn"])["input"])["powerValues"]
+        for execution in sorted(listed, key=lambda execution: execution["startDate"])
+    ]
+    # as on AWS, a failing Map iteration may abort the others before they fail: then a rerun finds the next
+    assert 1 <= len(sizes) <= 3
+    assert sizes[0] == [128, 256, 512]
+    assert all(set(later) < set(earlier) for earlier, later in pairwise(sizes))
+
+
+def _fake_reports(sfn: Any, spread: dict[int, float], drawn: list[dict]) -> Any:
+    """Stands in for the REPORT lines of each execution (the fake's Executors invoke nothing): the sizes and
+    num of the execution that just ended, durations drawn seeded around a known mean per size."""
+    rng = random.Random(11)
+    seen: set[str] = set()
+
+    def read(_logs: Any, _log_group: str, _started: datetime, _ended: datetime) -> list[dict]:
+        [machine] = sfn.list_state_machines()["stateMachines"]
+        listed = sfn.list_executions(stateMachineArn=machine["stateMachineArn"])["executions"]
+        [latest] = [execution for execution in listed if execution["executionArn"] not in seen]
+        seen.add(latest["executionArn"])
+        execution_input = json.loads(sfn.describe_execution(executionArn=latest["executionArn"])["input"])
+        records = []
+        for power in execution_input["powerValues"]:
+            for _ in range(execution_input["num"]):
+                duration = 100_000 / power * rng.lognormvariate(0, spread[power])
+                records.append({"power": power, "duration_ms": duration, "billed_ms": int(duration) + 1})
+        drawn.extend(records)
+        return records
+
+    return read
+
+
+def test_auto_runs_executions_until_each_size_is_precise_and_merges_them(
+    moto_endpoint: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    lambda_client, sfn, iam = _clients()
+    outputs = fake_stack_outputs(moto_endpoint, lambda_client, sfn, iam, power_values=[128, 256, 512])
+    drawn: list[dict] = []
+    monkeypatch.setattr(
+        aws_runner, "read_report_invocations", _fake_reports(sfn, {128: 0.3, 256: 0.01, 512: 0.01}, drawn)
+    )
+    execution_input = _input(outputs, num=10)
+    run = run_aws(
+        outputs,
+        execution_input,
+        poll_interval_s=0.05,
+        log_delivery_wait_s=0,
+        show_progress=False,
+        sampling=Sampling(None, precision=0.05, max_num=200),
+    )
+    first, *later = run.executions
+    assert (first["powerValues"], first["num"]) == ([128, 256, 512], 10)
+    assert [execution["powerValues"] for execution in later] == [[128]] * len(later)  # quiet sizes stopped
+    assert later
+    assert run.sampled.n == {128: 10 + sum(e["num"] for e in later), 256: 10, 512: 10}
+    assert run.invocations == drawn
+    by_size = [
+        (p, [(r["duration_ms"], r["billed_ms"]) for r in drawn if r["power"] == p]) for p in (128, 256, 512)
+    ]
+    expected = build_output(by_size, architecture="x86_64", region="us-east-1")
+    assert run.output["stats"] == expected["stats"]
+    assert run.output["power"] == expected["power"]
+    # the tool's estimate per execution, rounded to 5 decimals: 6 + 3 × 3 sizes = 15 transitions × $0.000025
+    # → 0.00038, then 6 + 3 = 9 → 0.00023 for each 128 MB-only execution
+    assert run.output["stateMachine"]["executionCost"] == round(0.00038 + 0.00023 * len(later), 5)
+    assert any("analyzer (tuning.engine.analyzer.build_output) over the REPORT lines" in n for n in run.notes)
+
+
+def test_auto_without_a_log_group_is_refused_before_starting(moto_endpoint: str) -> None:
+    lambda_client, sfn, iam = _clients()
+    outputs = fake_stack_outputs(moto_endpoint, lambda_client, sfn, iam)
+    del outputs["log_group_name"]
+    with pytest.raises(ValueError, match="no log_group_name"):
+        run_aws(outputs, _input(outputs), show_progress=False, sampling=Sampling(None))
+    assert sfn.list_executions(stateMachineArn=outputs["state_machine_arn"])["executions"] == []

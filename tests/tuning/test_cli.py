@@ -21,17 +21,19 @@ from tuning.outputs import pulumi_cli as real_pulumi_cli
 from tuning.payloads import seed_events
 
 
-def _fake_stack(endpoint: str, tmp_path: Path, outcome: str) -> Path:
+def _fake_stack(endpoint: str, tmp_path: Path, outcome: str, executions: int = 1, **fake: object) -> Path:
+    """A fake stack's outputs file; the function answers the seeding of ``executions`` executions."""
     outputs = fake_stack_outputs(
-        endpoint, boto3.client("lambda"), boto3.client("stepfunctions"), boto3.client("iam"), outcome
+        endpoint, boto3.client("lambda"), boto3.client("stepfunctions"), boto3.client("iam"), outcome, **fake
     )
-    queue_lambda_results(endpoint, [{"statusCode": 200, "body": "{}"}] * len(seed_events()))
+    seeding = [{"statusCode": 200, "body": "{}"}] * len(seed_events()) * executions
+    queue_lambda_results(endpoint, seeding)
     path = tmp_path / "outputs.json"
     path.write_text(json.dumps(outputs))
     return path
 
 
-def _aws_run(outputs: Path, results: Path) -> int:
+def _aws_run(outputs: Path, results: Path, *flags: str) -> int:
     return main(
         [
             "run",
@@ -43,6 +45,7 @@ def _aws_run(outputs: Path, results: Path) -> int:
             "0.05",
             "--results-dir",
             str(results),
+            *flags,
         ]
     )
 
@@ -110,6 +113,37 @@ def test_empty_output_exits_1_and_writes_nothing(
     assert not results.exists() or not list(results.iterdir())
 
 
+def test_skip_failing_saves_one_results_file_with_the_skipped_size(
+    moto_endpoint: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    stack = _fake_stack(moto_endpoint, tmp_path, "size_caught", executions=2, failing_sizes=(256,))
+    results = tmp_path / "results"
+    assert _aws_run(stack, results, "--skip-failing") == 0
+    [path] = list(results.glob("*.json"))
+    saved = json.loads(path.read_text())
+    assert saved["output"] == realistic_output([128, 512, 1024, 1536, 3008])
+    [skipped] = saved["skipped"]
+    assert skipped["power"] == 256
+    assert "Runtime.OutOfMemory" in skipped["cause"]
+    assert "skipped" not in saved["output"]
+    first, rerun = saved["metadata"]["executions"]
+    assert (first["failedAt"], rerun["status"]) == ([256], "SUCCEEDED")
+    assert 256 not in rerun["powerValues"]
+    assert saved["metadata"]["execution_arn"] == rerun["executionArn"]
+    printed = capsys.readouterr().out
+    assert re.search(r"^\s*256  skipped: Error: Invocation error", printed, re.MULTILINE)
+
+
+def test_a_failing_size_without_skip_failing_exits_1_naming_it(
+    moto_endpoint: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    stack = _fake_stack(moto_endpoint, tmp_path, "size_failed", failing_sizes=(256,))
+    results = tmp_path / "results"
+    assert _aws_run(stack, results) == 1
+    assert "It failed at 256 MB; rerun with --skip-failing" in capsys.readouterr().err
+    assert not results.exists() or not list(results.iterdir())
+
+
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
@@ -131,6 +165,18 @@ def test_empty_output_exits_1_and_writes_nothing(
         (["run", "--target", "aws", "--outputs", "/nonexistent/outputs.json"], "Cannot read stack outputs"),
         (["run", "--target", "local", "--apply"], "--apply needs --target aws and --stack"),
         (["run", "--target", "local", "--poll-interval", "0"], "from 0 to 600"),
+        (["run", "--target", "local", "--num", "often"], "must be 'auto' or an integer of at least 5"),
+        (["run", "--target", "local", "--precision", "2"], "--precision and --max-num go with --num auto"),
+        (["run", "--target", "local", "--num", "20", "--max-num", "50"], "go with --num auto"),
+        (["run", "--target", "local", "--num", "auto", "--precision", "0"], "from 0 to 100"),
+        (["run", "--target", "local", "--num", "auto", "--max-num", "4"], "at least 5"),
+        (
+            ["run", "--target", "local", "--num", "auto", "--max-num", "9"],
+            "too few for the payload's weights",
+        ),
+        (["run", "--target", "aws", "--function-dir", "function"], "--function-dir is for --target local"),
+        (["run", "--target", "local", "--function-dir", "/nonexistent/fn"], "does not exist"),
+        (["run", "--target", "local", "--function-dir", "tests"], "has no app.py"),
     ],
 )
 def test_usage_errors_exit_2_with_a_message(
@@ -180,10 +226,11 @@ def _capture_local_runs(monkeypatch: pytest.MonkeyPatch) -> dict:
     """Replace run_local by a fake that records what the CLI passes and returns a small, real result."""
     import tuning.run
     from tuning.runners.local import LocalRun
+    from tuning.runners.rounds import Sampled
 
     calls: dict = {}
 
-    def fake_run_local(execution_input, *, outputs, init_cpu, cpu_limiter, seed, on_invocation):
+    def fake_run_local(execution_input, *, outputs, init_cpu, cpu_limiter, seed, on_invocation, **rounds):
         calls.update(execution_input=execution_input, outputs=outputs, init_cpu=init_cpu, limiter=cpu_limiter)
         calls["seed"] = seed
         records = []
@@ -202,7 +249,9 @@ def _capture_local_runs(monkeypatch: pytest.MonkeyPatch) -> dict:
             architecture="arm64",
         )
         moment = datetime(2026, 11, 27, 6, 0, tzinfo=UTC)
-        return LocalRun(output, records, {"architecture_priced": "arm64"}, moment, moment)
+        sampled = Sampled(rounds["sampling"], records, [], [{"powerValues": [128, 1024], "num": 5}], {}, [])
+        code = Path("function").resolve()
+        return LocalRun(output, records, {"architecture_priced": "arm64"}, moment, moment, sampled, code)
 
     monkeypatch.setattr(tuning.run, "run_local", fake_run_local)
     return calls
@@ -322,3 +371,40 @@ def test_ctrl_c_exits_130_with_one_line_and_saves_nothing(
     assert err.startswith("interrupted: ")
     assert "Traceback" not in err
     assert not (tmp_path / "results").exists()
+
+
+MEMORY_HUNGRY = Path(__file__).parent / "functions" / "memory_hungry"
+
+
+@pytest.mark.slow
+def test_a_size_out_of_memory_is_skipped_and_the_results_name_the_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A real local run of a function that needs 150 MB: 128 MB runs out of memory, 512 MB works."""
+    monkeypatch.chdir(tmp_path)  # a private emulator; the folder is outside the working directory
+    flags = [
+        "--function-dir",
+        str(MEMORY_HUNGRY),
+        "--power-values",
+        "128,512",
+        "--num",
+        "5",
+        "--mix",
+        "get=1",
+    ]
+    assert main(["run", "--target", "local", *flags]) == 0
+    [path] = (tmp_path / "results").glob("*_local_serverless-crud-local_memory_hungry.json")
+    saved = json.loads(path.read_text())
+    assert saved["metadata"]["function_dir"] == str(MEMORY_HUNGRY)
+    [skipped] = saved["skipped"]
+    assert skipped["power"] == 128
+    assert skipped["cause"].startswith("Runtime.")
+    at_128 = [record for record in saved["invocations"] if record["power"] == 128]
+    assert len(at_128) == 1  # the size stopped at its first failure
+    assert at_128[0]["max_memory_used_mb"] == 128
+    assert at_128[0]["error"] is not None
+    assert [stat["value"] for stat in saved["output"]["stats"]] == [512]
+    assert saved["output"]["power"] == 512
+    printed = capsys.readouterr().out
+    assert f"with the code in {MEMORY_HUNGRY}" in printed
+    assert f"  128  skipped: {skipped['cause']}\n" in printed

@@ -81,14 +81,19 @@ def test_the_private_dynamodb_is_reachable_and_has_the_table(monkeypatch):
     assert run.emulation["cpu_limiter"] == "dutycycle"
 
 
-def test_a_function_error_fails_the_run_like_the_tools_executor(moto_server):
+def test_a_function_error_at_every_size_fails_the_run_naming_each_cause(moto_server):
     outputs = {"endpoint_url": moto_server.endpoint_url, "table_name": "t", "architecture": "x86_64"}
+    seen = []
     with pytest.raises(
-        TuningError, match=r"Invocation error \(running in series\) at 1024 MB: ValueError: boom"
+        TuningError, match=r"Every memory size failed.*: 1024 MB: ValueError: boom; 2048 MB: ValueError: boom"
     ):
         run_local(
-            _input(powerValues=[1024], payload={"action": "raise"}), outputs=outputs, function_dir=BASIC
+            _input(powerValues=[1024, 2048], payload={"action": "raise"}),
+            outputs=outputs,
+            function_dir=BASIC,
+            on_invocation=seen.append,
         )
+    assert [record["power"] for record in seen] == [1024, 2048]  # a size stops at its first failure
 
 
 def test_allowed_exceptions_are_counted_not_fatal(moto_server):

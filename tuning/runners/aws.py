@@ -23,8 +23,17 @@ from tuning.engine.analyzer import DEFAULT_BALANCED_WEIGHT, STRATEGIES, is_faile
 from tuning.engine.inputs import check_num, check_power_values, validate_function_arn
 from tuning.engine.reports import parse_report_line, total_billed_ms, total_duration_ms
 from tuning.errors import InterruptedRunError, TuningError
-from tuning.history import execution_history, failure_cause
+from tuning.history import execution_history, failed_power_values, failure_cause
 from tuning.payloads import expand_payloads
+from tuning.runners.rounds import (
+    RoundReport,
+    RoundResult,
+    Sampled,
+    Sampling,
+    merged_note,
+    merged_output,
+    sample,
+)
 
 DEFAULT_POLL_INTERVAL_S = 5.0
 _FAILED_STATUSES = ("FAILED", "TIMED_OUT", "ABORTED")
@@ -34,7 +43,7 @@ LOG_DELIVERY_WAIT_S = 5.0
 
 @dataclass
 class AwsRun:
-    """One finished Power Tuning execution and what was read around it."""
+    """A finished Power Tuning run (one execution, or several: rounds, reruns) and what was read around it."""
 
     execution_arn: str
     execution_input: dict[str, Any]
@@ -43,6 +52,12 @@ class AwsRun:
     ended: datetime
     invocations: list[dict[str, Any]] | None = None  # from REPORT lines; None when the logs could not be read
     notes: list[str] = field(default_factory=list)
+    executions: list[dict[str, Any]] = field(default_factory=list)  # every execution started, failed ones too
+    sampled: Sampled | None = None  # rounds, sizes set aside (``skipped``), n reached per size
+
+    @property
+    def skipped(self) -> list[dict[str, Any]]:
+        return self.sampled.skipped if self.sampled else []
 
 
 def build_execution_input(
@@ -126,7 +141,7 @@ def wait_for_execution(
             time.sleep(poll_interval_s)
 
 
-def failure_message(sfn: Any, description: dict[str, Any]) -> str:
+def failure_message(description: dict[str, Any], history_events: list[dict]) -> str:
     """Why an execution gave no result, with the cause from its history (CleanUpOnError's input for
     ``{}``)."""
     status, arn, raw = description["status"], description["executionArn"], description.get("output")
@@ -134,10 +149,17 @@ def failure_message(sfn: Any, description: dict[str, Any]) -> str:
         return (
             f"Power Tuning ended with output {(raw or 'null')[:200]}, which holds no result (execution {arn})"
         )
-    cause = failure_cause(execution_history(sfn, arn))
+    cause = failure_cause(history_events)
     if status == "SUCCEEDED":
         return f"Power Tuning caught an error and ended with output {{}} (execution {arn}): {cause}"
     return f"Power Tuning execution {status} ({arn}): {cause}"
+
+
+def ended_without_result(description: dict[str, Any]) -> bool:
+    """FAILED, TIMED_OUT, ABORTED, or SUCCEEDED with the ``{}`` of a caught error: the history explains
+    these."""
+    raw = description.get("output")
+    return description["status"] in _FAILED_STATUSES or is_failed_output(json.loads(raw) if raw else None)
 
 
 def result_output(sfn: Any, description: dict[str, Any]) -> dict[str, Any]:
@@ -145,7 +167,7 @@ def result_output(sfn: Any, description: dict[str, Any]) -> dict[str, Any]:
     raw = description.get("output")
     output = json.loads(raw) if raw else None
     if description["status"] in _FAILED_STATUSES or not isinstance(output, dict) or not output:
-        raise TuningError(failure_message(sfn, description))
+        raise TuningError(failure_message(description, execution_history(sfn, description["executionArn"])))
     if output.get("power") is None:
         raise TuningError(f"Power Tuning output has no optimum (dryRun?): {raw[:500]}")
     return output
@@ -181,6 +203,145 @@ def read_report_invocations(
     return invocations
 
 
+@dataclass
+class _Execution:
+    """One state machine execution of a run: what it ran, and its result or why it failed."""
+
+    execution_arn: str
+    power_values: list[int]
+    num: int
+    started: datetime
+    ended: datetime
+    status: str
+    output: dict[str, Any] | None = None  # the Analyzer object when it gave a result
+    failing: dict[int, str] = field(default_factory=dict)  # sizes the history blames, with their cause
+    message: str = ""  # why it gave no result
+    invocations: list[dict[str, Any]] | None = None  # its REPORT lines; None when they could not be read
+
+    def describe(self) -> dict[str, Any]:
+        """For the results file's metadata."""
+        described = {
+            "executionArn": self.execution_arn,
+            "powerValues": self.power_values,
+            "num": self.num,
+            "status": self.status,
+        }
+        if self.output is None:
+            described.update(failedAt=sorted(self.failing), error=self.message)
+        return described
+
+
+@dataclass
+class _Session:
+    """What every execution of one ``run_aws`` shares; ``round`` runs one round (with reruns)."""
+
+    outputs: dict[str, Any]
+    execution_input: dict[str, Any]
+    client_factory: Callable[..., Any]
+    seed: Sequence[dict[str, Any]]
+    poll_interval_s: float
+    log_delivery_wait_s: float
+    show_progress: bool
+    skip_failing: bool
+    reports_required: bool  # --num auto measures with REPORT lines: without them there is no result
+    executions: list[_Execution] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.sfn = self.client_factory("stepfunctions", region_name=self.outputs["region"])
+
+    def round(self, power_values: list[int], num: int) -> RoundResult:
+        """One execution of ``power_values`` × ``num``. With ``skip_failing`` an execution that failed at some
+        sizes is rerun without them: each rerun drops one size at least, so a round runs at most as many
+        executions as it has sizes. Without it, or when the history blames no size, the failure is final."""
+        result = RoundResult()
+        remaining = list(power_values)
+        while remaining:
+            execution = self._execute(remaining, num)
+            if execution.output is not None:
+                execution.invocations = self._reports(execution)
+                result.records.extend(execution.invocations or [])
+                return result
+            if not execution.failing:
+                raise TuningError(execution.message)
+            if not self.skip_failing:
+                sizes = ", ".join(f"{power} MB" for power in sorted(execution.failing))
+                raise TuningError(
+                    f"{execution.message}\nIt failed at {sizes}; rerun with --skip-failing to tune the other "
+                    "sizes (each failing size is then listed with its cause)"
+                )
+            result.failed.update(execution.failing)
+            remaining = [power for power in remaining if power not in execution.failing]
+        return result
+
+    def _execute(self, power_values: list[int], num: int) -> _Execution:
+        """Seed, start one execution, wait for it; diagnose it from its history when it gave no result."""
+        if self.seed:
+            lambda_client = self.client_factory("lambda", region_name=self.outputs["region"])
+            seed_items(lambda_client, self.outputs["function_name"], self.seed)
+        started = datetime.now(UTC)
+        execution_arn = self.sfn.start_execution(
+            stateMachineArn=self.outputs["state_machine_arn"],
+            name=f"tuning-{started:%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:8]}",
+            input=json.dumps({**self.execution_input, "powerValues": power_values, "num": num}),
+        )["executionArn"]
+        try:
+            description = wait_for_execution(
+                self.sfn,
+                execution_arn,
+                total=len(power_values),
+                poll_interval_s=self.poll_interval_s,
+                show_progress=self.show_progress,
+            )
+        except KeyboardInterrupt:
+            raise InterruptedRunError(
+                f"Interrupted; the execution keeps running on AWS: {execution_arn} "
+                f"(aws stepfunctions stop-execution --execution-arn {execution_arn})"
+            ) from None
+        ended = description.get("stopDate") or datetime.now(UTC)
+        execution = _Execution(execution_arn, power_values, num, started, ended, description["status"])
+        self.executions.append(execution)
+        if ended_without_result(description):
+            events = execution_history(self.sfn, execution_arn)
+            execution.failing = failed_power_values(events, power_values)
+            execution.message = failure_message(description, events)
+            if execution.status == "SUCCEEDED":
+                execution.status = "SUCCEEDED with output {}"
+        else:
+            execution.output = result_output(self.sfn, description)
+        return execution
+
+    def _reports(self, execution: _Execution) -> list[dict[str, Any]] | None:
+        """The execution's REPORT lines: a bonus for a fixed ``num`` (p90, memory used; a note when they
+        cannot be read), the measurements themselves for ``--num auto``."""
+        log_group = self.outputs.get("log_group_name")
+        if not log_group:
+            problem = "no log_group_name in the stack outputs"
+        else:
+            time.sleep(self.log_delivery_wait_s)
+            try:
+                logs = self.client_factory("logs", region_name=self.outputs["region"])
+                invocations = read_report_invocations(logs, log_group, execution.started, execution.ended)
+            except (ClientError, BotoCoreError) as error:
+                problem = f"could not read REPORT lines from {log_group}: {error}"
+            else:
+                expected = len(execution.power_values) * execution.num
+                if len(invocations) != expected:
+                    self.notes.append(
+                        f"read {len(invocations)} REPORT lines from {log_group} for "
+                        f"{execution.execution_arn}, expected {expected}: some arrive late, and other "
+                        "traffic in the same minutes is counted too"
+                    )
+                return invocations
+        if self.reports_required:
+            raise TuningError(
+                f"--num auto on AWS measures each size from the function's REPORT lines: {problem}. "
+                "Give the stack's log_group_name and allow logs:FilterLogEvents, or use a fixed --num"
+            )
+        self.notes.append(f"{problem}: p90 and max memory unknown")
+        return None
+
+
 def run_aws(
     outputs: dict[str, Any],
     execution_input: dict[str, Any],
@@ -190,67 +351,78 @@ def run_aws(
     log_delivery_wait_s: float = LOG_DELIVERY_WAIT_S,
     show_progress: bool = True,
     client_factory: Callable[..., Any] | None = None,
+    sampling: Sampling | None = None,
+    skip_failing: bool = False,
+    on_round: Callable[[RoundReport], Any] | None = None,
 ) -> AwsRun:
-    """Seed, start the stack's Power Tuning state machine, wait, and return the result (TuningError if
-    none)."""
+    """Seed, run the stack's Power Tuning state machine (once, or in rounds for ``--num auto``), and return
+    the result (TuningError if none).
 
+    One execution that gave the result: its output is the tool's own. Several (rounds): the output is what
+    the tool's analyzer computes over the REPORT lines of every round (``tuning.runners.rounds``), and the
+    notes say so. ``skip_failing`` reruns an execution that failed at some sizes without them."""
     if client_factory is None:
         import boto3  # 173 ms to import (measured 2026-12-02): local runs never do
 
         client_factory = boto3.client
-    region = outputs["region"]
-    sfn = client_factory("stepfunctions", region_name=region)
+    sampling = sampling or Sampling(execution_input["num"])
+    if sampling.auto and not outputs.get("log_group_name"):
+        raise ValueError(
+            "--num auto on AWS measures each size from the function's REPORT lines, and the stack outputs "
+            "have no log_group_name to read them from; use a fixed --num"
+        )
+    session = _Session(
+        outputs,
+        execution_input,
+        client_factory,
+        seed,
+        poll_interval_s,
+        log_delivery_wait_s,
+        show_progress,
+        skip_failing,
+        reports_required=sampling.auto,
+    )
+    architecture, region = outputs.get("architecture", "x86_64"), execution_input["lambdaARN"].split(":")[3]
     try:
-        if seed:
-            seed_items(client_factory("lambda", region_name=region), outputs["function_name"], seed)
-        started = datetime.now(UTC)
-        execution_arn = sfn.start_execution(
-            stateMachineArn=outputs["state_machine_arn"],
-            name=f"tuning-{started:%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:8]}",
-            input=json.dumps(execution_input),
-        )["executionArn"]
-        try:
-            description = wait_for_execution(
-                sfn,
-                execution_arn,
-                total=len(execution_input["powerValues"]),
-                poll_interval_s=poll_interval_s,
-                show_progress=show_progress,
-            )
-        except KeyboardInterrupt:
-            raise InterruptedRunError(
-                f"Interrupted; the execution keeps running on AWS: {execution_arn} "
-                f"(aws stepfunctions stop-execution --execution-arn {execution_arn})"
-            ) from None
-        output = result_output(sfn, description)
+        sampled = sample(
+            execution_input["powerValues"],
+            session.round,
+            sampling,
+            execution_input=execution_input,
+            architecture=architecture,
+            region=region,
+            on_round=on_round,
+        )
     except (ClientError, BotoCoreError) as error:
         raise TuningError(f"AWS call failed: {error}") from error
-    ended = description.get("stopDate") or datetime.now(UTC)
-    run = AwsRun(execution_arn, execution_input, output, started, ended)
-    run.invocations = _try_read_reports(client_factory, outputs, run, log_delivery_wait_s)
-    return run
-
-
-def _try_read_reports(
-    client_factory: Callable[..., Any], outputs: dict[str, Any], run: AwsRun, wait_s: float
-) -> list[dict[str, Any]] | None:
-    """REPORT lines are a bonus (p90, memory used): a missing log group or permission only adds a note."""
-
-    log_group = outputs.get("log_group_name")
-    if not log_group:
-        run.notes.append("no log_group_name in the stack outputs: p90 and max memory unknown")
-        return None
-    time.sleep(wait_s)
-    try:
-        logs = client_factory("logs", region_name=outputs["region"])
-        invocations = read_report_invocations(logs, log_group, run.started, run.ended)
-    except (ClientError, BotoCoreError) as error:
-        run.notes.append(f"could not read REPORT lines from {log_group}: {error}")
-        return None
-    expected = len(run.execution_input["powerValues"]) * run.execution_input["num"]
-    if len(invocations) != expected:
-        run.notes.append(
-            f"read {len(invocations)} REPORT lines from {log_group}, expected {expected}: "
-            "some arrive late, and other traffic in the same minutes is counted too"
+    succeeded = [execution for execution in session.executions if execution.output is not None]
+    notes = session.notes
+    if len(succeeded) == 1:
+        output = succeeded[0].output
+    else:
+        output = merged_output(
+            sampled,
+            execution_input,
+            [(len(e.power_values), e.num) for e in session.executions],
+            architecture=architecture,
+            region=region,
         )
-    return invocations
+        notes.append(merged_note(sampled, len(session.executions), "the REPORT lines"))
+    failed = len(session.executions) - len(succeeded)
+    if failed:
+        notes.append(
+            f"{failed} execution(s) failed and were rerun without the sizes they failed at (--skip-failing); "
+            "those sizes are listed in skipped"
+        )
+    readable = all(execution.invocations is not None for execution in succeeded)
+    return AwsRun(
+        execution_arn=succeeded[-1].execution_arn,
+        execution_input=execution_input,
+        output=output,  # type: ignore[arg-type]
+        started=session.executions[0].started,
+        ended=session.executions[-1].ended,
+        invocations=sampled.invocations if readable else None,
+        notes=notes,
+        executions=[execution.describe() for execution in session.executions],
+        sampled=sampled,
+    )

@@ -29,12 +29,16 @@ from emulator.local_stack import pulumi_default
 from emulator.runtime import DEFAULT_FUNCTION_DIR, Invocation, LambdaRuntime, check_init_cpu
 from emulator.runtime import INIT_CPU_MODES as INIT_CPU_MODES  # the CLI's choices, re-exported
 from emulator.table import function_environment, private_table
-from tuning.engine.analyzer import DEFAULT_BALANCED_WEIGHT, build_output
 from tuning.engine.inputs import ALL_POWER_VALUES, DEFAULT_POWER_VALUES, MIN_NUM, validate_function_arn
 from tuning.errors import TuningError
 from tuning.payloads import expand_payloads
 from tuning.results import InvocationRecord
+from tuning.runners.rounds import RoundReport, RoundResult, Sampled, Sampling, merged_output, sample
 
+# The handler every tuned folder provides, as the deployed function's (Pulumi's `handler`): function/ by
+# default, or another folder given with --function-dir.
+HANDLER = "app.lambda_handler"
+HANDLER_FILE = HANDLER.rpartition(".")[0] + ".py"
 EMULATION_NOTE = "timings are this machine's CPU, not Lambda's; the price uses the configured architecture"
 
 
@@ -47,6 +51,12 @@ class LocalRun:
     emulation: dict
     started: datetime
     ended: datetime
+    sampled: Sampled  # the rounds, the sizes set aside (``skipped``) and why, the n reached per size
+    function_dir: Path  # the code tuned (resolved)
+
+    @property
+    def skipped(self) -> list[dict[str, Any]]:
+        return self.sampled.skipped
 
 
 @dataclass(frozen=True)
@@ -58,6 +68,7 @@ class _Target:
     price_region: str  # the lambdaARN's region, whose prices Power Tuning applies
     architecture: str
     timeout_s: float
+    memory_mb: int  # its configured memory, which the seeding runs with (on AWS: the live alias)
 
 
 def host_cpu_model() -> str:
@@ -108,6 +119,7 @@ def _target(execution_input: dict[str, Any], outputs: dict | None) -> _Target:
         price_region=region,
         architecture=outputs.get("architecture") or pulumi_default("architecture", "arm64"),
         timeout_s=float(pulumi_default("timeout", 10)),
+        memory_mb=int(outputs.get("memory_size") or pulumi_default("memorySize", 1024)),
     )
 
 
@@ -148,14 +160,13 @@ def _seed(runtime: LambdaRuntime, events: Sequence[dict]) -> None:
             raise TuningError(f"Seeding {event.get('path')} failed on the local runtime: {detail}")
 
 
-def _check(invocation: Invocation, power: int, allowed: Sequence[str], mode: str) -> None:
-    """A function error fails the run like the tool's Executor, unless its errorType is allowed."""
+def failure_cause(invocation: Invocation, allowed: Sequence[str]) -> str | None:
+    """Why an invocation fails its memory size (its ``errorType: errorMessage``); None when it succeeded or
+    its errorType is in ``allowedExceptions`` (counted, as the tool's Executor does)."""
     error = invocation.error
-    if error is not None and error["errorType"] not in allowed:
-        raise TuningError(
-            f"Invocation error (running in {mode}) at {power} MB: "
-            f"{error['errorType']}: {error['errorMessage']}"
-        )
+    if error is None or error["errorType"] in allowed:
+        return None
+    return f"{error['errorType']}: {error['errorMessage']}"
 
 
 def _invocations(
@@ -187,17 +198,24 @@ def _measure_power(
     sleep_s: float,
     allowed: Sequence[str],
     on_invocation: Callable[[dict], Any] | None,
-) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """One memory size in a fresh runtime: (how it was emulated, its invocation records)."""
+) -> tuple[dict[str, Any], list[dict[str, Any]], str | None]:
+    """One memory size in a fresh runtime: (how it was emulated, its invocation records, why it failed).
+
+    The first failing invocation ends the size, as it ends the tool's Executor: another try at a size that
+    timed out would cost the whole timeout again, and one that ran out of memory will again. Its record is
+    kept (the table counts it)."""
     records: list[dict[str, Any]] = []
     with fresh_runtime() as runtime:
         facts = _power_facts(power, runtime)
-        for invocation in _invocations(runtime, fresh_runtime, events, mode, sleep_s):
-            _check(invocation, power, allowed, mode)
-            records.append(_record(power, invocation))
-            if on_invocation is not None:
-                on_invocation(records[-1])
-    return facts, records
+        with contextlib.closing(_invocations(runtime, fresh_runtime, events, mode, sleep_s)) as invocations:
+            for invocation in invocations:
+                records.append(_record(power, invocation))
+                if on_invocation is not None:
+                    on_invocation(records[-1])
+                cause = failure_cause(invocation, allowed)
+                if cause is not None:
+                    return facts, records, cause
+    return facts, records, None
 
 
 def _sleep_between_runs_s(execution_input: dict[str, Any]) -> float:
@@ -224,18 +242,32 @@ class _Experiment:
     mode: str  # series, parallel or onlyColdStarts
     allowed_exceptions: list[str]
     sleep_s: float
-    events: list[Any]
+    payload: Any
+
+
+def check_function_dir(function_dir: Path) -> None:
+    """ValueError unless ``function_dir`` holds a handler module the runtime can load."""
+    if not Path(function_dir).is_dir():
+        raise ValueError(f"function directory {str(function_dir)!r} does not exist or is not a directory")
+    if not (Path(function_dir) / HANDLER_FILE).is_file():
+        raise ValueError(
+            f"function directory {str(function_dir)!r} has no {HANDLER_FILE}: the runtime loads the handler "
+            f"{HANDLER} from it, as the deployed function does"
+        )
 
 
 def _experiment(
-    execution_input: dict[str, Any], outputs: dict | None, init_cpu: str, cpu_limiter: str
+    execution_input: dict[str, Any], outputs: dict | None, init_cpu: str, cpu_limiter: str, function_dir: Path
 ) -> _Experiment:
     """Everything checked before any server or process starts; ValueError for bad input."""
     target = _target(execution_input, outputs)
     check_init_cpu(init_cpu)
+    check_function_dir(function_dir)
     power_values = power_values_of(execution_input)
     plan_limits(min(power_values), cpu_limiter)  # an unknown or unusable limiter fails now, not mid-run
     num = num_of(execution_input)
+    payload = execution_input.get("payload")
+    expand_payloads(payload, num)
     return _Experiment(
         target=target,
         power_values=power_values,
@@ -243,7 +275,7 @@ def _experiment(
         mode=_mode(execution_input),
         allowed_exceptions=list(execution_input.get("allowedExceptions") or []),
         sleep_s=_sleep_between_runs_s(execution_input),
-        events=expand_payloads(execution_input.get("payload"), num),
+        payload=payload,
     )
 
 
@@ -256,64 +288,84 @@ def run_local(
     seed: Sequence[dict] = (),
     on_invocation: Callable[[dict], Any] | None = None,
     function_dir: Path = DEFAULT_FUNCTION_DIR,
+    sampling: Sampling | None = None,
+    on_round: Callable[[RoundReport], Any] | None = None,
 ) -> LocalRun:
     """Run Power Tuning's experiment for ``execution_input`` on the local runtime and return its result.
 
     ``outputs`` are the running local stack's (its moto endpoint and table are used) or None (a private moto
-    server with a fresh table is started and always stopped). ``seed`` events run first, unmeasured, before
-    the first memory size. ``on_invocation(record)`` is called after each measured invocation.
-    Raises ValueError for bad input and TuningError when a function error ends the run.
+    server with a fresh table is started and always stopped). ``sampling`` is the input's ``num`` unless
+    given (``--num auto``: rounds, ``tuning.runners.rounds``). Before each round the ``seed`` events run,
+    unmeasured. ``on_invocation(record)`` is called after each measured invocation, ``on_round`` after each
+    round. A size whose invocation fails (error, timeout, out of memory) is set aside with its cause and the
+    others go on. Raises ValueError for bad input and TuningError when no size worked.
     """
-    experiment = _experiment(execution_input, outputs, init_cpu, cpu_limiter)
+    experiment = _experiment(execution_input, outputs, init_cpu, cpu_limiter, Path(function_dir))
+    sampling = sampling or Sampling(experiment.num)
+    target = experiment.target
     cores = host_cores()
     started = datetime.now(UTC)
-    records: list[dict[str, Any]] = []
-    measurements: list[tuple[int, list[tuple[float, float]]]] = []
-    per_power: list[dict[str, Any]] = []
-    with _dynamodb(outputs, experiment.target.aws_region) as environment:
-        for index, power in enumerate(experiment.power_values):
-            fresh_runtime = functools.partial(
+    per_power: dict[int, dict[str, Any]] = {}
+    with _dynamodb(outputs, target.aws_region) as environment:
+
+        def fresh_runtime(power: int, num: int) -> Callable[[], LambdaRuntime]:
+            environments = parallel_environments(num, power, cores) if experiment.mode == "parallel" else 1
+            return functools.partial(
                 LambdaRuntime,
-                function_name=experiment.target.function_name,
+                function_name=target.function_name,
                 memory_mb=power,
                 environment=environment,
                 function_dir=function_dir,
-                timeout_s=experiment.target.timeout_s,
+                handler=HANDLER,
+                timeout_s=target.timeout_s,
                 init_cpu=init_cpu,
                 cpu_limiter=cpu_limiter,
-                max_environments=(
-                    parallel_environments(experiment.num, power, cores)
-                    if experiment.mode == "parallel"
-                    else 1
-                ),
+                max_environments=environments,
             )
-            if index == 0 and seed:
-                with fresh_runtime() as seeding:  # its own environments: measuring starts cold, as on AWS
+
+        def measure(power_values: list[int], num: int) -> RoundResult:
+            events = expand_payloads(experiment.payload, num)
+            if seed:  # before each round, as the items may have changed; in environments of its own
+                with fresh_runtime(target.memory_mb, num)() as seeding:
                     _seed(seeding, seed)
-            facts, power_records = _measure_power(
-                fresh_runtime,
-                power,
-                experiment.events,
-                experiment.mode,
-                experiment.sleep_s,
-                experiment.allowed_exceptions,
-                on_invocation,
-            )
-            per_power.append(facts)
-            records.extend(power_records)
-            measurements.append((power, [(r["duration_ms"], r["billed_ms"]) for r in power_records]))
-    output = build_output(
-        measurements,
-        strategy=execution_input.get("strategy", "cost"),
-        balanced_weight=float(execution_input.get("balancedWeight", DEFAULT_BALANCED_WEIGHT)),
-        discard_top_bottom=float(execution_input.get("discardTopBottom", 0.2)),
-        only_cold_starts=experiment.mode == "onlyColdStarts",
-        architecture=experiment.target.architecture,
-        region=experiment.target.price_region,
-        include_stats=True,
+            result = RoundResult()
+            for power in power_values:
+                facts, records, cause = _measure_power(
+                    fresh_runtime(power, num),
+                    power,
+                    events,
+                    experiment.mode,
+                    experiment.sleep_s,
+                    experiment.allowed_exceptions,
+                    on_invocation,
+                )
+                per_power.setdefault(power, facts)
+                result.records.extend(records)
+                if cause is not None:
+                    result.failed[power] = cause
+            return result
+
+        sampled = sample(
+            experiment.power_values,
+            measure,
+            sampling,
+            execution_input=execution_input,
+            architecture=target.architecture,
+            region=target.price_region,
+            on_round=on_round,
+        )
+    output = merged_output(
+        sampled,
+        execution_input,
+        [(len(r["powerValues"]), r["num"]) for r in sampled.rounds],
+        architecture=target.architecture,
+        region=target.price_region,
     )
-    emulation = _emulation(experiment, per_power, init_cpu, cores)
-    return LocalRun(output, records, emulation, started=started, ended=datetime.now(UTC))
+    emulation = _emulation(experiment, [per_power[p] for p in experiment.power_values], init_cpu, cores)
+    ended = datetime.now(UTC)
+    return LocalRun(
+        output, sampled.invocations, emulation, started, ended, sampled, Path(function_dir).resolve()
+    )
 
 
 def _emulation(experiment: _Experiment, per_power: list[dict[str, Any]], init_cpu: str, cores: int) -> dict:
