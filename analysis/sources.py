@@ -137,27 +137,48 @@ def aws_client(outputs: dict[str, Any], service: str) -> Any:
     return boto3.client(service, region_name=outputs.get("region") or None)
 
 
-def _results(results_dir: str | Path) -> tuple[pd.DataFrame, pd.DataFrame, list[str]]:
+@dataclass
+class _Saved:
+    """What the results files hold, frame by frame, and a sentence per file that could not be read."""
+
+    stats: pd.DataFrame
+    invocations: pd.DataFrame
+    skipped: pd.DataFrame
+    notes: list[str]
+
+
+def _results(results_dir: str | Path) -> _Saved:
     """Results files one by one, so one unreadable file costs a sentence, not the whole report."""
     paths = results.result_paths(results_dir) if Path(results_dir).is_dir() else []
-    stats, invocations, notes = [], [], []
+    readers = {
+        "stats": (frames.results_frame, frames.POWER_COLUMNS),
+        "invocations": (frames.invocations_frame, frames.INVOCATION_COLUMNS),
+        "skipped": (frames.skipped_frame, frames.SKIPPED_COLUMNS),
+    }
+    found: dict[str, list[pd.DataFrame]] = {name: [] for name in readers}
+    notes = []
     for path in paths:
         try:
-            stats.append(frames.results_frame([path]))
-            invocations.append(frames.invocations_frame([path]))
+            read = {name: reader([path]) for name, (reader, _) in readers.items()}
         except (ValueError, OSError, KeyError) as error:
             notes.append(f"Skipped results file `{path}`: {error}")
+            continue
+        for name, frame in read.items():
+            found[name].append(frame)
     if not paths:
         notes.append(
             f"No results files in `{results_dir}` (run `make tune-local` or `python -m tuning run`)."
         )
-    stats_frame = pd.concat(stats, ignore_index=True) if stats else pd.DataFrame(columns=frames.POWER_COLUMNS)
-    invocation_frame = (
-        pd.concat(invocations, ignore_index=True)
-        if invocations
-        else pd.DataFrame(columns=frames.INVOCATION_COLUMNS)
-    )
-    return stats_frame, invocation_frame, notes
+    combined = {
+        name: pd.concat(found[name], ignore_index=True) if found[name] else pd.DataFrame(columns=columns)
+        for name, (_, columns) in readers.items()
+    }
+    return _Saved(**combined, notes=notes)
+
+
+def run_invocations(results_dir: str | Path) -> pd.DataFrame:
+    """Every results file's invocation records with their run: what run-against-run significance rests on."""
+    return _results(results_dir).invocations
 
 
 def tuning_runs(context: Context, results_dir: str | Path) -> Loaded:
@@ -181,11 +202,13 @@ def tuning_runs(context: Context, results_dir: str | Path) -> Loaded:
             notes.append(f"Could not read the executions of `{arn}`: {error}")
         if found.empty and not notes:
             notes.append(f"No Power Tuning execution since {context.start:%Y-%m-%d %H:%M} UTC.")
-    saved, _, result_notes = _results(results_dir)
-    notes.extend(result_notes)
-    combined = executions.combine_runs(found, saved)
+    saved = _results(results_dir)
+    notes.extend(saved.notes)
+    combined = executions.combine_runs(found, saved.stats)
     for failed in combined[combined["status"] != "succeeded"].itertuples():
         notes.append(f"Run `{failed.run}` {failed.status}: {failed.cause}")
+    for skipped in saved.skipped.itertuples():
+        notes.append(f"Run `{skipped.run}` skipped {skipped.power} MB: {skipped.cause}")
     return Loaded(combined, notes, view=executions.run_summary(combined))
 
 
@@ -202,8 +225,7 @@ def invocations(context: Context, results_dir: str | Path) -> Loaded:
             notes.append(f"Could not read log group `{group}`: {error}")
         if report_lines.empty and not notes:
             notes.append(f"No REPORT lines in `{group}` since {context.start:%Y-%m-%d %H:%M} UTC.")
-    _, local, _ = _results(results_dir)
-    combined = logs.invocations_for_charts(report_lines, local)
+    combined = logs.invocations_for_charts(report_lines, _results(results_dir).invocations)
     if not combined.empty:
         counts = combined.groupby("source").size()
         notes.append("Invocations: " + ", ".join(f"{n} from {source}" for source, n in counts.items()) + ".")

@@ -88,6 +88,9 @@ def test_failed_runs_carry_their_cause(executed_report: dict[str, Any]) -> None:
     notes = " ".join(executed_report["summary"]["runs"]["notes"])
     assert "caught-error" in notes
     assert "failed-init" in notes
+    assert f"skipped 64 MB: {aws_data.SKIPPED_CAUSE}" in notes  # a size the local run skipped, with its cause
+    html = (executed_report["report_dir"] / "power-tuning.html").read_text()
+    assert "skipped 64 MB: Runtime.OutOfMemory: the function ran out of memory at 64 MB" in html
 
 
 def test_metrics_per_alias_and_function_total(executed_report: dict[str, Any]) -> None:

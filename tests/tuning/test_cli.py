@@ -19,6 +19,7 @@ from tuning.engine.analyzer import build_output
 from tuning.errors import InterruptedRunError
 from tuning.outputs import pulumi_cli as real_pulumi_cli
 from tuning.payloads import seed_events
+from tuning.runners.rounds import Sampling
 
 
 def _fake_stack(endpoint: str, tmp_path: Path, outcome: str, executions: int = 1, **fake: object) -> Path:
@@ -232,7 +233,7 @@ def _capture_local_runs(monkeypatch: pytest.MonkeyPatch) -> dict:
 
     def fake_run_local(execution_input, *, outputs, init_cpu, cpu_limiter, seed, on_invocation, **rounds):
         calls.update(execution_input=execution_input, outputs=outputs, init_cpu=init_cpu, limiter=cpu_limiter)
-        calls["seed"] = seed
+        calls.update(seed=seed, sampling=rounds["sampling"], function_dir=rounds.get("function_dir"))
         records = []
         for power, durations in ((128, [30.0, 10.0, 11.0, 12.0, 13.0]), (1024, [9.0, 2.0, 2.0, 2.0, 2.0])):
             for duration in durations:
@@ -268,6 +269,23 @@ LOCAL_ARGS = [
     "--mix",
     "get=3,create=2",
 ]
+
+
+def test_num_auto_wiring(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """--num auto reaches the runner as its sampling (precision as a fraction); the input's num is the first
+    round's: 10, or more when the mix needs it."""
+    calls = _capture_local_runs(monkeypatch)
+    monkeypatch.chdir(tmp_path)
+    auto = ["--num", "auto", "--precision", "2.5", "--max-num", "50"]
+    assert (
+        main([*LOCAL_ARGS[:-4], *auto, "--mix", "get=14,list=1", "--function-dir", str(MEMORY_HUNGRY)]) == 0
+    )
+    assert calls["sampling"] == Sampling(None, precision=0.025, max_num=50)
+    assert calls["execution_input"]["num"] == 15  # list's share of 1/15 needs 15 invocations to get one
+    assert calls["function_dir"] == MEMORY_HUNGRY
+    assert main([*LOCAL_ARGS[:-4], "--num", "auto"]) == 0
+    assert calls["sampling"] == Sampling(None, precision=0.05, max_num=200)
+    assert calls["execution_input"]["num"] == 10
 
 
 def test_local_run_wiring(
