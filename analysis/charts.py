@@ -114,12 +114,15 @@ def _intervals(
 
 
 def _run_label(run_rows: pd.DataFrame) -> str:
-    """``<start> · <source> <architecture>``, plus the execution's name (results files are named by time)."""
+    """``<start> · <source> <architecture>``, the runtime of a local run, and the execution's name (results
+    files are named by time)."""
     first = run_rows.iloc[0]
     emulated = " (emulated)" if first["source"] == "local" else ""
     label = (
         f"{first['started']:%Y-%m-%d %H:%M:%S} · {first['source']}{emulated} {first['architecture'] or ''}"
     )
+    if isinstance(first.get("runtime"), str):  # the runtime a local run's function ran on
+        label += f" · {first['runtime']}"
     if not _RESULTS_STEM.match(str(first["run"])):
         label += f" · {first['run']}"
     return label.strip()

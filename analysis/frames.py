@@ -16,6 +16,7 @@ RUN_COLUMNS = [
     "run",
     "source",
     "emulated",
+    "runtime",  # local runs: the runtime the function ran on, e.g. "python3.13 · awslambdaric 4.2.2"
     "function_name",
     "region",
     "architecture",
@@ -68,6 +69,7 @@ def _run_row(path: Path, document: dict[str, Any]) -> dict[str, Any]:
         "run": path.stem,
         "source": meta.get("source"),
         "emulated": bool(meta.get("emulated")),
+        "runtime": (document.get("emulation") or {}).get("runtime"),
         "function_name": meta.get("function_name"),
         "region": meta.get("region"),
         "architecture": meta.get("architecture"),

@@ -75,6 +75,7 @@ class StackSettings:
     init_cpu: str = "boost"
     cpu_limiter: str = "auto"
     throttling: bool = True  # the stage's rate and burst limits from Pulumi.yaml; off to measure the function
+    timeout_s: float | None = None  # None → Pulumi.yaml's timeout default
     faults: dict[str, float] = field(default_factory=dict)  # fault name → percent (emulator.faults.FAULTS)
     fault_seed: int | None = None  # None: a random seed, printed so the run can be repeated
     dynamodb_latency_ms: int = 0  # added to each of the function's DynamoDB requests
@@ -179,7 +180,7 @@ class LocalStack:
             init_cpu=self.settings.init_cpu,
             cpu_limiter=self.settings.cpu_limiter,
             max_environments=self.settings.max_environments,
-            timeout_s=float(pulumi_default("timeout", 10)),
+            timeout_s=self.settings.timeout_s or float(pulumi_default("timeout", 10)),
         )
         gateway.invoke = MeteredInvoker(self._runtime.invoke, self._telemetry)
         self._serving = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.2})

@@ -167,7 +167,11 @@ def run_and_save(
         done = _run_aws(args, outputs or {}, execution_input)
     else:
         done = _run_local(args, outputs, execution_input)
-        facts = {**facts, "architecture": done.emulation.get("architecture_priced", facts["architecture"])}
+        facts = {
+            **facts,
+            "architecture": done.emulation.get("architecture_priced", facts["architecture"]),
+            "runtime": done.emulation["runtime"],
+        }
     stats, _ = per_power_stats(done.output)
     # local runs: every invocation; AWS: the REPORT lines read back (none when the logs were unreadable)
     confidence = run_confidence(
@@ -241,7 +245,7 @@ def compose(
         mix=args.mix,
         confidence=confidence,
     )
-    label = "emulated on this machine" if args.target == "local" else "measured on AWS"
+    label = f"emulated on this machine, {facts['runtime']}" if args.target == "local" else "measured on AWS"
     code = f" with the code in {done.metadata['function_dir']}" if args.function_dir else ""
     lines = [
         f"Power Tuning of {facts['function_name']}{code} ({label}; {facts['architecture']}, "

@@ -219,6 +219,16 @@ def test_power_tuning_view_gives_each_run_its_own_panel(tmp_path: Path) -> None:
     assert "newest" not in figure.get_suptitle()
 
 
+def test_a_local_runs_title_names_the_runtime_it_ran_on(tmp_path: Path) -> None:
+    run = _run({128: (40.0, 1e-6), 512: (10.0, 2e-6)}).assign(
+        source="local", runtime="python3.13 · awslambdaric 4.2.2"
+    )
+    figure = charts.cost_and_duration(run, report_dir=tmp_path)
+    assert [ax.get_title() for ax in figure.axes if ax.get_title()] == [
+        "2026-11-27 10:00:00 · local (emulated) x86_64 · python3.13 · awslambdaric 4.2.2 · r1"
+    ]
+
+
 def test_monthly_cost_labels_each_pick_on_its_bar_stacked_only_where_picks_share_a_size(
     tmp_path: Path,
 ) -> None:

@@ -225,7 +225,7 @@ def test_sigterm_stops_everything_and_frees_the_port(tmp_path: Path) -> None:
     try:
         assert call(stack, "GET", "/items", **keyed(stack))[0] == 200  # an execution environment now exists
         children = stack.descendants()
-        assert len(children) >= 2  # the moto server and at least one Lambda worker
+        assert len(children) >= 2  # the moto server and at least one execution environment
         api_port = int(stack.outputs["api_url"].rsplit(":", 1)[1].split("/")[0])
     finally:
         returncode = stop_stack(stack.process)

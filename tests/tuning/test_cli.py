@@ -252,12 +252,13 @@ def _capture_local_runs(monkeypatch: pytest.MonkeyPatch) -> dict:
         moment = datetime(2026, 11, 27, 6, 0, tzinfo=UTC)
         sampled = Sampled(rounds["sampling"], records, [], [{"powerValues": [128, 1024], "num": 5}], {}, [])
         code = Path("function").resolve()
-        return LocalRun(output, records, {"architecture_priced": "arm64"}, moment, moment, sampled, code)
+        return LocalRun(output, records, FAKE_EMULATION, moment, moment, sampled, code)
 
     monkeypatch.setattr(tuning.run, "run_local", fake_run_local)
     return calls
 
 
+FAKE_EMULATION = {"architecture_priced": "arm64", "runtime": "python3.13 · awslambdaric 4.2.2"}
 LOCAL_ARGS = [
     "run",
     "--target",
@@ -303,9 +304,9 @@ def test_local_run_wiring(
     saved = json.loads(path.read_text())
     assert saved["metadata"]["emulated"] is True
     assert len(saved["invocations"]) == 10
-    assert saved["emulation"] == {"architecture_priced": "arm64"}
+    assert saved["emulation"] == FAKE_EMULATION
     out, err = capsys.readouterr()
-    assert "emulated on this machine; arm64" in out
+    assert "emulated on this machine, python3.13 · awslambdaric 4.2.2; arm64" in out  # the runtime it ran on
     # 128 MB: 5 invocations, trimmed mean of 10..30 drops 10 and 30 → 12.00, an interval around it; p90 of
     # five is the largest, 30.00; memory 55 MB; the cost optimum (*): ceil(12) · 1.7e-9 · 1 beats 1024 MB's
     # 2 · 1.7e-9 · 8

@@ -206,7 +206,7 @@ def _measure_power(
     kept (the table counts it)."""
     records: list[dict[str, Any]] = []
     with fresh_runtime() as runtime:
-        facts = _power_facts(power, runtime)
+        cause = None
         with contextlib.closing(_invocations(runtime, fresh_runtime, events, mode, sleep_s)) as invocations:
             for invocation in invocations:
                 records.append(_record(power, invocation))
@@ -214,8 +214,8 @@ def _measure_power(
                     on_invocation(records[-1])
                 cause = failure_cause(invocation, allowed)
                 if cause is not None:
-                    return facts, records, cause
-    return facts, records, None
+                    break
+        return _power_facts(power, runtime), records, cause  # after the runs: the runtime they reported
 
 
 def _sleep_between_runs_s(execution_input: dict[str, Any]) -> float:
@@ -373,6 +373,7 @@ def _emulation(experiment: _Experiment, per_power: list[dict[str, Any]], init_cp
     return {
         "emulated": True,
         "note": EMULATION_NOTE,
+        "runtime": per_power[0]["runtime"],
         "cpu_limiter": per_power[0]["cpu_limiter"],
         "memory_limit": per_power[0]["memory_limit"],
         "init_cpu": init_cpu,
@@ -387,5 +388,5 @@ def _emulation(experiment: _Experiment, per_power: list[dict[str, Any]], init_cp
 def _power_facts(power: int, runtime: LambdaRuntime) -> dict[str, Any]:
     """How one memory size was emulated: CPU share, the cap and its period, the memory limit, parallelism."""
     facts = runtime.emulation
-    keys = ("cpu_limiter", "cpu_share", "cpu_cores_allowed", "cpu_period_ms", "memory_limit")
+    keys = ("runtime", "cpu_limiter", "cpu_share", "cpu_cores_allowed", "cpu_period_ms", "memory_limit")
     return {"power": power, **{key: facts[key] for key in keys}, "environments": runtime.max_environments}
