@@ -115,7 +115,8 @@ def _installer(tmp_path: Path) -> str:
 def _assert_installed_and_precompiled(tmp_path: Path) -> None:
     venv = tmp_path / "project" / ".venv"
     (site,) = (venv / "lib").glob("python3*/site-packages")
-    assert list((site / "bootstrap_demo" / "__pycache__").glob("__init__.*.pyc")), "not precompiled at install"
+    precompiled = (site / "bootstrap_demo" / "__pycache__").glob("__init__.*.pyc")
+    assert list(precompiled), "not precompiled at install"
     assert (venv / ".installed-requirements").exists()
 
 
