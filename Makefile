@@ -30,6 +30,7 @@ NOTEBOOK_SOURCE = $(if $(OUTPUTS),--outputs $(OUTPUTS)) $(if $(filter command li
 define install_venv
 	@uv=$$(command -v uv) && "$$uv" --version > /dev/null 2>&1 || uv=; \
 	test -x $(1)/bin/python || $(2) -m venv --clear $(1) || exit 1; \
+	if [ -z "$$uv" ] && $(1)/bin/uv --version > /dev/null 2>&1; then uv=$(1)/bin/uv; fi; \
 	if [ -z "$$uv" ]; then \
 		echo "No uv on PATH: installing $(UV_PIN) into $(1) with pip first…"; \
 		if $(1)/bin/python -m pip install --quiet --disable-pip-version-check $(UV_PIN) \
