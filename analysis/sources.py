@@ -79,7 +79,7 @@ class Context:
 
 
 def load_context(stack: str | None, outputs_path: str | None, since: str, results_dir: str | Path) -> Context:
-    """Stack outputs (``stack``, else ``outputs_path``, else the local stack's file) and the window.
+    """Stack outputs (``read_outputs``; with neither, the local stack's file) and the window.
 
     Without any of them (e.g. after ``make tune-local`` with no local stack running) the report still works
     from the results files, whose metadata names the function. Raises ``api.outputs.OutputsError`` or
@@ -93,9 +93,19 @@ def load_context(stack: str | None, outputs_path: str | None, since: str, result
         facts = {key: metadata.get(key) for key in ("function_name", "region", "architecture")}
         origin = f"`{newest.name}`" if newest else "nowhere (no readable results files either)"
         return Context(facts, start, end, origin, read_aws=False)
-    outputs = load_outputs(stack=stack, outputs_path=outputs_path)
-    origin = f"stack `{stack}`" if stack else f"`{outputs_path}`"
+    outputs, origin = read_outputs(stack, outputs_path)
     return Context(outputs, start, end, origin)
+
+
+def read_outputs(stack: str | None, outputs_path: str | None) -> tuple[dict[str, Any], str]:
+    """The stack outputs and where they came from, as the notebook's parameters promise: from
+    ``outputs_path`` when it is set (``stack`` then only names the stack in the printed
+    `pulumi config set memorySize N -s <stack>`), else from stack ``stack`` itself. Raises
+    ``api.outputs.OutputsError``."""
+    if outputs_path is not None:
+        named = f" for stack `{stack}`" if stack else ""
+        return load_outputs(outputs_path=outputs_path), f"`{outputs_path}`{named}"
+    return load_outputs(stack=stack), f"stack `{stack}`"
 
 
 def _newest_readable_results(results_dir: str | Path) -> tuple[Path | None, dict[str, Any]]:

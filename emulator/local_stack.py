@@ -11,6 +11,7 @@ import errno
 import functools
 import json
 import secrets
+import string
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -94,7 +95,9 @@ class LocalStack:
         self.architecture = str(pulumi_default("architecture", "arm64"))
         cors_origin = str(pulumi_default("corsAllowOrigin", "*"))
         self.cors_origin = cors_origin or None  # "" turns CORS off, as in the Pulumi program
-        self.api_key = secrets.token_urlsafe(30)
+        # As API Gateway makes them: 40 letters and digits (token_urlsafe's could start with "-", which a
+        # command line then reads as an option, e.g. `make load API_KEY=-…`).
+        self.api_key = "".join(secrets.choice(string.ascii_letters + string.digits) for _ in range(40))
         self.outputs: dict[str, Any] = {}
         self.faults = FaultPlan(settings.faults, settings.fault_seed)
         self._on_request = on_request
@@ -192,8 +195,10 @@ class LocalStack:
         return TokenBucket(rate, int(pulumi_default("throttleBurstLimit", 200)))
 
     def _function_environment(self, endpoint: str) -> dict[str, str]:
-        """What the Pulumi component gives the function, plus the emulator's endpoint and fake credentials."""
-        environment = {**aws_env(endpoint), "TABLE_NAME": self.settings.table_name}
+        """What the Pulumi component gives the function (with a cursor key made at start), on the emulator."""
+        from emulator.table import function_environment
+
+        environment = function_environment(endpoint, self.settings.table_name)
         if self.cors_origin is not None:
             environment["CORS_ALLOW_ORIGIN"] = self.cors_origin
         return environment

@@ -26,7 +26,7 @@ from tuning.summary import format_table, pick_lines, power_rows
 class Saved:
     path: Path
     text: str  # the table, the picks, where the file is, the command that applies the result
-    command: str  # pulumi config set memorySize N -s STACK
+    memory_mb: int  # the run's optimum: what that command (and --apply) sets
 
 
 @dataclass
@@ -265,4 +265,4 @@ def compose(
         f"  {command}",
     ]
     lines.append("  pulumi up")
-    return Saved(path, "\n".join(lines), command)
+    return Saved(path, "\n".join(lines), output["power"])

@@ -11,10 +11,13 @@ from pathlib import Path
 import boto3
 import pytest
 
+from tests.support import fake_pulumi
 from tests.support.power_tuning_fake import fake_stack_outputs, queue_lambda_results, realistic_output
+from tuning import outputs as outputs_module
 from tuning.cli import main
 from tuning.engine.analyzer import build_output
 from tuning.errors import InterruptedRunError
+from tuning.outputs import pulumi_cli as real_pulumi_cli
 from tuning.payloads import seed_events
 from tuning.runners.rounds import Sampling
 
@@ -67,6 +70,39 @@ def test_aws_run_saves_results_and_prints_the_pulumi_line(
     assert "  cost       128 MB" in printed
     assert "  speed     3008 MB" in printed
     assert "128*" in printed
+
+
+def _apply_run(stack: str, results: Path) -> int:
+    argv = ["run", "--target", "aws", "--stack", stack, "--apply", "--poll-interval", "0.05"]
+    return main([*argv, "--results-dir", str(results)])
+
+
+def test_a_stack_is_read_and_the_pick_applied_through_pulumi(
+    moto_endpoint: str, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    stack_outputs = json.loads(_fake_stack(moto_endpoint, tmp_path, "success").read_text())
+    pulumi = fake_pulumi.install(monkeypatch, {"prod": stack_outputs})
+    assert _apply_run("prod", tmp_path / "results") == 0
+    printed = capsys.readouterr().out
+    assert "pulumi config set memorySize 128 -s prod" in printed  # the cost pick of the fake (above)
+    assert "Config updated; deploy it with `pulumi up`." in printed
+    [config_set] = [args for args, _ in pulumi.calls if args[:2] == ["config", "set"]]
+    assert config_set[2] == "memorySize"
+    assert config_set[config_set.index("--stack") + 1] == "prod"
+    assert config_set[-1] == "128"
+
+
+def test_apply_without_the_pulumi_cli_says_what_to_run(
+    moto_endpoint: str, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The outputs come from the fake; when --apply needs the CLI again it is gone (PATH without pulumi)."""
+    stack_outputs = json.loads(_fake_stack(moto_endpoint, tmp_path, "success").read_text())
+    reads = iter([fake_pulumi.FakePulumi({"prod": stack_outputs})])
+    monkeypatch.setattr(outputs_module, "pulumi_cli", lambda: next(reads, None) or real_pulumi_cli())
+    monkeypatch.setenv("PATH", str(tmp_path))
+    assert _apply_run("prod", tmp_path / "results") == 1
+    assert "--apply: the Pulumi CLI is not on PATH; run the command above yourself" in capsys.readouterr().err
+    assert len(list((tmp_path / "results").glob("*.json"))) == 1  # the run itself is kept
 
 
 def test_empty_output_exits_1_and_writes_nothing(

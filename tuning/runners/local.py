@@ -26,10 +26,9 @@ from api.names import LOCAL_TABLE_NAME
 from emulator.limits import CPU_LIMITERS as CPU_LIMITERS  # the CLI's choices, re-exported: one list
 from emulator.limits import cpu_share, host_cores, plan_limits
 from emulator.local_stack import pulumi_default
-from emulator.moto_server import aws_env
 from emulator.runtime import DEFAULT_FUNCTION_DIR, Invocation, LambdaRuntime, check_init_cpu
 from emulator.runtime import INIT_CPU_MODES as INIT_CPU_MODES  # the CLI's choices, re-exported
-from emulator.table import private_table
+from emulator.table import function_environment, private_table
 from tuning.engine.inputs import ALL_POWER_VALUES, DEFAULT_POWER_VALUES, MIN_NUM, validate_function_arn
 from tuning.errors import TuningError
 from tuning.payloads import expand_payloads
@@ -126,10 +125,10 @@ def _target(execution_input: dict[str, Any], outputs: dict | None) -> _Target:
 
 @contextlib.contextmanager
 def _dynamodb(outputs: dict | None, region: str) -> Iterator[dict[str, str]]:
-    """The function's AWS environment and TABLE_NAME: the running local stack's endpoint and table, or a
-    private moto server's with a fresh table (stopped at the end, also on errors and Ctrl-C)."""
+    """The function's environment (``function_environment``): the running local stack's endpoint and table,
+    or a private moto server's with a fresh table (stopped at the end, also on errors and Ctrl-C)."""
     if outputs and outputs.get("endpoint_url"):
-        yield {**aws_env(outputs["endpoint_url"], region), "TABLE_NAME": outputs["table_name"]}
+        yield function_environment(outputs["endpoint_url"], outputs["table_name"], region)
         return
     with private_table((outputs or {}).get("table_name") or LOCAL_TABLE_NAME, region) as environment:
         yield environment
