@@ -40,7 +40,7 @@ define install_venv
 	$(1)/bin/python -m compileall -q -j0 -x '$(NOT_PRECOMPILED)' $(1)/lib > /dev/null
 endef
 
-.PHONY: help venv requirements test lint format demo serve tune-local report lab bench-handler bench-cold load chaos clean
+.PHONY: help venv lambda-runtime requirements test lint format demo serve tune-local report lab bench-handler bench-cold bench-runtime load chaos clean
 
 help:  ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -53,12 +53,17 @@ $(STAMP): $(REQUIREMENTS)
 
 venv: $(STAMP)  ## Create .venv from requirements.txt (done by every target; uv on PATH is used, else installed)
 
+# The function's own runtime (Python 3.13 + awslambdaric, emulator/lambda-runtime/requirements.txt), built into
+# .lambda-venv/ on first use; later runs only find the Python again and name the runtime (≈ 0.1 s).
+lambda-runtime: $(STAMP)  ## Build the function's runtime (Python 3.13 + awslambdaric) into .lambda-venv
+	@$(PY) -m emulator.lambda_python
+
 # PINNED= writes elsewhere (the freshness test compares the two); the file it names keeps its pins as preferences.
 requirements: $(STAMP)  ## Re-pin requirements.txt from pyproject.toml (keeps today's pins; UPGRADE=pkg moves one)
 	$(VENV)/bin/uv pip compile pyproject.toml --group dev --group notebooks --python-version $(MIN_PYTHON) \
 		--custom-compile-command 'make requirements' --quiet -o $(PINNED) $(if $(UPGRADE),--upgrade-package $(UPGRADE))
 
-test: $(STAMP)  ## Lint, check notebooks are stripped, run the whole test suite
+test: $(STAMP) lambda-runtime  ## Lint, check notebooks are stripped, run the whole test suite
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 	$(VENV)/bin/lint-imports
@@ -73,13 +78,13 @@ format: $(STAMP)  ## Format and fix with ruff; strip notebook outputs
 	$(PY) -m ruff check --fix .
 	$(PY) -m nbstripout notebooks/*.ipynb
 
-demo: $(STAMP)  ## The whole system offline: local stack, scenario, tuning, report
+demo: $(STAMP) lambda-runtime  ## The whole system offline: local stack, scenario, tuning, report
 	$(PY) -m programs.demo
 
-serve: $(STAMP)  ## Local stack in the foreground (API on http://127.0.0.1:3000/prod; PORT=, FAULTS="dynamodb-throttle=5 …")
+serve: $(STAMP) lambda-runtime  ## Local stack in the foreground (API on http://127.0.0.1:3000/prod; PORT=, FAULTS="dynamodb-throttle=5 …")
 	PORT=$(PORT) $(PY) -m emulator serve $(addprefix --fault ,$(FAULTS))
 
-tune-local: $(STAMP)  ## Power tuning on the local emulator (the running local stack, else a private one; ARGS=)
+tune-local: $(STAMP) lambda-runtime  ## Power tuning on the local emulator (the running local stack, else a private one; ARGS=)
 	$(PY) -m tuning run --target local $(ARGS)
 
 report: $(STAMP)  ## Run the analysis notebook into reports/power-tuning.html (OUTPUTS= or STACK=; else results/ only)
@@ -91,14 +96,17 @@ lab: $(STAMP)  ## JupyterLab on the analysis notebook, on 127.0.0.1 (same source
 bench-handler: $(STAMP)  ## Handler vs bare DynamoDB call vs tutorial style (warm), and cold init
 	$(PY) -m programs.bench.handler
 
-bench-cold: $(STAMP)  ## Cold and warm duration per memory size on the local runtime, ours vs tutorial style
+bench-cold: $(STAMP) lambda-runtime  ## Cold and warm duration per memory size on the local runtime, ours vs tutorial style
 	$(PY) -m programs.bench.cold
+
+bench-runtime: $(STAMP) lambda-runtime  ## The Runtime API round trip per invocation at 128 and 1769 MB (no-op handler)
+	$(PY) -m programs.bench.runtime_api
 
 load: $(STAMP)  ## Headless locust load (URL=, API_KEY=, USERS=, USER_RATE=, DURATION=, MIX=; PROFILE=step finds the knee)
 	$(PY) -m programs.load
 
-chaos: $(STAMP)  ## Faults + concurrent clients on a private local stack, then audit its table (RATE=5, ARGS=)
+chaos: $(STAMP) lambda-runtime  ## Faults + concurrent clients on a private local stack, then audit its table (RATE=5, ARGS=)
 	$(PY) -m programs.chaos $(if $(RATE),--rate $(RATE)) $(ARGS)
 
-clean:  ## Remove generated files (keeps .venv and results/)
+clean:  ## Remove generated files (keeps .venv, .lambda-venv and results/)
 	rm -rf .local reports .pytest_cache .ruff_cache build

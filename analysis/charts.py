@@ -21,6 +21,8 @@ from matplotlib.lines import Line2D
 from matplotlib.ticker import FuncFormatter, ScalarFormatter
 
 from analysis.recommend import COST_PARTS, pareto_front
+from tuning.engine.confidence import METRICS, SIGNIFICANCE, compare_samples, metric_statistic
+from tuning.engine.stats import DEFAULT_DISCARD
 
 PER_MILLION = 1_000_000
 MAX_COMPARED_RUNS = 4
@@ -91,13 +93,36 @@ def _label_bars(ax: Any, positions: list[int], tops: list[float], texts: list[st
         )
 
 
+def _intervals(
+    ax: Any, x: list[float], low: pd.Series, high: pd.Series, colour: str, scale: float = 1
+) -> None:
+    """The 95% intervals of the results file's ``confidence`` as capped vertical bars; sizes without one (no
+    per-invocation data) get none."""
+    known = (low.notna() & high.notna()).to_numpy()
+    xs = [position for position, keep in zip(x, known, strict=True) if keep]
+    if xs:
+        ax.errorbar(
+            xs,
+            ((low[known] + high[known]) / 2 * scale).to_numpy(),
+            yerr=((high[known] - low[known]) / 2 * scale).to_numpy(),
+            fmt="none",
+            ecolor=colour,
+            elinewidth=1.2,
+            capsize=4,
+            alpha=0.7,
+        )
+
+
 def _run_label(run_rows: pd.DataFrame) -> str:
-    """``<start> · <source> <architecture>``, plus the execution's name (results files are named by time)."""
+    """``<start> · <source> <architecture>``, the runtime of a local run, and the execution's name (results
+    files are named by time)."""
     first = run_rows.iloc[0]
     emulated = " (emulated)" if first["source"] == "local" else ""
     label = (
         f"{first['started']:%Y-%m-%d %H:%M:%S} · {first['source']}{emulated} {first['architecture'] or ''}"
     )
+    if isinstance(first.get("runtime"), str):  # the runtime a local run's function ran on
+        label += f" · {first['runtime']}"
     if not _RESULTS_STEM.match(str(first["run"])):
         label += f" · {first['run']}"
     return label.strip()
@@ -115,8 +140,8 @@ def _shown_of(shown: int, total: int) -> str:
 
 def cost_and_duration(stats: pd.DataFrame, report_dir: str | Path) -> Figure:
     """1. Power Tuning's view of each run: average duration (left axis) and cost per invocation (right axis)
-    per memory size, one panel per run. Several runs' line pairs on one pair of axes could not be told apart
-    (which line is whose, and on which axis); chart 8 compares runs."""
+    per memory size with their 95% intervals, one panel per run. Several runs' line pairs on one pair of axes
+    could not be told apart (which line is whose, and on which axis); chart 8 compares runs."""
     if stats.empty:
         raise NoDataError("No successful tuning run: nothing to plot for cost and duration per memory size.")
     runs, total = _newest_runs(stats)
@@ -129,7 +154,17 @@ def cost_and_duration(stats: pd.DataFrame, report_dir: str | Path) -> Figure:
         positions = [x[int(p)] for p in run_rows["power"]]
         cost_ax = ax.twinx()
         ax.plot(positions, run_rows["average_duration_ms"], "-o", color="tab:blue")
+        _intervals(ax, positions, run_rows["duration_low_ms"], run_rows["duration_high_ms"], "tab:blue")
         cost_ax.plot(positions, run_rows["average_price_usd"] * PER_MILLION, "--^", color="tab:orange")
+        cost_ax_positions = [position + 0.08 for position in positions]  # beside the duration bars
+        _intervals(
+            cost_ax,
+            cost_ax_positions,
+            run_rows["cost_low_usd"],
+            run_rows["cost_high_usd"],
+            "tab:orange",
+            PER_MILLION,
+        )
         ax.set_ylabel("average duration, ms", color="tab:blue")
         cost_ax.set_ylabel("$ per 1M invocations", color="tab:orange")
         ax.set_ylim(bottom=0)
@@ -142,6 +177,7 @@ def cost_and_duration(stats: pd.DataFrame, report_dir: str | Path) -> Figure:
         Line2D(
             [], [], color="tab:orange", linestyle="--", marker="^", label="cost, Lambda compute (right axis)"
         ),
+        Line2D([], [], color="tab:gray", marker="|", markersize=10, linestyle="none", label="95% interval"),
     ]
     fig.legend(handles=handles, loc="outside lower center", fontsize="small", ncols=2)
     fig.suptitle(f"Cost and duration per memory size (Power Tuning's view){_shown_of(len(runs), total)}")
@@ -149,13 +185,38 @@ def cost_and_duration(stats: pd.DataFrame, report_dir: str | Path) -> Figure:
 
 
 def cost_vs_duration(run_stats: pd.DataFrame, recommendation: pd.DataFrame, report_dir: str | Path) -> Figure:
-    """2. Cost against duration of one run: the Pareto front and where each strategy lands."""
+    """2. Cost against duration of one run with both 95% intervals: the Pareto front and where each strategy
+    lands."""
     if run_stats.empty:
         raise NoDataError("No successful tuning run: no cost/duration trade-off to plot.")
     fig, ax = _new_figure()
     cost = run_stats["average_price_usd"] * PER_MILLION
     duration = run_stats["average_duration_ms"]
     ax.scatter(duration, cost, color="tab:gray", zorder=2, label="memory size (MB)")
+    known = (
+        run_stats[["duration_low_ms", "duration_high_ms", "cost_low_usd", "cost_high_usd"]]
+        .notna()
+        .all(axis=1)
+    )
+    if known.any():  # both intervals as a cross: the size could sit anywhere in it on a rerun
+        shown = run_stats[known]
+        ax.errorbar(
+            shown["average_duration_ms"],
+            shown["average_price_usd"] * PER_MILLION,
+            xerr=[
+                (shown["average_duration_ms"] - shown["duration_low_ms"]).clip(lower=0),
+                (shown["duration_high_ms"] - shown["average_duration_ms"]).clip(lower=0),
+            ],
+            yerr=[
+                ((shown["average_price_usd"] - shown["cost_low_usd"]) * PER_MILLION).clip(lower=0),
+                ((shown["cost_high_usd"] - shown["average_price_usd"]) * PER_MILLION).clip(lower=0),
+            ],
+            fmt="none",
+            ecolor="tab:gray",
+            alpha=0.5,
+            capsize=3,
+            label="95% intervals",
+        )
     for power, d, c in zip(run_stats["power"], duration, cost, strict=True):
         ax.annotate(f"{int(power)}", (d, c), textcoords="offset points", xytext=(11, 7), fontsize="small")
     front = run_stats[pareto_front(run_stats)].sort_values("average_duration_ms")
@@ -324,8 +385,45 @@ def monthly_cost(
     return _save(fig, report_dir, "monthly_cost")
 
 
-def run_comparison(stats: pd.DataFrame, report_dir: str | Path) -> Figure:
-    """8. Run against run (e.g. arm64 against x86_64, before against after a change): duration and cost."""
+def _significant_changes(
+    reference: pd.DataFrame, rows: pd.DataFrame, invocations: pd.DataFrame
+) -> dict[str, set[int]]:
+    """Per metric, the sizes at which ``rows``' run differs from the reference run by the permutation test
+    of ``python -m tuning compare`` (p < 0.05); sizes without invocation records in both runs are never
+    marked."""
+    first = rows.iloc[0]
+    marked: dict[str, set[int]] = {metric: set() for metric in METRICS}
+    for power in set(reference["power"].astype(int)) & set(rows["power"].astype(int)):
+        samples = [
+            invocations[(invocations["run"] == run) & (invocations["power"] == power)]
+            for run in (reference.iloc[0]["run"], first["run"])
+        ]
+        if any(sample.empty for sample in samples):
+            continue
+        for metric, column in (("duration", "duration_ms"), ("cost", "billed_ms")):
+            statistic = metric_statistic(
+                metric,
+                power,
+                discard=DEFAULT_DISCARD,  # what `python -m tuning run` always asks Power Tuning for
+                architecture=first["architecture"],
+                region=first["region"],
+            )
+            change = compare_samples(
+                samples[0][column].to_numpy(dtype=float),
+                samples[1][column].to_numpy(dtype=float),
+                statistic,
+                base_cold=samples[0]["cold"].fillna(False).to_numpy(dtype=bool),
+                new_cold=samples[1]["cold"].fillna(False).to_numpy(dtype=bool),
+            )
+            if change["p"] < SIGNIFICANCE:
+                marked[metric].add(power)
+    return marked
+
+
+def run_comparison(stats: pd.DataFrame, invocations: pd.DataFrame, report_dir: str | Path) -> Figure:
+    """8. Run against run (e.g. arm64 against x86_64, before against after a change): duration and cost with
+    their 95% intervals; ``*`` marks a size where a run differs significantly from the oldest run shown
+    (``python -m tuning compare``'s permutation test on ``invocations``, p < 0.05)."""
     if stats.empty:
         raise NoDataError("No successful tuning run: no runs to compare.")
     if stats["run"].nunique() < 2:
@@ -336,17 +434,40 @@ def run_comparison(stats: pd.DataFrame, report_dir: str | Path) -> Figure:
     x = _categorical_memory(duration_ax, powers)
     _categorical_memory(cost_ax, powers)
     width = 0.8 / len(runs)
+    reference = runs[0][1]
+    axes = {"duration": (duration_ax, "average_duration_ms", "duration_low_ms", "duration_high_ms", 1)}
+    axes["cost"] = (cost_ax, "average_price_usd", "cost_low_usd", "cost_high_usd", PER_MILLION)
     for index, (_, rows) in enumerate(runs):
         offsets = [x[int(p)] - 0.4 + width * (index + 0.5) for p in rows["power"]]
         label = _run_label(rows)
-        duration_ax.bar(offsets, rows["average_duration_ms"], width=width, label=label)
-        cost_ax.bar(offsets, rows["average_price_usd"] * PER_MILLION, width=width, label=label)
+        marked = _significant_changes(reference, rows, invocations) if index else {}
+        for metric, (ax, average, low, high, scale) in axes.items():
+            bars = ax.bar(offsets, rows[average] * scale, width=width, label=label)
+            _intervals(ax, offsets, rows[low], rows[high], "black", scale)
+            tops = rows[[average, high]].max(axis=1) * scale
+            for offset, power, top in zip(offsets, rows["power"], tops, strict=True):
+                if int(power) in marked.get(metric, ()):
+                    ax.annotate(
+                        "*",
+                        (offset, top),
+                        textcoords="offset points",
+                        xytext=(0, 2),
+                        ha="center",
+                        fontsize="large",
+                        weight="bold",
+                        color=bars.patches[0].get_facecolor(),
+                    )
     duration_ax.set_ylabel("average duration, ms")
     cost_ax.set_ylabel("cost, $ per 1M invocations (Lambda compute only)")
     duration_ax.set_title(f"Duration, run against run{_shown_of(len(runs), total)}")
     cost_ax.set_title("Cost, run against run")
     fig.legend(
         *duration_ax.get_legend_handles_labels(), loc="outside lower center", fontsize="small", ncols=2
+    )
+    fig.suptitle(
+        "Error bars: 95% intervals; *: significant change against the oldest run shown (permutation test, "
+        "p < 0.05)",
+        fontsize="small",
     )
     return _save(fig, report_dir, "run_comparison")
 

@@ -46,6 +46,7 @@ def execution_rows(description: dict, history: list[dict] | None, architecture: 
         "run": description.get("name") or description["executionArn"].rsplit(":", 1)[-1],
         "source": "aws",
         "emulated": False,
+        "runtime": None,  # Lambda's own
         "function_name": lambda_arn.split(":function:")[-1].split(":")[0] if lambda_arn else None,
         "region": lambda_arn.split(":")[3] if lambda_arn.count(":") >= 4 else None,
         "architecture": architecture,

@@ -1,4 +1,5 @@
-"""Tidy DataFrames of results files: one row per (run, memory size), or one per invocation."""
+"""Tidy DataFrames of results files: one row per (run, memory size) with its 95% intervals, one per
+invocation, or one per skipped size with its cause."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ RUN_COLUMNS = [
     "run",
     "source",
     "emulated",
+    "runtime",  # local runs: the runtime the function ran on, e.g. "python3.13 · awslambdaric 4.2.2"
     "function_name",
     "region",
     "architecture",
@@ -33,7 +35,21 @@ POWER_COLUMNS = [
     "average_price_usd",
     "is_optimum",
     "stats_from",
+    # the results file's `confidence` entry of the size (NaN when the file has none)
+    "n",
+    "duration_low_ms",
+    "duration_high_ms",
+    "cost_low_usd",
+    "cost_high_usd",
 ]
+_CONFIDENCE_COLUMNS = {
+    "n": "n",
+    "durationLow": "duration_low_ms",
+    "durationHigh": "duration_high_ms",
+    "costLow": "cost_low_usd",
+    "costHigh": "cost_high_usd",
+}
+SKIPPED_COLUMNS = ["run", "source", "function_name", "started", "power", "cause"]
 INVOCATION_COLUMNS = [
     "run",
     "function_name",
@@ -53,6 +69,7 @@ def _run_row(path: Path, document: dict[str, Any]) -> dict[str, Any]:
         "run": path.stem,
         "source": meta.get("source"),
         "emulated": bool(meta.get("emulated")),
+        "runtime": (document.get("emulation") or {}).get("runtime"),
         "function_name": meta.get("function_name"),
         "region": meta.get("region"),
         "architecture": meta.get("architecture"),
@@ -68,13 +85,16 @@ def _run_row(path: Path, document: dict[str, Any]) -> dict[str, Any]:
 
 
 def results_frame(location: str | Path | Iterable[str | Path] = DEFAULT_RESULTS_DIR) -> pd.DataFrame:
-    """One row per (run, power value): run metadata, average duration and price, whether it is the optimum."""
+    """One row per (run, power value): run metadata, average duration and price, whether it is the optimum,
+    and the 95% intervals of both with the number of invocations behind them."""
     rows = []
     for path in result_paths(location):
         document = load_results(path)
         run = _run_row(path, document)
         stats, origin = per_power_stats(document["output"])
+        intervals = {entry["power"]: entry for entry in document["confidence"]}
         for stat in stats:
+            interval = intervals.get(stat["value"], {})
             rows.append(
                 {
                     **run,
@@ -83,6 +103,7 @@ def results_frame(location: str | Path | Iterable[str | Path] = DEFAULT_RESULTS_
                     "average_price_usd": stat["averagePrice"],
                     "is_optimum": stat["value"] == run["optimum_power"],
                     "stats_from": origin,
+                    **{column: interval.get(key) for key, column in _CONFIDENCE_COLUMNS.items()},
                 }
             )
     frame = pd.DataFrame(rows, columns=POWER_COLUMNS)
@@ -105,3 +126,25 @@ def invocations_frame(location: str | Path | Iterable[str | Path] = DEFAULT_RESU
                 }
             )
     return pd.DataFrame(rows, columns=INVOCATION_COLUMNS)
+
+
+def skipped_frame(location: str | Path | Iterable[str | Path] = DEFAULT_RESULTS_DIR) -> pd.DataFrame:
+    """One row per memory size a run skipped because it failed there, with the cause."""
+    rows = []
+    for path in result_paths(location):
+        document = load_results(path)
+        meta = document["metadata"]
+        for entry in document["skipped"]:
+            rows.append(
+                {
+                    "run": path.stem,
+                    "source": meta.get("source"),
+                    "function_name": meta.get("function_name"),
+                    "started": meta.get("started"),
+                    "power": entry["power"],
+                    "cause": entry["cause"],
+                }
+            )
+    frame = pd.DataFrame(rows, columns=SKIPPED_COLUMNS)
+    frame["started"] = pd.to_datetime(frame["started"], utc=True)
+    return frame

@@ -15,10 +15,10 @@ import tempfile
 from pathlib import Path
 
 from analysis.cloudwatch import parse_since
+from analysis.sources import read_outputs
 from api import outputs as stack_outputs
 from api.files import give_umask_mode, write_text_atomically
 from api.outputs import OutputsError, running_local_outputs
-from tuning.outputs import load_outputs
 from tuning.payloads import DEFAULT_MIX, parse_mix
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -30,9 +30,16 @@ EXIT_USAGE = 2
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The ``report`` subcommand's flags (H3's CLI owns the parser and dispatches here)."""
-    source = parser.add_mutually_exclusive_group()
-    source.add_argument("--stack", help="Pulumi stack whose outputs to read (pulumi stack output --json)")
-    source.add_argument("--outputs", metavar="FILE", help="stack outputs JSON file, e.g. .local/outputs.json")
+    parser.add_argument(
+        "--stack",
+        help="Pulumi stack: named in the printed `pulumi config set … -s STACK`; its outputs are read "
+        "(Pulumi's Automation API) unless --outputs is given",
+    )
+    parser.add_argument(
+        "--outputs",
+        metavar="FILE",
+        help="stack outputs JSON file, e.g. .local/outputs.json; the data comes from it even with --stack",
+    )
     parser.add_argument(
         "--results-dir", default="results", help="results files to include (default: results)"
     )
@@ -57,7 +64,7 @@ def notebook_parameters(args: argparse.Namespace) -> dict:
     mix = parse_mix(args.mix)
     outputs_path = str(Path(args.outputs).resolve()) if args.outputs else None
     if args.stack is not None or outputs_path is not None:
-        load_outputs(stack=args.stack, outputs_path=outputs_path)  # fail here, not inside the kernel
+        read_outputs(args.stack, outputs_path)  # fail here, not inside the kernel
     elif running_local_outputs() is not None:  # read and checked like the above, once
         outputs_path = str(stack_outputs.LOCAL_OUTPUTS)
     return {

@@ -79,7 +79,7 @@ class Context:
 
 
 def load_context(stack: str | None, outputs_path: str | None, since: str, results_dir: str | Path) -> Context:
-    """Stack outputs (``stack``, else ``outputs_path``, else the local stack's file) and the window.
+    """Stack outputs (``read_outputs``; with neither, the local stack's file) and the window.
 
     Without any of them (e.g. after ``make tune-local`` with no local stack running) the report still works
     from the results files, whose metadata names the function. Raises ``api.outputs.OutputsError`` or
@@ -93,9 +93,19 @@ def load_context(stack: str | None, outputs_path: str | None, since: str, result
         facts = {key: metadata.get(key) for key in ("function_name", "region", "architecture")}
         origin = f"`{newest.name}`" if newest else "nowhere (no readable results files either)"
         return Context(facts, start, end, origin, read_aws=False)
-    outputs = load_outputs(stack=stack, outputs_path=outputs_path)
-    origin = f"stack `{stack}`" if stack else f"`{outputs_path}`"
+    outputs, origin = read_outputs(stack, outputs_path)
     return Context(outputs, start, end, origin)
+
+
+def read_outputs(stack: str | None, outputs_path: str | None) -> tuple[dict[str, Any], str]:
+    """The stack outputs and where they came from, as the notebook's parameters promise: from
+    ``outputs_path`` when it is set (``stack`` then only names the stack in the printed
+    `pulumi config set memorySize N -s <stack>`), else from stack ``stack`` itself. Raises
+    ``api.outputs.OutputsError``."""
+    if outputs_path is not None:
+        named = f" for stack `{stack}`" if stack else ""
+        return load_outputs(outputs_path=outputs_path), f"`{outputs_path}`{named}"
+    return load_outputs(stack=stack), f"stack `{stack}`"
 
 
 def _newest_readable_results(results_dir: str | Path) -> tuple[Path | None, dict[str, Any]]:
@@ -127,27 +137,48 @@ def aws_client(outputs: dict[str, Any], service: str) -> Any:
     return boto3.client(service, region_name=outputs.get("region") or None)
 
 
-def _results(results_dir: str | Path) -> tuple[pd.DataFrame, pd.DataFrame, list[str]]:
+@dataclass
+class _Saved:
+    """What the results files hold, frame by frame, and a sentence per file that could not be read."""
+
+    stats: pd.DataFrame
+    invocations: pd.DataFrame
+    skipped: pd.DataFrame
+    notes: list[str]
+
+
+def _results(results_dir: str | Path) -> _Saved:
     """Results files one by one, so one unreadable file costs a sentence, not the whole report."""
     paths = results.result_paths(results_dir) if Path(results_dir).is_dir() else []
-    stats, invocations, notes = [], [], []
+    readers = {
+        "stats": (frames.results_frame, frames.POWER_COLUMNS),
+        "invocations": (frames.invocations_frame, frames.INVOCATION_COLUMNS),
+        "skipped": (frames.skipped_frame, frames.SKIPPED_COLUMNS),
+    }
+    found: dict[str, list[pd.DataFrame]] = {name: [] for name in readers}
+    notes = []
     for path in paths:
         try:
-            stats.append(frames.results_frame([path]))
-            invocations.append(frames.invocations_frame([path]))
+            read = {name: reader([path]) for name, (reader, _) in readers.items()}
         except (ValueError, OSError, KeyError) as error:
             notes.append(f"Skipped results file `{path}`: {error}")
+            continue
+        for name, frame in read.items():
+            found[name].append(frame)
     if not paths:
         notes.append(
             f"No results files in `{results_dir}` (run `make tune-local` or `python -m tuning run`)."
         )
-    stats_frame = pd.concat(stats, ignore_index=True) if stats else pd.DataFrame(columns=frames.POWER_COLUMNS)
-    invocation_frame = (
-        pd.concat(invocations, ignore_index=True)
-        if invocations
-        else pd.DataFrame(columns=frames.INVOCATION_COLUMNS)
-    )
-    return stats_frame, invocation_frame, notes
+    combined = {
+        name: pd.concat(found[name], ignore_index=True) if found[name] else pd.DataFrame(columns=columns)
+        for name, (_, columns) in readers.items()
+    }
+    return _Saved(**combined, notes=notes)
+
+
+def run_invocations(results_dir: str | Path) -> pd.DataFrame:
+    """Every results file's invocation records with their run: what run-against-run significance rests on."""
+    return _results(results_dir).invocations
 
 
 def tuning_runs(context: Context, results_dir: str | Path) -> Loaded:
@@ -171,11 +202,13 @@ def tuning_runs(context: Context, results_dir: str | Path) -> Loaded:
             notes.append(f"Could not read the executions of `{arn}`: {error}")
         if found.empty and not notes:
             notes.append(f"No Power Tuning execution since {context.start:%Y-%m-%d %H:%M} UTC.")
-    saved, _, result_notes = _results(results_dir)
-    notes.extend(result_notes)
-    combined = executions.combine_runs(found, saved)
+    saved = _results(results_dir)
+    notes.extend(saved.notes)
+    combined = executions.combine_runs(found, saved.stats)
     for failed in combined[combined["status"] != "succeeded"].itertuples():
         notes.append(f"Run `{failed.run}` {failed.status}: {failed.cause}")
+    for skipped in saved.skipped.itertuples():
+        notes.append(f"Run `{skipped.run}` skipped {skipped.power} MB: {skipped.cause}")
     return Loaded(combined, notes, view=executions.run_summary(combined))
 
 
@@ -192,8 +225,7 @@ def invocations(context: Context, results_dir: str | Path) -> Loaded:
             notes.append(f"Could not read log group `{group}`: {error}")
         if report_lines.empty and not notes:
             notes.append(f"No REPORT lines in `{group}` since {context.start:%Y-%m-%d %H:%M} UTC.")
-    _, local, _ = _results(results_dir)
-    combined = logs.invocations_for_charts(report_lines, local)
+    combined = logs.invocations_for_charts(report_lines, _results(results_dir).invocations)
     if not combined.empty:
         counts = combined.groupby("source").size()
         notes.append("Invocations: " + ", ".join(f"{n} from {source}" for source, n in counts.items()) + ".")

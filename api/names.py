@@ -8,3 +8,7 @@ DEFAULT_REGION = "us-east-1"  # the emulator's region, and the price region when
 LOCAL_FUNCTION_NAME = "serverless-crud-local"  # the local stack's function, and a private tuning run's
 LOCAL_TABLE_NAME = f"{LOCAL_FUNCTION_NAME}-items"
 LOCAL_ACCOUNT_ID = "123456789012"  # the account id moto and the local gateway put in ARNs
+LAMBDA_RUNTIME = "python3.13"  # the function's Lambda runtime: deployed by the stack, emulated locally
+# The function's list-cursor signing key variable (function/cursors.py reads it; function/ imports nothing
+# of the repo, so a test ties the two spellings): a Pulumi secret on AWS, made at start by the local stack.
+CURSOR_KEY_VARIABLE = "CURSOR_SIGNING_KEY"

@@ -11,8 +11,9 @@ import json
 
 import pulumi
 import pulumi_aws as aws
+import pulumi_random
 
-from api.names import ALIAS, STAGE
+from api.names import ALIAS, CURSOR_KEY_VARIABLE, LAMBDA_RUNTIME, STAGE
 from api.spec import load_spec
 from api.table import load_table_keys
 from components import iam
@@ -20,7 +21,6 @@ from components.openapi_body import build_body
 from components.package import function_archive
 from components.settings import Settings
 
-RUNTIME = "python3.13"
 HANDLER = "app.lambda_handler"
 ALARM_PERIOD_S = 300
 # One JSON object per request, with what ties a request to its Lambda invocation and its trace.
@@ -147,6 +147,22 @@ class Microservice(pulumi.ComponentResource):
         )
         return role, policy
 
+    def _cursor_key(self) -> pulumi.Output[str]:
+        """The key the function signs list cursors with (function/cursors.py): 32 random bytes made once per
+        stack and kept in its state, so every `pulumi up` keeps it (no keepers) and cursors stay valid across
+        deployments; `pulumi up --replace <its URN>` rotates it (README). RandomBytes marks it secret, so it
+        is encrypted in the state, and the function's `environment` input that carries it becomes secret too.
+
+        An environment variable can be read by anyone allowed lambda:GetFunctionConfiguration. SSM Parameter
+        Store or Secrets Manager would hide it from them, at the price of a GetParameter or GetSecretValue
+        call (plus kms:Decrypt) on every cold start, a second botocore client, those permissions on the role,
+        and for Secrets Manager $0.40 a month. What the key protects is small: without it a client could
+        forge a cursor, i.e. start a Scan of this table at a key of its choosing, which any caller with an API
+        key reaches anyway by listing; whoever can read the function's configuration can do far more. So an
+        environment variable it is: the role needs nothing more and cold starts stay as measured."""
+        key = pulumi_random.RandomBytes(f"{self._name}-cursor-key", length=32, opts=self._child)
+        return key.base64
+
     def _function(
         self,
         function_name: str,
@@ -156,14 +172,17 @@ class Microservice(pulumi.ComponentResource):
         role_policy: aws.iam.RolePolicy,
     ) -> aws.lambda_.Function:
         settings = self._settings
-        variables: dict[str, pulumi.Input[str]] = {"TABLE_NAME": table.name}
+        variables: dict[str, pulumi.Input[str]] = {
+            "TABLE_NAME": table.name,
+            CURSOR_KEY_VARIABLE: self._cursor_key(),
+        }
         if settings.cors_allow_origin is not None:
             variables["CORS_ALLOW_ORIGIN"] = settings.cors_allow_origin
         return aws.lambda_.Function(
             f"{self._name}-function",
             name=function_name,
             role=role.arn,
-            runtime=RUNTIME,
+            runtime=LAMBDA_RUNTIME,
             handler=HANDLER,
             code=function_archive(),
             architectures=[settings.architecture],
@@ -172,7 +191,10 @@ class Microservice(pulumi.ComponentResource):
             reserved_concurrent_executions=settings.reserved_concurrency,
             environment={"variables": variables},
             tracing_config={"mode": "Active" if settings.tracing else "PassThrough"},
-            # Text, not JSON: Power Tuning 4.4.0 parses text REPORT lines and misreads JSON logs.
+            # Text, not JSON. Power Tuning 4.4.0 reads durations from each invocation's log tail; with JSON
+            # logs its parser wants initDurationMs, which warm invocations' platform.report records lack, and
+            # fails with "Invalid JSON log does not contain initDurationMs" (upstream issue #305 of
+            # alexcasalboni/aws-lambda-power-tuning, open). Text REPORT lines parse for cold and warm alike.
             logging_config={"log_format": "Text", "log_group": log_group.name},
             publish=True,  # every code or config change publishes a version that alias `live` moves to
             # The role's policy must exist before the first invocation can write logs or read the table.

@@ -130,7 +130,7 @@ def _power_values(key: str, raw: str) -> tuple[int, ...]:
     low, high = MEMORY_MB
     allowed = f"a non-empty list of distinct memory sizes from {low} to {high} MB, e.g. [128, 256, 512]"
     try:
-        parsed: Any = json.loads(raw) if raw.lstrip().startswith("[") else [int(v) for v in raw.split(",")]
+        parsed: Any = json.loads(raw)  # the engine passes arrays as JSON; it refuses anything but an array
     except ValueError:
         raise SettingsError(key, raw, allowed) from None
     if (

@@ -189,6 +189,7 @@ def _banner(stack: LocalStack, outputs: dict, outputs_path: Path) -> None:
         f"  API        {outputs['api_url']}  (routes from api/openapi.yaml)\n"
         f"  API key    {outputs['api_key']}  (header x-api-key)\n"
         f"  function   {outputs['function_name']}, {outputs['memory_size']} MB ({emulation or 'emulated'})\n"
+        f"  runtime    {stack.emulation['runtime']}  (AWS's runtime interface client, .lambda-venv)\n"
         f"  AWS        {outputs['endpoint_url']}  (moto: DynamoDB, CloudWatch, Logs, Step Functions)\n"
         f"{faults}"
         f"  outputs    {outputs_path}\n"

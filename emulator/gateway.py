@@ -10,7 +10,8 @@ same statuses offline as on AWS:
 * missing or wrong ``x-api-key`` on a key-protected method → 403 ``{"message":"Forbidden"}``;
 * a function error or an invalid proxy response → 502 ``{"message": "Internal server error"}``;
 * over the stage's rate/burst limits → 429 ``{"message":"Too Many Requests"}``;
-* a request body over API Gateway's 10 MB → 413 ``{"message":"Request Too Long"}``.
+* a request body over API Gateway's 10 MB, or an event over Lambda's 6 MB request limit → 413
+  ``{"message":"Request Too Long"}``.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from urllib.parse import parse_qsl, unquote
 from api.events import ProxyRequest, last_header, proxy_event
 from api.names import STAGE
 from api.spec import CORS_ALLOW_HEADERS, CORS_MAX_AGE_S, HTTP_METHODS, load_spec
+from emulator.runtime_api import RequestTooLargeError
 from emulator.throttling import TokenBucket
 
 logger = logging.getLogger(__name__)
@@ -183,6 +185,11 @@ def _gateway_error(status: int, message: str, error_type: str, request_id: str) 
     return HttpResponse(status, headers, body, request_id, from_gateway=True)
 
 
+def request_too_long(request_id: str) -> HttpResponse:
+    """API Gateway's answer to a body over its limit, or over Lambda's request limit."""
+    return _gateway_error(413, "Request Too Long", "RequestTooLongException", request_id)
+
+
 def internal_server_error(request_id: str) -> HttpResponse:
     """API Gateway's answer to a function error or a malformed proxy response."""
     return _gateway_error(502, "Internal server error", "InternalServerErrorException", request_id)
@@ -244,7 +251,7 @@ class LocalApiGateway:
         if self.throttle is not None and not self.throttle.take():
             return _gateway_error(429, "Too Many Requests", "TooManyRequestsException", request_id)
         if len(request.body) > MAX_BODY_BYTES:
-            return _gateway_error(413, "Request Too Long", "RequestTooLongException", request_id)
+            return request_too_long(request_id)
         forwarded = [
             ("X-Forwarded-For", request.source_ip),
             ("X-Forwarded-Port", str(self.port)),
@@ -266,7 +273,10 @@ class LocalApiGateway:
             domain_name=f"{self.host}:{self.port}",
             stage=self.stage,
         )
-        result = self.invoke(proxy_event(routed))
+        try:
+            result = self.invoke(proxy_event(routed))
+        except RequestTooLargeError:  # within API Gateway's limit but over Lambda's: Invoke refuses it
+            return request_too_long(request_id)
         if result.error is not None:
             return internal_server_error(request_id)
         response = proxy_response_to_http(result.payload, request_id)
@@ -365,7 +375,7 @@ class _RequestHandler(BaseHTTPRequestHandler):
         body = self._read_body()
         if body is None:
             self.close_connection = True
-            self._send(_gateway_error(413, "Request Too Long", "RequestTooLongException", str(uuid.uuid4())))
+            self._send(request_too_long(str(uuid.uuid4())))
             return
         request = HttpRequest(
             method=self.command,

@@ -11,6 +11,7 @@ import errno
 import functools
 import json
 import secrets
+import string
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -74,6 +75,7 @@ class StackSettings:
     init_cpu: str = "boost"
     cpu_limiter: str = "auto"
     throttling: bool = True  # the stage's rate and burst limits from Pulumi.yaml; off to measure the function
+    timeout_s: float | None = None  # None → Pulumi.yaml's timeout default
     faults: dict[str, float] = field(default_factory=dict)  # fault name → percent (emulator.faults.FAULTS)
     fault_seed: int | None = None  # None: a random seed, printed so the run can be repeated
     dynamodb_latency_ms: int = 0  # added to each of the function's DynamoDB requests
@@ -93,7 +95,9 @@ class LocalStack:
         self.architecture = str(pulumi_default("architecture", "arm64"))
         cors_origin = str(pulumi_default("corsAllowOrigin", "*"))
         self.cors_origin = cors_origin or None  # "" turns CORS off, as in the Pulumi program
-        self.api_key = secrets.token_urlsafe(30)
+        # As API Gateway makes them: 40 letters and digits (token_urlsafe's could start with "-", which a
+        # command line then reads as an option, e.g. `make load API_KEY=-…`).
+        self.api_key = "".join(secrets.choice(string.ascii_letters + string.digits) for _ in range(40))
         self.outputs: dict[str, Any] = {}
         self.faults = FaultPlan(settings.faults, settings.fault_seed)
         self._on_request = on_request
@@ -176,7 +180,7 @@ class LocalStack:
             init_cpu=self.settings.init_cpu,
             cpu_limiter=self.settings.cpu_limiter,
             max_environments=self.settings.max_environments,
-            timeout_s=float(pulumi_default("timeout", 10)),
+            timeout_s=self.settings.timeout_s or float(pulumi_default("timeout", 10)),
         )
         gateway.invoke = MeteredInvoker(self._runtime.invoke, self._telemetry)
         self._serving = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.2})
@@ -191,8 +195,10 @@ class LocalStack:
         return TokenBucket(rate, int(pulumi_default("throttleBurstLimit", 200)))
 
     def _function_environment(self, endpoint: str) -> dict[str, str]:
-        """What the Pulumi component gives the function, plus the emulator's endpoint and fake credentials."""
-        environment = {**aws_env(endpoint), "TABLE_NAME": self.settings.table_name}
+        """What the Pulumi component gives the function (with a cursor key made at start), on the emulator."""
+        from emulator.table import function_environment
+
+        environment = function_environment(endpoint, self.settings.table_name)
         if self.cors_origin is not None:
             environment["CORS_ALLOW_ORIGIN"] = self.cors_origin
         return environment

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import contextlib
+import secrets
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from api.names import DEFAULT_REGION
+from api.names import CURSOR_KEY_VARIABLE, DEFAULT_REGION
 from api.table import table_definition
 from emulator.moto_server import aws_env, running_moto
 
@@ -18,6 +19,18 @@ def create_table(dynamodb_client: Any, table_name: str) -> None:
     dynamodb_client.get_waiter("table_exists").wait(
         TableName=table_name, WaiterConfig={"Delay": 1, "MaxAttempts": 30}
     )
+
+
+def function_environment(endpoint_url: str, table_name: str, region: str = DEFAULT_REGION) -> dict[str, str]:
+    """What the Pulumi component gives the function, for ``table_name`` on the emulator at ``endpoint_url``:
+    ``aws_env`` (endpoint, region, the emulator's fake credentials), TABLE_NAME, and a list-cursor key made
+    now, as Pulumi makes the stack's secret: cursors then hold across this run's execution environments and
+    no other run's are accepted."""
+    return {
+        **aws_env(endpoint_url, region),
+        "TABLE_NAME": table_name,
+        CURSOR_KEY_VARIABLE: secrets.token_urlsafe(32),
+    }
 
 
 def dynamodb_client(environment: Mapping[str, str]) -> Any:
@@ -35,9 +48,9 @@ def dynamodb_client(environment: Mapping[str, str]) -> Any:
 
 @contextlib.contextmanager
 def private_table(table_name: str, region: str = DEFAULT_REGION) -> Iterator[dict[str, str]]:
-    """A private moto server holding a fresh ``table_name``; yields the function's environment (``aws_env`` +
-    TABLE_NAME). The server stops on exit, also on errors and Ctrl-C."""
+    """A private moto server holding a fresh ``table_name``; yields the function's environment
+    (``function_environment``). The server stops on exit, also on errors and Ctrl-C."""
     with running_moto() as server:
-        environment = {**aws_env(server.endpoint_url, region), "TABLE_NAME": table_name}
+        environment = function_environment(server.endpoint_url, table_name, region)
         create_table(dynamodb_client(environment), table_name)
         yield environment

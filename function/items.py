@@ -8,14 +8,12 @@ returned with the failed condition (no extra read), a few times, then 409.
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 import os
 import re
 from typing import Any
 
 import codec
+import cursors
 import proxy
 import rules
 import store
@@ -242,25 +240,6 @@ def delete_item(request: Request) -> Response:
 # --- listing --------------------------------------------------------------------------------------------
 
 
-def encode_cursor(last_key: dict) -> str:
-    text = json.dumps({"id": last_key["id"]["S"]}, separators=(",", ":"))
-    return base64.urlsafe_b64encode(text.encode("utf-8")).decode("ascii").rstrip("=")
-
-
-def decode_cursor(cursor: str) -> dict:
-    """The ExclusiveStartKey a cursor stands for; anything but our own encoding of {"id": <id>} is a 400."""
-    try:
-        if not re.fullmatch(r"[A-Za-z0-9_-]{1,1024}", cursor):
-            raise ValueError
-        document = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        if not isinstance(document, dict) or set(document) != {"id"}:
-            raise ValueError
-        item_id = rules.valid_id(document["id"])
-    except (ValueError, binascii.Error, ApiError):
-        raise ApiError(400, "the cursor is not one this API issued; pass nextCursor back unchanged") from None
-    return {"id": {"S": item_id}}
-
-
 def parse_limit(value: str | None) -> int:
     if value is None:
         return DEFAULT_LIMIT
@@ -294,12 +273,14 @@ def scan_page(limit: int, start: dict | None) -> tuple[list[dict], dict | None]:
 
 def list_items(request: Request) -> Response:
     limit = parse_limit(request.query.get("limit"))
+    table = store.table_name()
     cursor = request.query.get("cursor")
-    found, last_key = scan_page(limit, None if cursor is None else decode_cursor(cursor))
+    start = None if cursor is None else {"id": {"S": cursors.decode(table, cursor)}}
+    found, last_key = scan_page(limit, start)
     return Response(
         200,
         {
             "items": [codec.from_item(item) for item in found],
-            "nextCursor": encode_cursor(last_key) if last_key else None,
+            "nextCursor": cursors.encode(table, last_key["id"]["S"]) if last_key else None,
         },
     )

@@ -2,7 +2,7 @@
 
 CloudWatch Logs keeps it as the request's log line; CloudWatch turns it into the per-route ``Latency``
 metric (Embedded Metric Format), so there is no metrics API call and no second line. The platform's own
-REPORT line stays plain text (Power Tuning cannot parse JSON-format logs).
+REPORT line stays plain text: the function's log format is Text (components/microservice.py says why).
 """
 
 from __future__ import annotations
@@ -47,4 +47,10 @@ def log_request(
     if cause:
         record["cause"] = cause
     sys.stdout.write(json.dumps(record, default=str) + "\n")
+    sys.stdout.flush()
+
+
+def log_warning(message: str) -> None:
+    """A WARNING line about the environment (not a request), in the same JSON shape."""
+    sys.stdout.write(json.dumps({"level": "WARNING", "message": message}) + "\n")
     sys.stdout.flush()

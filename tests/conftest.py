@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import os
+import signal
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from emulator.moto_server import MotoServer, aws_env
+
+# A shell that starts a job in the background (`make test &`, some CI runners) hands it SIGINT ignored, and
+# Python then keeps it ignored: the Ctrl-C tests would see no KeyboardInterrupt and their children would
+# ignore SIGINT too. Tests run with Ctrl-C as a terminal delivers it.
+signal.signal(signal.SIGINT, signal.default_int_handler)
 
 # No test may reach real AWS: whatever the developer's shell holds, tests start from fake credentials.
 for _key in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS"):

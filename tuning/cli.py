@@ -7,9 +7,6 @@ Power Tuning's autoOptimize is never used: the stack's config stays the one sour
 from __future__ import annotations
 
 import argparse
-import shlex
-import shutil
-import subprocess
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -22,7 +19,7 @@ from tuning.engine.analyzer import DEFAULT_BALANCED_WEIGHT, STRATEGIES
 from tuning.engine.confidence import METRICS
 from tuning.engine.inputs import DEFAULT_POWER_VALUES, MIN_NUM, check_power_values
 from tuning.errors import InterruptedRunError, TuningError
-from tuning.outputs import load_outputs
+from tuning.outputs import PulumiMissingError, StackError, load_outputs, set_memory_size
 from tuning.payloads import DEFAULT_MIX, parse_mix, weighted_payload
 from tuning.run import run_and_save
 from tuning.runners.aws import DEFAULT_POLL_INTERVAL_S, build_execution_input
@@ -185,7 +182,7 @@ def add_run_arguments(run: argparse.ArgumentParser) -> None:
     run.add_argument(
         "--apply",
         action="store_true",
-        help="aws with --stack: run the printed `pulumi config set memorySize` (then `pulumi up` yourself)",
+        help="aws with --stack: set the printed memorySize on that stack (then `pulumi up` yourself)",
     )
 
 
@@ -304,19 +301,23 @@ def command_run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> in
         return EXIT_FAILED
     print(saved.text)
     if args.apply:
-        return _apply(saved.command)
+        return _apply(args.stack, saved.memory_mb)
     return 0
 
 
-def _apply(command: str) -> int:
-    pulumi = shutil.which("pulumi")
-    if pulumi is None:
+def _apply(stack: str, memory_mb: int) -> int:
+    """Put the run's optimum into the stack's config through Pulumi's Automation API (never onto the function
+    itself: `pulumi up` deploys it)."""
+    try:
+        set_memory_size(stack, memory_mb)
+    except PulumiMissingError:
         print("--apply: the Pulumi CLI is not on PATH; run the command above yourself", file=sys.stderr)
         return EXIT_FAILED
-    done = subprocess.run([pulumi, *shlex.split(command)[1:]], check=False)
-    if done.returncode == 0:
-        print("Config updated; deploy it with `pulumi up`.")
-    return done.returncode
+    except StackError as error:
+        print(f"--apply: {error}", file=sys.stderr)
+        return EXIT_FAILED
+    print("Config updated; deploy it with `pulumi up`.")
+    return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -1,43 +1,94 @@
 """Stack outputs, validated: from a Pulumi stack or a JSON file such as the local stack's
-``.local/outputs.json`` (the file contract itself is ``api.outputs``)."""
+``.local/outputs.json`` (the file contract itself is ``api.outputs``); and the one change tuning makes to a
+stack, its memorySize.
+
+A stack is reached through Pulumi's Automation API, which runs the Pulumi CLI underneath: without the CLI,
+``PulumiMissingError``, which callers turn into a message saying how to go on. The workspace is this project's
+folder (Pulumi.yaml and the stack files) and every call names its stack, so the selected stack never changes.
+``import pulumi`` takes about half a second, so it happens only when a stack is used.
+"""
 
 from __future__ import annotations
 
-import shutil
-import subprocess
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from api.outputs import REQUIRED_KEYS, OutputsError, check_outputs, parse_outputs, read_outputs_file
+from api.outputs import REQUIRED_KEYS, OutputsError, check_outputs, read_outputs_file
 
-_PULUMI_TIMEOUT_S = 120
+if TYPE_CHECKING:
+    from pulumi.automation import CommandError, LocalWorkspace, PulumiCommand
+
+PROJECT_DIR = Path(__file__).resolve().parents[1]  # Pulumi.yaml and Pulumi.<stack>.yaml
+MEMORY_KEY = "memorySize"
 
 
-def _from_pulumi(stack: str) -> dict[str, Any]:
-    pulumi = shutil.which("pulumi")
-    if pulumi is None:
-        raise OutputsError(
-            "The Pulumi CLI is not on PATH, so --stack cannot be read: install Pulumi "
-            "(https://www.pulumi.com/docs/install/) or pass --outputs FILE with the stack outputs as JSON"
-        )
-    command = [pulumi, "stack", "output", "--json", "--show-secrets", "-s", stack]
+class StackError(Exception):
+    """A stack could not be read or changed; the message carries the CLI's own."""
+
+
+class PulumiMissingError(StackError):
+    """The Pulumi CLI, which the Automation API runs, is not on PATH."""
+
+
+def pulumi_cli() -> PulumiCommand:
+    """The CLI as the Automation API runs it; PulumiMissingError when `pulumi` cannot be started."""
+    from pulumi.automation import PulumiCommand
+
     try:
-        done = subprocess.run(command, capture_output=True, text=True, timeout=_PULUMI_TIMEOUT_S, check=False)
-    except subprocess.TimeoutExpired as error:
-        raise OutputsError(
-            f"`pulumi stack output -s {stack}` did not answer within {_PULUMI_TIMEOUT_S} s"
-        ) from error
-    if done.returncode != 0:
-        raise OutputsError(
-            f"`pulumi stack output -s {stack}` failed: {done.stderr.strip() or done.stdout.strip()}"
-        )
-    return parse_outputs(done.stdout, f"`pulumi stack output -s {stack}`")
+        return PulumiCommand()
+    except FileNotFoundError:  # PulumiCommand runs `pulumi version` first
+        raise PulumiMissingError("the Pulumi CLI is not on PATH") from None
+
+
+def _workspace() -> LocalWorkspace:
+    from pulumi.automation import LocalWorkspace
+
+    return LocalWorkspace(work_dir=str(PROJECT_DIR), pulumi_command=pulumi_cli())
+
+
+def _cli_message(error: CommandError) -> str:
+    """What the CLI said on stderr (automation's error text also holds the exit code and stdout)."""
+    return str(error).rpartition("\n stderr: ")[2].strip() or str(error).strip()
+
+
+def stack_outputs(stack: str) -> dict[str, Any]:
+    """The stack's outputs, secrets in plain text (`pulumi stack output --json --show-secrets`)."""
+    from pulumi.automation import CommandError
+
+    try:
+        outputs = _workspace().stack_outputs(stack)
+    except CommandError as error:
+        raise StackError(f"`pulumi stack output -s {stack}` failed: {_cli_message(error)}") from None
+    return {key: output.value for key, output in outputs.items()}
+
+
+def set_memory_size(stack: str, memory_mb: int) -> None:
+    """`pulumi config set memorySize <memory_mb> -s <stack>`: Pulumi.<stack>.yaml changes; `pulumi up`
+    deploys it."""
+    from pulumi.automation import CommandError, ConfigValue
+
+    try:
+        _workspace().set_config(stack, MEMORY_KEY, ConfigValue(value=str(memory_mb)))
+    except CommandError as error:
+        raise StackError(f"`{pulumi_command(memory_mb, stack)}` failed: {_cli_message(error)}") from None
 
 
 def pulumi_command(memory_mb: int, stack: str | None) -> str:
     """The command that puts ``memory_mb`` into the stack's config (without a stack: the selected one)."""
-    return f"pulumi config set memorySize {memory_mb}" + (f" -s {stack}" if stack else "")
+    return f"pulumi config set {MEMORY_KEY} {memory_mb}" + (f" -s {stack}" if stack else "")
+
+
+def _from_pulumi(stack: str) -> dict[str, Any]:
+    try:
+        return stack_outputs(stack)
+    except PulumiMissingError:
+        raise OutputsError(
+            "The Pulumi CLI is not on PATH, so --stack cannot be read: install Pulumi "
+            "(https://www.pulumi.com/docs/install/) or pass --outputs FILE with the stack outputs as JSON"
+        ) from None
+    except StackError as error:
+        raise OutputsError(str(error)) from None
 
 
 def load_outputs(

@@ -26,7 +26,7 @@ from tuning.summary import format_table, pick_lines, power_rows
 class Saved:
     path: Path
     text: str  # the table, the picks, where the file is, the command that applies the result
-    command: str  # pulumi config set memorySize N -s STACK
+    memory_mb: int  # the run's optimum: what that command (and --apply) sets
 
 
 @dataclass
@@ -167,7 +167,11 @@ def run_and_save(
         done = _run_aws(args, outputs or {}, execution_input)
     else:
         done = _run_local(args, outputs, execution_input)
-        facts = {**facts, "architecture": done.emulation.get("architecture_priced", facts["architecture"])}
+        facts = {
+            **facts,
+            "architecture": done.emulation.get("architecture_priced", facts["architecture"]),
+            "runtime": done.emulation["runtime"],
+        }
     stats, _ = per_power_stats(done.output)
     # local runs: every invocation; AWS: the REPORT lines read back (none when the logs were unreadable)
     confidence = run_confidence(
@@ -241,7 +245,7 @@ def compose(
         mix=args.mix,
         confidence=confidence,
     )
-    label = "emulated on this machine" if args.target == "local" else "measured on AWS"
+    label = f"emulated on this machine, {facts['runtime']}" if args.target == "local" else "measured on AWS"
     code = f" with the code in {done.metadata['function_dir']}" if args.function_dir else ""
     lines = [
         f"Power Tuning of {facts['function_name']}{code} ({label}; {facts['architecture']}, "
@@ -261,4 +265,4 @@ def compose(
         f"  {command}",
     ]
     lines.append("  pulumi up")
-    return Saved(path, "\n".join(lines), command)
+    return Saved(path, "\n".join(lines), output["power"])

@@ -194,7 +194,8 @@ class EnvironmentLimits:
         if not self._cgroups:
             return command
         joins = " && ".join(f"echo $$ > {shlex.quote(str(c.procs_file))}" for c in self._cgroups)
-        script = f'{{ {joins}; }} 2>/dev/null || exit {_JOIN_FAILED_EXIT}; exec "$@"'
+        # The shell exports PWD, which the process would inherit: Lambda's environment has none.
+        script = f'{{ {joins}; }} 2>/dev/null || exit {_JOIN_FAILED_EXIT}; unset PWD; exec "$@"'
         return ["/bin/sh", "-c", script, "lambda-environment", *command]
 
     @staticmethod

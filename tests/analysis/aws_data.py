@@ -155,8 +155,12 @@ def seed_report_lines(now: datetime) -> int:
     return count
 
 
+SKIPPED_CAUSE = "Runtime.OutOfMemory: the function ran out of memory at 64 MB"
+
+
 def write_local_results(results_dir: Path, started: datetime) -> Path:
-    """A local run's results file (H3's writer) with one invocation record per measurement."""
+    """A local run's results file (H3's writer) with one invocation record per measurement, and one size
+    (64 MB) skipped with its cause."""
     measurements = cpu_bound_measurements(POWER_VALUES, 10)
     invocations = [
         {
@@ -182,6 +186,7 @@ def write_local_results(results_dir: Path, started: datetime) -> Path:
         output=realistic_output(POWER_VALUES, 10),
         invocations=invocations,
         emulation={"cpu_limiter": "duty-cycle"},
+        skipped=[{"power": 64, "cause": SKIPPED_CAUSE}],
         results_dir=results_dir,
     )
 

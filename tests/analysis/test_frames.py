@@ -74,3 +74,24 @@ def test_results_frame_keeps_each_runs_balanced_weight(tmp_path: Path) -> None:
     picks = decide(runs, outputs={"architecture": "arm64"}, stack=None, mix={"get": 1}, requests_per_month=1)
     by_strategy = dict(zip(picks.picks["strategy"], picks.picks["memory_mb"], strict=True))
     assert by_strategy["balanced"] == by_strategy["speed"] == 3008  # weight 0 ≡ speed, as in the tool
+
+
+def test_results_frame_carries_each_sizes_interval_and_skipped_frame_the_causes(tmp_path: Path) -> None:
+    confidence = [
+        {"power": 256, "n": 12, "durationLow": 1.5, "durationHigh": 2.5, "costLow": 3e-9, "costHigh": 4e-9}
+    ]
+    skipped = [{"power": 64, "cause": "Task timed out after 10.00 seconds"}]
+    _write(tmp_path, confidence=confidence, skipped=skipped)
+    frame = results_frame(tmp_path).set_index("power")
+    assert frame.loc[
+        256, ["n", "duration_low_ms", "duration_high_ms", "cost_low_usd", "cost_high_usd"]
+    ].tolist() == [
+        12,
+        1.5,
+        2.5,
+        3e-9,
+        4e-9,
+    ]
+    assert frame.loc[128, ["n", "duration_low_ms"]].isna().all()  # no confidence entry: no interval
+    [row] = frames.skipped_frame(tmp_path).to_dict(orient="records")
+    assert (row["power"], row["cause"], row["source"]) == (64, "Task timed out after 10.00 seconds", "local")

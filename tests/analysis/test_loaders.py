@@ -393,7 +393,8 @@ def test_without_outputs_the_report_reads_results_files_only(
     assert "results files only" in context.describe()
     runs = sources.tuning_runs(context, results_dir)
     assert runs.frame["run"].nunique() == 1
-    assert runs.notes == []
+    [run] = set(runs.frame["run"])
+    assert runs.notes == [f"Run `{run}` skipped 64 MB: {aws_data.SKIPPED_CAUSE}"]
     assert len(sources.invocations(context, results_dir).frame) == 10 * len(aws_data.POWER_VALUES)
     assert sources.lambda_metrics(context).notes == ["No stack outputs: CloudWatch metrics not read."]
     decision = recommend.decide(
@@ -471,9 +472,10 @@ def test_a_corrupt_results_file_costs_a_sentence_not_the_report(
     assert context.outputs["function_name"] == aws_data.FUNCTION  # from the newest file that loads
     runs = sources.tuning_runs(context, results_dir)
     assert runs.frame["run"].nunique() == 1
-    assert len(runs.notes) == 1
+    assert len(runs.notes) == 2  # the broken file, and the size the readable run skipped
     assert runs.notes[0].startswith("Skipped results file")
     assert "20991231T000000Z_local_broken.json" in runs.notes[0]
+    assert runs.notes[1].endswith(f"skipped 64 MB: {aws_data.SKIPPED_CAUSE}")
 
 
 def test_run_summary_one_row_per_run_newest_first() -> None:

@@ -88,6 +88,9 @@ def test_failed_runs_carry_their_cause(executed_report: dict[str, Any]) -> None:
     notes = " ".join(executed_report["summary"]["runs"]["notes"])
     assert "caught-error" in notes
     assert "failed-init" in notes
+    assert f"skipped 64 MB: {aws_data.SKIPPED_CAUSE}" in notes  # a size the local run skipped, with its cause
+    html = (executed_report["report_dir"] / "power-tuning.html").read_text()
+    assert "skipped 64 MB: Runtime.OutOfMemory: the function ran out of memory at 64 MB" in html
 
 
 def test_metrics_per_alias_and_function_total(executed_report: dict[str, Any]) -> None:
@@ -162,3 +165,23 @@ def test_missing_data_reads_as_sentences(seeded: dict[str, Any], tmp_path: Path)
     assert "Traceback" not in html
     assert "Only one successful tuning run" not in html
     assert "No successful tuning run" in html
+
+
+def test_stack_and_outputs_path_together(seeded: dict[str, Any], tmp_path: Path) -> None:
+    """The parameters cell's promise: the data comes from outputs_path, and stack only names the stack in the
+    printed command (its outputs are never read: without the Pulumi CLI here, reading them would fail)."""
+    report_dir = tmp_path / "reports"
+    args = report_args(
+        stack="prod",
+        outputs=seeded["outputs_path"],
+        results_dir=seeded["results_dir"],
+        report_dir=report_dir,
+        since="1d",
+    )
+    assert report.run(args) == 0
+    summary = json.loads((report_dir / "summary.json").read_text())
+    commands = [pick["command"] for pick in summary["decision"] if pick["command"].startswith("pulumi")]
+    assert commands
+    assert all(command.endswith(" -s prod") for command in commands)
+    html = (report_dir / "power-tuning.html").read_text()
+    assert f"from <code>{Path(seeded['outputs_path']).resolve()}</code> for stack <code>prod</code>" in html

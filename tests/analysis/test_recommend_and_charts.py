@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 from IPython.display import Image, Markdown
@@ -13,9 +14,14 @@ from analysis import charts, recommend
 
 
 def _run(
-    points: dict[int, tuple[float, float]], run: str = "r1", started: str = "2026-11-27T10:00Z"
+    points: dict[int, tuple[float, float]],
+    run: str = "r1",
+    started: str = "2026-11-27T10:00Z",
+    intervals: dict[int, tuple[float, float, float, float]] | None = None,
 ) -> pd.DataFrame:
-    """Per-power rows of one successful run: power → (duration ms, price $)."""
+    """Per-power rows of one successful run: power → (duration ms, price $), and optionally power →
+    (duration low, high ms, cost low, high $) as the results file's confidence gives them (else NaN)."""
+    nothing = (math.nan,) * 4
     return pd.DataFrame(
         [
             {
@@ -29,6 +35,13 @@ def _run(
                 "power": power,
                 "average_duration_ms": duration,
                 "average_price_usd": price,
+                **dict(
+                    zip(
+                        ["duration_low_ms", "duration_high_ms", "cost_low_usd", "cost_high_usd"],
+                        (intervals or {}).get(power, nothing),
+                        strict=True,
+                    )
+                ),
             }
             for power, (duration, price) in points.items()
         ]
@@ -144,7 +157,7 @@ EMPTY_INVOCATIONS = pd.DataFrame(
         (charts.memory_headroom, (EMPTY_INVOCATIONS,), "No Max Memory Used"),
         (charts.request_price, (pd.DataFrame(), {"get": 1}), "no per-request price"),
         (charts.monthly_cost, (pd.DataFrame(), pd.DataFrame(), 1), "no monthly cost"),
-        (charts.run_comparison, (EMPTY_STATS,), "No successful tuning run"),
+        (charts.run_comparison, (EMPTY_STATS, pd.DataFrame()), "No successful tuning run"),
     ],
 )
 def test_charts_without_data_say_why_and_write_nothing(chart, args, sentence: str, tmp_path: Path) -> None:
@@ -159,7 +172,7 @@ def test_charts_without_data_say_why_and_write_nothing(chart, args, sentence: st
 def test_one_run_is_not_a_comparison_but_is_a_chart(tmp_path: Path) -> None:
     run = _run({128: (400.0, 1.0e-6), 512: (100.0, 1.1e-6)})
     with pytest.raises(charts.NoDataError, match="Only one successful tuning run"):
-        charts.run_comparison(run, report_dir=tmp_path)
+        charts.run_comparison(run, pd.DataFrame(), report_dir=tmp_path)
     shown = charts.render(charts.cost_and_duration, run, report_dir=tmp_path)
     assert isinstance(shown, Image)
     assert (tmp_path / "cost_and_duration.png").stat().st_size > 10_000
@@ -206,6 +219,16 @@ def test_power_tuning_view_gives_each_run_its_own_panel(tmp_path: Path) -> None:
     assert "newest" not in figure.get_suptitle()
 
 
+def test_a_local_runs_title_names_the_runtime_it_ran_on(tmp_path: Path) -> None:
+    run = _run({128: (40.0, 1e-6), 512: (10.0, 2e-6)}).assign(
+        source="local", runtime="python3.13 · awslambdaric 4.2.2"
+    )
+    figure = charts.cost_and_duration(run, report_dir=tmp_path)
+    assert [ax.get_title() for ax in figure.axes if ax.get_title()] == [
+        "2026-11-27 10:00:00 · local (emulated) x86_64 · python3.13 · awslambdaric 4.2.2 · r1"
+    ]
+
+
 def test_monthly_cost_labels_each_pick_on_its_bar_stacked_only_where_picks_share_a_size(
     tmp_path: Path,
 ) -> None:
@@ -224,3 +247,65 @@ def test_monthly_cost_labels_each_pick_on_its_bar_stacked_only_where_picks_share
         if text.get_text() in ("cost", "speed", "balanced")
     }
     assert labels == {"cost": (1, 12), "speed": (2, 12), "balanced": (2, 28)}
+
+
+def _bars(ax) -> list[list[tuple[float, float, float]]]:
+    """Each error-bar container of an axis as [(x, low, high)] of its vertical bars."""
+    found = []
+    for container in ax.containers:
+        if hasattr(container, "has_yerr") and container.has_yerr:
+            segments = container.lines[2][-1].get_segments()
+            found.append([(float(s[0][0]), float(s[0][1]), float(s[1][1])) for s in segments])
+    return found
+
+
+def test_cost_and_duration_draw_each_sizes_interval_from_low_to_high(tmp_path: Path) -> None:
+    run = _run(
+        {128: (40.0, 1.0e-6), 512: (10.0, 2.0e-6)},
+        intervals={128: (35.0, 47.0, 0.9e-6, 1.2e-6)},  # 512 MB has none (no per-invocation data)
+    )
+    figure = charts.cost_and_duration(run, report_dir=tmp_path)
+    duration_ax, cost_ax = (ax for ax in figure.axes if ax.get_visible())
+    assert _bars(duration_ax) == [[(0.0, 35.0, 47.0)]]
+    [[(x, low, high)]] = _bars(cost_ax)  # $ per 1M invocations, drawn just beside the duration bar
+    assert (x, low, high) == (pytest.approx(0.08), pytest.approx(0.9), pytest.approx(1.2))
+
+    figure = charts.cost_vs_duration(
+        run, pd.DataFrame(columns=["strategy", "memory_mb"]), report_dir=tmp_path
+    )
+    [container] = [c for c in figure.axes[0].containers if hasattr(c, "has_yerr")]
+    horizontal, vertical = container.lines[2]  # xerr's bars first
+    assert [s.tolist() for s in horizontal.get_segments()] == [[[35.0, 1.0], [47.0, 1.0]]]
+    assert [s.tolist() for s in vertical.get_segments()] == [[[40.0, 0.9], [40.0, 1.2]]]
+
+
+def test_run_comparison_marks_only_the_size_that_changed(tmp_path: Path) -> None:
+    """The newer run is 20% slower at 128 MB (seeded draws, 20 each) and measured the very same invocations
+    at 512 MB: a star over its 128 MB bar in both panels (cost follows billed ms), none at 512 MB."""
+    rng = np.random.default_rng(11)
+    same = rng.normal(50.0, 2.5, 20)
+    draws = {
+        ("old", 128): rng.normal(100.0, 5.0, 20),
+        ("old", 512): same,
+        ("new", 128): rng.normal(120.0, 6.0, 20),
+        ("new", 512): same,
+    }
+    records = [
+        {"run": run, "power": power, "duration_ms": d, "billed_ms": math.ceil(d), "cold": False}
+        for (run, power), durations in draws.items()
+        for d in durations
+    ]
+    invocations = pd.DataFrame(records)
+    stats = pd.concat(
+        [
+            _run({128: (100.0, 2e-7), 512: (50.0, 4e-7)}, run="old", started="2026-11-20T10:00Z"),
+            _run({128: (120.0, 2.4e-7), 512: (50.0, 4e-7)}, run="new", started="2026-11-21T10:00Z"),
+        ],
+        ignore_index=True,
+    )
+    figure = charts.run_comparison(stats, invocations, report_dir=tmp_path)
+    duration_ax, cost_ax = figure.axes
+    # two runs share each size's 0.8 slot: the newer run's bar at 128 MB (x = 0) sits at 0 − 0.4 + 0.4·1.5
+    for ax in (duration_ax, cost_ax):
+        assert [(text.get_text(), text.xy[0]) for text in ax.texts] == [("*", pytest.approx(0.2))]
+    assert "significant change" in figure.get_suptitle()

@@ -10,12 +10,14 @@ Strict means the harness refuses the ways mock tests pass without checking anyth
 Checks are written as plain asserts on resolved values, never inside `apply`, so a check cannot be skipped.
 
 Config comes from Pulumi.yaml's defaults overlaid with Pulumi.<stack>.yaml, flattened to strings exactly like
-the engine passes them (numbers and booleans as text, arrays and objects as JSON, keys `<project>:<key>`).
+the engine passes them (numbers and booleans as text, arrays and objects as compact JSON, keys
+`<project>:<key>`).
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import hashlib
 import json
@@ -30,7 +32,8 @@ import pulumi
 import yaml
 from pulumi.output import Unknown, contains_unknowns
 from pulumi.runtime import rpc
-from pulumi.runtime.mocks import MockCallArgs, MockMonitor, MockResourceArgs, Mocks
+from pulumi.runtime.mocks import MockCallArgs, MockMonitor, MockResourceArgs, Mocks, _sync_await
+from pulumi.runtime.proto import resource_pb2
 from pulumi.runtime.settings import get_root_resource, reset_options
 from pulumi.runtime.stack import wait_for_rpcs
 
@@ -69,7 +72,7 @@ def _engine_string(value: Any) -> str:
         return value
     if isinstance(value, (int, float)):
         return str(value)
-    return json.dumps(value)
+    return json.dumps(value, separators=(",", ":"))  # Go's encoding/json, as the engine writes it
 
 
 def _qualified(key: str) -> str:
@@ -171,6 +174,10 @@ class AwsMocks(Mocks):
                     )
                 }
             )
+        elif typ == "random:index/randomBytes:RandomBytes":
+            length = int(inputs["length"])
+            data = (hashlib.sha256(name.encode()).digest() * (length // 32 + 1))[:length]  # stable per name
+            state.update(base64=base64.b64encode(data).decode(), hex=data.hex())
         elif typ == "aws:sns/topic:Topic":
             state.update(name=physical, arn=self._arn("sns", physical))
             resource_id = state["arn"]
@@ -191,8 +198,10 @@ class Registration:
     type: str
     name: str
     custom: bool
-    inputs: dict[str, Any]
-    state: dict[str, Any]
+    inputs: dict[str, Any]  # secrets unwrapped; their names are in secret_inputs
+    state: dict[str, Any]  # likewise; secret_outputs names the secret ones
+    secret_inputs: set[str]
+    secret_outputs: set[str]
     parent: str
     protect: bool
     retain_on_delete: bool
@@ -210,6 +219,13 @@ def _unknown_paths(value: Any, path: str = "") -> list[str]:
     return []
 
 
+def _unwrap_secrets(properties: dict[str, Any]) -> tuple[dict[str, Any], set[str]]:
+    """Top-level properties with secrets unwrapped, and the names of the secret ones (the SDK marks a whole
+    property secret when any value inside it is)."""
+    secret = {key for key, value in properties.items() if rpc.is_rpc_secret(value)}
+    return {key: rpc.unwrap_rpc_secret(value) for key, value in properties.items()}, secret
+
+
 class StrictMonitor(MockMonitor):
     """A MockMonitor that also keeps each registration's options and notices unknown inputs."""
 
@@ -224,13 +240,29 @@ class StrictMonitor(MockMonitor):
             self.registered_outputs[request.urn] = rpc.deserialize_properties(request.outputs)
         return super().RegisterResourceOutputs(request)
 
+    def _with_secret_outputs(self, request: Any, response: Any) -> Any:
+        """What the engine does with ``additional_secret_outputs`` and the mock monitor does not: the named
+        outputs come back secret, so a secret handed on to another resource arrives there as a secret."""
+        urn, resource_id, state = self.resources[response.urn]
+        state = {
+            key: rpc.wrap_rpc_secret(value) if key in request.additionalSecretOutputs else value
+            for key, value in state.items()
+        }
+        self.resources[urn] = MockMonitor.ResourceRegistration(urn, resource_id, state)
+        return resource_pb2.RegisterResourceResponse(
+            urn=urn, id=resource_id, object=_sync_await(rpc.serialize_properties(state, {}))
+        )
+
     def RegisterResource(self, request: Any) -> Any:  # noqa: N802 (gRPC method name)
         response = super().RegisterResource(request)
         if request.type == "pulumi:pulumi:Stack":
             return response
+        if request.additionalSecretOutputs:
+            response = self._with_secret_outputs(request, response)
         raw = rpc.deserialize_properties(request.object, keep_unknowns=True)
         urn = self.make_urn(request.parent, request.type, request.name)
-        _, _, state = self.resources[urn]
+        inputs, secret_inputs = _unwrap_secrets(rpc.deserialize_properties(request.object))
+        state, secret_outputs = _unwrap_secrets(self.resources[urn].state)
         with self._lock:
             self.registrations.append(
                 Registration(
@@ -238,8 +270,10 @@ class StrictMonitor(MockMonitor):
                     type=request.type,
                     name=request.name,
                     custom=request.custom,
-                    inputs=rpc.deserialize_properties(request.object),
+                    inputs=inputs,
                     state=state,
+                    secret_inputs=secret_inputs,
+                    secret_outputs=secret_outputs,
                     parent=request.parent,
                     protect=bool(request.protect),
                     retain_on_delete=bool(request.retainOnDelete),

@@ -69,6 +69,26 @@ def test_prod_config_parses_to_typed_values() -> None:
 
 
 @pytest.mark.parametrize(
+    ("engine_passes", "expected"),
+    [
+        # Pulumi.yaml's default, when the stack file has no powerValues
+        ("[128,256,512,1024,1536,3008]", (128, 256, 512, 1024, 1536, 3008)),
+        # `pulumi config rm powerValues`, `config set --path 'powerValues[0]' 128` (then [1] 512)
+        ("[128]", (128,)),
+        ("[128,512]", (128, 512)),
+    ],
+)
+def test_power_values_as_the_cli_passes_them(engine_passes: str, expected: tuple[int, ...]) -> None:
+    """Pulumi type-checks an array config against Pulumi.yaml and hands the program compact JSON, written by
+    Go's encoding/json from the YAML value (sdk/go/common/resource/config/value.go)."""
+    assert parse_settings(prod_raw(powerValues=engine_passes)).power_values == expected
+
+
+def test_the_harness_passes_arrays_as_the_engine_does() -> None:
+    assert engine_config("prod")[f"{PROJECT}:powerValues"] == "[128,256,512,1024,1536,3008]"
+
+
+@pytest.mark.parametrize(
     ("key", "value", "field", "expected"),
     [
         ("memorySize", "128", "memory_size", 128),
@@ -84,7 +104,7 @@ def test_prod_config_parses_to_typed_values() -> None:
             "https://app.example.com:8443",
         ),
         ("corsAllowOrigin", "", "cors_allow_origin", None),
-        ("powerValues", "128,3008", "power_values", (128, 3008)),
+        ("powerValues", "[128,3008]", "power_values", (128, 3008)),
         ("alarmEmail", "ops@example.com", "alarm_email", "ops@example.com"),
         ("authMode", "none", "auth_mode", "none"),
     ],
@@ -126,6 +146,7 @@ BAD_VALUES = [
     ("powerValues", '["128"]', "memory sizes"),
     ("powerValues", "[128, true]", "memory sizes"),
     ("powerValues", "128;256", "memory sizes"),
+    ("powerValues", "128,512", "memory sizes"),  # a plain string: Pulumi refuses it before the program runs
     ("powerTuningTimeout", "9", "10 to 900"),
     ("powerTuningTimeout", "901", "10 to 900"),
     ("alarmEmail", "ops@", "e-mail address"),

@@ -14,6 +14,7 @@ from typing import Any
 
 import yaml
 
+from api.names import CURSOR_KEY_VARIABLE
 from tests.components.harness import (
     HTTP_METHODS,
     PROJECT_DIR,
@@ -191,6 +192,7 @@ def test_function_configuration_comes_from_the_stack_config(prod: ProgramRun) ->
         "variables": {
             "TABLE_NAME": table.state["name"],
             "CORS_ALLOW_ORIGIN": ENGINE["serverless-crud:corsAllowOrigin"],
+            CURSOR_KEY_VARIABLE: cursor_key(prod).state["base64"],
         }
     }
     assert fn.inputs["tracingConfig"] == {"mode": "Active"}
@@ -207,8 +209,33 @@ def test_variant_function_settings(variant: ProgramRun) -> None:
     assert fn.inputs["architectures"] == ["x86_64"]
     assert fn.inputs["reservedConcurrentExecutions"] == 5
     assert set(fn.inputs["environment"]["variables"]) == {
-        "TABLE_NAME"
+        "TABLE_NAME",
+        CURSOR_KEY_VARIABLE,
     }  # CORS off: no origin for the function
+
+
+def cursor_key(run: ProgramRun) -> Registration:
+    return run.one("random:index/randomBytes:RandomBytes", "-cursor-key")
+
+
+def test_the_cursor_key_is_a_secret_made_once_per_stack_and_given_to_the_function(prod: ProgramRun) -> None:
+    key = cursor_key(prod)
+    microservice = next(r for r in prod.registrations if r.type == MICROSERVICE)
+    assert key.parent == microservice.urn
+    # 256 random bits, and nothing else: keepers would make `pulumi up` replace it, and every cursor with it
+    assert key.inputs == {"length": 32}
+    assert "base64" in key.secret_outputs  # encrypted in the state, masked in the CLI
+    fn = prod.one("aws:lambda/function:Function")
+    assert fn.inputs["environment"]["variables"][CURSOR_KEY_VARIABLE] == key.state["base64"]
+    assert "environment" in fn.secret_inputs  # the function's settings that carry it are secret too
+    assert "environment" not in prod.one("aws:lambda/alias:Alias").inputs
+    for name, value in prod.exports.items():  # never a stack output
+        assert prod.resolve(value) != key.state["base64"], name
+
+
+def test_the_readme_rotates_the_cursor_key_by_its_real_urn(prod: ProgramRun) -> None:
+    readme = (PROJECT_DIR / "README.md").read_text(encoding="utf-8")
+    assert f"pulumi up --replace '{cursor_key(prod).urn}'" in readme
 
 
 def test_alias_live_points_at_the_published_version(prod: ProgramRun) -> None:

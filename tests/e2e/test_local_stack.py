@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import signal
 import subprocess
 import sys
@@ -58,6 +59,7 @@ def test_outputs_follow_the_stack_contract(served_stack: ServedStack) -> None:
     assert outputs["memory_size"] == pulumi_config["memorySize"]["default"]  # runs as the prod stack would
     assert outputs["architecture"] == pulumi_config["architecture"]["default"]
     assert served_stack.outputs_path.stat().st_mode & 0o077 == 0  # it holds the API key
+    assert re.fullmatch(r"[A-Za-z0-9]{40}", outputs["api_key"])  # API Gateway's form: never starts with "-"
     tables = served_stack.client("dynamodb").list_tables()["TableNames"]
     assert outputs["table_name"] in tables
 
@@ -178,6 +180,30 @@ def test_report_lines_and_metrics_reach_the_emulator(served_stack: ServedStack) 
         assert _metric_sum(served_stack, "Duration", with_resource) > 0
 
 
+def test_list_cursors_hold_under_the_key_the_stack_made_at_start(served_stack: ServedStack) -> None:
+    key = keyed(served_stack)
+    for n in range(2):
+        assert call(served_stack, "PUT", f"/items/e2e-cursor-{n}", {"n": n}, **key)[0] in (200, 201)
+    reports_before = len(_report_lines(served_stack))
+    status, _, first = call(served_stack, "GET", "/items?limit=1", **key)
+    assert status == 200
+    cursor = first["nextCursor"]
+    status, _, second = call(served_stack, "GET", f"/items?limit=1&cursor={cursor}", **key)
+    assert status == 200
+    assert second["items"]
+    assert second["items"] != first["items"]
+    status, _, refused = call(served_stack, "GET", f"/items?cursor={cursor[:-3]}", **key)
+    assert status == 400
+    assert "start listing again" in refused["detail"]
+    # Every environment got the stack's key: none logged that it had to make its own.
+    _wait_for(lambda: len(_report_lines(served_stack)) >= reports_before + 3, "3 new REPORT lines")
+    logs = served_stack.client("logs")
+    pages = logs.get_paginator("filter_log_events").paginate(
+        logGroupName=served_stack.outputs["log_group_name"], filterPattern='"WARNING"'
+    )
+    assert [event["message"] for page in pages for event in page["events"]] == []
+
+
 def test_a_taken_port_is_a_one_line_error_with_exit_code_2(served_stack: ServedStack, tmp_path: Path) -> None:
     port = served_stack.outputs["api_url"].rsplit(":", 1)[1].split("/")[0]
     completed = subprocess.run(
@@ -199,7 +225,7 @@ def test_sigterm_stops_everything_and_frees_the_port(tmp_path: Path) -> None:
     try:
         assert call(stack, "GET", "/items", **keyed(stack))[0] == 200  # an execution environment now exists
         children = stack.descendants()
-        assert len(children) >= 2  # the moto server and at least one Lambda worker
+        assert len(children) >= 2  # the moto server and at least one execution environment
         api_port = int(stack.outputs["api_url"].rsplit(":", 1)[1].split("/")[0])
     finally:
         returncode = stop_stack(stack.process)

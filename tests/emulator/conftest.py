@@ -13,6 +13,7 @@ from emulator.runtime import LambdaRuntime
 FUNCTIONS = Path(__file__).parent / "functions"
 BASIC = FUNCTIONS / "basic"
 HEAVY_INIT = FUNCTIONS / "heavy_init"
+PROBE = FUNCTIONS / "probe"
 
 
 @pytest.fixture

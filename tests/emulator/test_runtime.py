@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
+import locale
 import os
 import re
 import subprocess
@@ -13,10 +15,12 @@ from pathlib import Path
 
 import pytest
 
+from emulator.lambda_python import lambda_python
 from emulator.limits import CgroupError
 from emulator.limits.cgroups import parent_dir, remove_stale
-from emulator.runtime import LambdaRuntime
-from tests.emulator.conftest import BASIC
+from emulator.runtime import INJECTED_INIT_ERROR_MODULE, LambdaRuntime
+from emulator.runtime_api import MAX_REQUEST_BYTES, MAX_RESPONSE_BYTES, RequestTooLargeError
+from tests.emulator.conftest import BASIC, PROBE
 from tuning.engine.reports import parse_report_line
 
 UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
@@ -111,8 +115,10 @@ def test_handler_exception_is_the_invocations_error_and_the_environment_lives_on
     assert failed.payload["errorType"] == "ValueError"
     assert failed.payload["requestId"] == failed.request_id
     assert any('raise ValueError("boom")' in frame for frame in failed.payload["stackTrace"])
-    assert "[ERROR] ValueError: boom" in failed.log_lines
-    assert not any("worker.py" in line for line in failed.log_lines)  # the trace starts in the function
+    # the client logs the error as one event: its lines joined by \r, as awslambdaric writes to stdout
+    (logged,) = [line for line in failed.log_lines if line.startswith("[ERROR] ValueError: boom")]
+    assert logged.split("\r")[1] == "Traceback (most recent call last):"
+    assert "bootstrap.py" not in logged  # the trace starts in the function
     assert not after.cold
     assert after.payload["invocations"] == 2
 
@@ -131,6 +137,8 @@ def test_timeout_fails_the_invocation_and_discards_the_environment(make_runtime)
     after = runtime.invoke({"action": "echo"})
 
     assert timed_out.error["errorType"] == "Sandbox.Timedout"
+    assert timed_out.timed_out
+    assert not timed_out.out_of_memory
     assert timed_out.error["errorMessage"].endswith("Task timed out after 1.00 seconds")
     assert timed_out.duration_ms == 1000.0
     assert timed_out.billed_ms == 1000
@@ -164,9 +172,11 @@ def test_exceeding_the_memory_size_kills_the_environment_like_lambda(make_runtim
     assert fits.error is None
     assert fits.max_memory_used_mb < 128
     assert too_big.error == {
-        "errorType": "Runtime.ExitError",
+        "errorType": "Runtime.OutOfMemory",
         "errorMessage": f"RequestId: {too_big.request_id} Error: Runtime exited with error: signal: killed",
     }
+    assert too_big.out_of_memory
+    assert not too_big.timed_out
     assert too_big.report_line.endswith(
         "Max Memory Used: 128 MB\tStatus: error\tError Type: Runtime.OutOfMemory"
     )
@@ -303,6 +313,208 @@ def test_environments_die_with_the_runtimes_process(tmp_path, cpu_limiter):
                 threading.Event().wait(0.05)
             else:
                 os.kill(pid, 9)
-                pytest.fail(f"worker {pid} outlived its runtime")
+                pytest.fail(f"environment {pid} outlived its runtime")
     finally:
         _remove_cgroups_of_dead_runs()  # the killed runtime could not remove its own (no later run here will)
+
+
+# What the function sees: Lambda's variables (section 1 of the runtime's issue), nothing of this shell's.
+LAMBDA_VARIABLES = {
+    "AWS_LAMBDA_FUNCTION_NAME",
+    "AWS_LAMBDA_FUNCTION_VERSION",
+    "AWS_LAMBDA_FUNCTION_MEMORY_SIZE",
+    "AWS_LAMBDA_INITIALIZATION_TYPE",
+    "AWS_LAMBDA_LOG_GROUP_NAME",
+    "AWS_LAMBDA_LOG_STREAM_NAME",
+    "AWS_REGION",
+    "AWS_DEFAULT_REGION",
+    "_HANDLER",
+    "_X_AMZN_TRACE_ID",  # set by the client for each invocation, from the trace header
+    "AWS_EXECUTION_ENV",
+    "AWS_LAMBDA_RUNTIME_API",
+    "TZ",
+    "LANG",
+    "PATH",
+    "PYTHONPATH",
+    "LAMBDA_TASK_ROOT",
+    "LAMBDA_RUNTIME_DIR",
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+}
+EMULATOR_GUARDS = {
+    "AWS_CONFIG_FILE",
+    "AWS_SHARED_CREDENTIALS_FILE",
+}  # keep ~/.aws out of the function's reach
+FUNCTION_VARIABLES = {"TABLE_NAME": "items", "AWS_ENDPOINT_URL": "http://127.0.0.1:5999"}
+CREDENTIALS = {"AWS_ACCESS_KEY_ID": "AKID", "AWS_SECRET_ACCESS_KEY": "secret", "AWS_SESSION_TOKEN": "token"}
+
+
+def _locale_coercion() -> set[str]:
+    """Python sets LC_CTYPE itself (PEP 538) where LANG's en_US.UTF-8 is not installed; Lambda has it."""
+    try:
+        with _restored_ctype():
+            locale.setlocale(locale.LC_CTYPE, "en_US.UTF-8")
+    except locale.Error:
+        return {"LC_CTYPE"}
+    return set()
+
+
+@contextlib.contextmanager
+def _restored_ctype():
+    saved = locale.setlocale(locale.LC_CTYPE)
+    try:
+        yield
+    finally:
+        locale.setlocale(locale.LC_CTYPE, saved)
+
+
+def test_the_probe_sees_lambdas_python_environment_and_context(make_runtime, monkeypatch):
+    monkeypatch.setenv("DEVELOPERS_OWN", "must not leak")
+    monkeypatch.setenv("AWS_PROFILE", "developer")
+    runtime = make_runtime(
+        function_name="probe",
+        memory_mb=256,
+        timeout_s=7,
+        function_dir=PROBE,
+        environment={**FUNCTION_VARIABLES, **CREDENTIALS, "AWS_REGION": "eu-west-1"},
+    )
+    invocation = runtime.invoke({})
+    seen = invocation.payload
+    environ = seen["environ"]
+
+    assert invocation.error is None
+    assert seen["version"].startswith(runtime.python.python_version + " ")
+    if not runtime.python.interpreter.fallback:
+        assert seen["version"].startswith("3.13.")
+    assert set(environ) - _locale_coercion() == LAMBDA_VARIABLES | EMULATOR_GUARDS | set(FUNCTION_VARIABLES)
+    assert {key: environ[key] for key in FUNCTION_VARIABLES} == FUNCTION_VARIABLES
+    assert {key: environ[key] for key in CREDENTIALS} == CREDENTIALS  # as Lambda passes the role's
+    assert environ["AWS_EXECUTION_ENV"] == "AWS_Lambda_python3.13"
+    assert environ["_HANDLER"] == "app.lambda_handler"
+    assert environ["AWS_LAMBDA_FUNCTION_NAME"] == "probe"
+    assert environ["AWS_LAMBDA_FUNCTION_VERSION"] == "$LATEST"
+    assert environ["AWS_LAMBDA_FUNCTION_MEMORY_SIZE"] == "256"
+    assert environ["AWS_LAMBDA_INITIALIZATION_TYPE"] == "on-demand"
+    assert environ["AWS_LAMBDA_LOG_GROUP_NAME"] == "/aws/lambda/probe"
+    assert environ["AWS_LAMBDA_LOG_STREAM_NAME"] == invocation.log_stream
+    assert environ["AWS_REGION"] == environ["AWS_DEFAULT_REGION"] == "eu-west-1"
+    assert re.fullmatch(r"127\.0\.0\.1:\d+", environ["AWS_LAMBDA_RUNTIME_API"])
+    assert (environ["TZ"], environ["LANG"]) == (":UTC", "en_US.UTF-8")
+    assert Path(environ["LAMBDA_TASK_ROOT"]) == Path(seen["cwd"]) == Path(seen["path"][0]) == PROBE.resolve()
+    assert environ["PYTHONPATH"] == environ["LAMBDA_RUNTIME_DIR"]
+    assert (Path(environ["LAMBDA_RUNTIME_DIR"]) / "awslambdaric").is_dir()  # where the client lives
+    assert re.fullmatch(
+        r"Root=1-[0-9a-f]{8}-[0-9a-f]{24};Parent=[0-9a-f]{16};Sampled=0", environ["_X_AMZN_TRACE_ID"]
+    )
+    repo = Path(__file__).resolve().parents[2]
+    assert not any(Path(p) in (repo, repo / "emulator") for p in seen["path"])
+    context = seen["context"]
+    assert context["aws_request_id"] == invocation.request_id
+    assert context["invoked_function_arn"] == "arn:aws:lambda:eu-west-1:123456789012:function:probe"
+    assert (context["function_name"], context["function_version"]) == ("probe", "$LATEST")
+    assert context["memory_limit_in_mb"] == "256"  # a string, as Lambda's Python runtime gives it
+    assert (context["log_group_name"], context["log_stream_name"]) == (
+        "/aws/lambda/probe",
+        invocation.log_stream,
+    )
+    assert 0 < context["remaining_ms"] <= 7000
+
+
+def test_the_runtime_is_labelled_by_what_its_environments_report(make_runtime):
+    prepared = lambda_python()
+    # a runtime told the wrong client version: the label must still come from the environment that ran
+    runtime = make_runtime(python=dataclasses.replace(prepared, awslambdaric="0.0.0"))
+    assert runtime.label.endswith(
+        "awslambdaric 0.0.0" + (" (fallback)" if prepared.interpreter.fallback else "")
+    )
+    runtime.invoke({"action": "echo"})
+
+    version = ".".join(prepared.python_version.split(".")[:2])
+    expected = f"python{version} · awslambdaric 4.2.2"  # the pin in emulator/lambda-runtime/requirements.txt
+    if prepared.interpreter.fallback:
+        expected += " (fallback)"
+    assert runtime.label == expected
+    assert runtime.emulation["runtime"] == expected
+
+
+def test_logging_records_reach_the_log_in_lambdas_text_format(make_runtime):
+    invocation = make_runtime().invoke({"action": "log"})
+
+    (record,) = [line for line in invocation.log_lines if line.startswith("[INFO]")]
+    level, timestamp, request_id, message = record.split("\t")
+    assert level == "[INFO]"
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", timestamp)
+    assert request_id == invocation.request_id
+    assert message == "a record from logging"
+    assert invocation.log_lines.index(record) > invocation.log_lines.index("handling log")  # in order
+
+
+def test_a_response_over_six_megabytes_is_lambdas_error_and_a_fresh_environment(make_runtime):
+    runtime = make_runtime()
+    too_big = runtime.invoke({"action": "big", "bytes": MAX_RESPONSE_BYTES})
+    fits = runtime.invoke({"action": "big", "bytes": 1000})
+
+    assert too_big.error == {
+        "errorType": "Function.ResponseSizeTooLarge",
+        "errorMessage": "Response payload size exceeded maximum allowed payload size "
+        f"({MAX_RESPONSE_BYTES} bytes).",
+    }
+    assert "Error Type: Function.ResponseSizeTooLarge" in too_big.report_line
+    assert fits.error is None
+    assert fits.cold  # the client exits when its post is refused, as in Lambda
+
+
+def test_an_event_over_six_megabytes_is_refused_before_any_environment(make_runtime):
+    runtime = make_runtime()
+    with pytest.raises(RequestTooLargeError, match=f"Request must be smaller than {MAX_REQUEST_BYTES} bytes"):
+        runtime.invoke("x" * (MAX_REQUEST_BYTES - 2))  # with its quotes, exactly the limit
+    assert runtime.invoke({"action": "echo"}).cold
+
+
+class ScriptedFaults:
+    """Fires each named fault on the listed calls (1-based) and counts every ask."""
+
+    def __init__(self, **on_calls: list[int]) -> None:
+        self.on_calls = on_calls
+        self.asked: dict[str, int] = {}
+
+    def fire(self, name: str) -> bool:
+        self.asked[name] = self.asked.get(name, 0) + 1
+        return self.asked[name] in self.on_calls.get(name, [])
+
+
+def test_the_crash_fault_kills_the_environment_mid_request(make_runtime):
+    faults = ScriptedFaults(**{"lambda-crash": [2]})
+    runtime = make_runtime(faults=faults)
+    runtime.invoke({"action": "echo"})
+    crashed = runtime.invoke({"action": "echo"})
+    after = runtime.invoke({"action": "echo"})
+
+    assert crashed.error == {
+        "errorType": "Runtime.ExitError",
+        "errorMessage": f"RequestId: {crashed.request_id} Error: Runtime exited with error: signal: killed",
+    }
+    assert not crashed.out_of_memory
+    assert crashed.log_lines[-3] == crashed.error["errorMessage"]  # logged before END and REPORT
+    assert after.cold  # the crashed environment was discarded
+    assert faults.asked["lambda-crash"] == 3  # asked once per invocation
+
+
+def test_the_init_error_fault_fails_init_and_the_next_request_retries(make_runtime):
+    faults = ScriptedFaults(**{"lambda-init-error": [1]})
+    runtime = make_runtime(faults=faults)
+    failed = runtime.invoke({"action": "echo"})
+    retried = runtime.invoke({"action": "echo"})
+
+    assert failed.error["errorType"] == "Runtime.ImportModuleError"
+    assert INJECTED_INIT_ERROR_MODULE in failed.error["errorMessage"]
+    assert failed.cold
+    assert retried.cold
+    assert retried.error is None
+    assert faults.asked["lambda-init-error"] == 2  # once per new environment
+
+
+def test_no_fault_object_means_no_fault(make_runtime):
+    runtime = make_runtime(faults=ScriptedFaults())
+    assert all(runtime.invoke({"action": "echo"}).error is None for _ in range(3))

@@ -17,11 +17,13 @@ import pytest
 from botocore.exceptions import ClientError, EndpointConnectionError
 from moto import mock_aws
 
+from api.names import CURSOR_KEY_VARIABLE
 from api.table import table_definition
 
 ROOT = Path(__file__).resolve().parents[2]
 FUNCTION_DIR = ROOT / "function"
 TABLE = "items-test"
+CURSOR_KEY = "function-tests-cursor-key"  # what Pulumi's secret or the local stack's key is on a deployment
 
 # Lambda puts the package root first on sys.path and imports app as a top-level module; so do the tests —
 # without leaving a __pycache__ in function/, the folder that is zipped and deployed as it is.
@@ -29,8 +31,11 @@ if str(FUNCTION_DIR) not in sys.path:
     sys.path.insert(0, str(FUNCTION_DIR))
 _write_bytecode = sys.dont_write_bytecode
 sys.dont_write_bytecode = True
-import app  # noqa: E402
-import store  # noqa: E402
+# Init as deployed, with a cursor key (else a warning at import); each test then sets it (``cursor_key``).
+with pytest.MonkeyPatch.context() as _patch:
+    _patch.setenv(CURSOR_KEY_VARIABLE, CURSOR_KEY)
+    import app
+    import store
 
 sys.dont_write_bytecode = _write_bytecode
 
@@ -123,6 +128,13 @@ class Api:
 
     def direct(self, event: Any) -> Any:
         return app.lambda_handler(event, self._context())
+
+
+@pytest.fixture(autouse=True)
+def cursor_key(monkeypatch: pytest.MonkeyPatch) -> str:
+    """The function's cursor key, as every deployment sets it (tests of a missing key remove it)."""
+    monkeypatch.setenv(CURSOR_KEY_VARIABLE, CURSOR_KEY)
+    return CURSOR_KEY
 
 
 @pytest.fixture(scope="module")

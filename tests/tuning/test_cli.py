@@ -11,11 +11,15 @@ from pathlib import Path
 import boto3
 import pytest
 
+from tests.support import fake_pulumi
 from tests.support.power_tuning_fake import fake_stack_outputs, queue_lambda_results, realistic_output
+from tuning import outputs as outputs_module
 from tuning.cli import main
 from tuning.engine.analyzer import build_output
 from tuning.errors import InterruptedRunError
+from tuning.outputs import pulumi_cli as real_pulumi_cli
 from tuning.payloads import seed_events
+from tuning.runners.rounds import Sampling
 
 
 def _fake_stack(endpoint: str, tmp_path: Path, outcome: str, executions: int = 1, **fake: object) -> Path:
@@ -66,6 +70,39 @@ def test_aws_run_saves_results_and_prints_the_pulumi_line(
     assert "  cost       128 MB" in printed
     assert "  speed     3008 MB" in printed
     assert "128*" in printed
+
+
+def _apply_run(stack: str, results: Path) -> int:
+    argv = ["run", "--target", "aws", "--stack", stack, "--apply", "--poll-interval", "0.05"]
+    return main([*argv, "--results-dir", str(results)])
+
+
+def test_a_stack_is_read_and_the_pick_applied_through_pulumi(
+    moto_endpoint: str, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    stack_outputs = json.loads(_fake_stack(moto_endpoint, tmp_path, "success").read_text())
+    pulumi = fake_pulumi.install(monkeypatch, {"prod": stack_outputs})
+    assert _apply_run("prod", tmp_path / "results") == 0
+    printed = capsys.readouterr().out
+    assert "pulumi config set memorySize 128 -s prod" in printed  # the cost pick of the fake (above)
+    assert "Config updated; deploy it with `pulumi up`." in printed
+    [config_set] = [args for args, _ in pulumi.calls if args[:2] == ["config", "set"]]
+    assert config_set[2] == "memorySize"
+    assert config_set[config_set.index("--stack") + 1] == "prod"
+    assert config_set[-1] == "128"
+
+
+def test_apply_without_the_pulumi_cli_says_what_to_run(
+    moto_endpoint: str, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The outputs come from the fake; when --apply needs the CLI again it is gone (PATH without pulumi)."""
+    stack_outputs = json.loads(_fake_stack(moto_endpoint, tmp_path, "success").read_text())
+    reads = iter([fake_pulumi.FakePulumi({"prod": stack_outputs})])
+    monkeypatch.setattr(outputs_module, "pulumi_cli", lambda: next(reads, None) or real_pulumi_cli())
+    monkeypatch.setenv("PATH", str(tmp_path))
+    assert _apply_run("prod", tmp_path / "results") == 1
+    assert "--apply: the Pulumi CLI is not on PATH; run the command above yourself" in capsys.readouterr().err
+    assert len(list((tmp_path / "results").glob("*.json"))) == 1  # the run itself is kept
 
 
 def test_empty_output_exits_1_and_writes_nothing(
@@ -196,7 +233,7 @@ def _capture_local_runs(monkeypatch: pytest.MonkeyPatch) -> dict:
 
     def fake_run_local(execution_input, *, outputs, init_cpu, cpu_limiter, seed, on_invocation, **rounds):
         calls.update(execution_input=execution_input, outputs=outputs, init_cpu=init_cpu, limiter=cpu_limiter)
-        calls["seed"] = seed
+        calls.update(seed=seed, sampling=rounds["sampling"], function_dir=rounds.get("function_dir"))
         records = []
         for power, durations in ((128, [30.0, 10.0, 11.0, 12.0, 13.0]), (1024, [9.0, 2.0, 2.0, 2.0, 2.0])):
             for duration in durations:
@@ -215,12 +252,13 @@ def _capture_local_runs(monkeypatch: pytest.MonkeyPatch) -> dict:
         moment = datetime(2026, 11, 27, 6, 0, tzinfo=UTC)
         sampled = Sampled(rounds["sampling"], records, [], [{"powerValues": [128, 1024], "num": 5}], {}, [])
         code = Path("function").resolve()
-        return LocalRun(output, records, {"architecture_priced": "arm64"}, moment, moment, sampled, code)
+        return LocalRun(output, records, FAKE_EMULATION, moment, moment, sampled, code)
 
     monkeypatch.setattr(tuning.run, "run_local", fake_run_local)
     return calls
 
 
+FAKE_EMULATION = {"architecture_priced": "arm64", "runtime": "python3.13 · awslambdaric 4.2.2"}
 LOCAL_ARGS = [
     "run",
     "--target",
@@ -232,6 +270,23 @@ LOCAL_ARGS = [
     "--mix",
     "get=3,create=2",
 ]
+
+
+def test_num_auto_wiring(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """--num auto reaches the runner as its sampling (precision as a fraction); the input's num is the first
+    round's: 10, or more when the mix needs it."""
+    calls = _capture_local_runs(monkeypatch)
+    monkeypatch.chdir(tmp_path)
+    auto = ["--num", "auto", "--precision", "2.5", "--max-num", "50"]
+    assert (
+        main([*LOCAL_ARGS[:-4], *auto, "--mix", "get=14,list=1", "--function-dir", str(MEMORY_HUNGRY)]) == 0
+    )
+    assert calls["sampling"] == Sampling(None, precision=0.025, max_num=50)
+    assert calls["execution_input"]["num"] == 15  # list's share of 1/15 needs 15 invocations to get one
+    assert calls["function_dir"] == MEMORY_HUNGRY
+    assert main([*LOCAL_ARGS[:-4], "--num", "auto"]) == 0
+    assert calls["sampling"] == Sampling(None, precision=0.05, max_num=200)
+    assert calls["execution_input"]["num"] == 10
 
 
 def test_local_run_wiring(
@@ -249,9 +304,9 @@ def test_local_run_wiring(
     saved = json.loads(path.read_text())
     assert saved["metadata"]["emulated"] is True
     assert len(saved["invocations"]) == 10
-    assert saved["emulation"] == {"architecture_priced": "arm64"}
+    assert saved["emulation"] == FAKE_EMULATION
     out, err = capsys.readouterr()
-    assert "emulated on this machine; arm64" in out
+    assert "emulated on this machine, python3.13 · awslambdaric 4.2.2; arm64" in out  # the runtime it ran on
     # 128 MB: 5 invocations, trimmed mean of 10..30 drops 10 and 30 → 12.00, an interval around it; p90 of
     # five is the largest, 30.00; memory 55 MB; the cost optimum (*): ceil(12) · 1.7e-9 · 1 beats 1024 MB's
     # 2 · 1.7e-9 · 8

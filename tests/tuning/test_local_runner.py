@@ -19,6 +19,7 @@ import psutil
 import pytest
 
 from api.table import table_definition
+from emulator.lambda_python import lambda_python
 from emulator.table import create_table
 from tests.emulator.conftest import BASIC
 from tuning.errors import TuningError
@@ -66,6 +67,11 @@ def test_two_memory_sizes_end_to_end_the_smaller_measures_slower():
     assert emulation["host_cpu"]
     assert emulation["init_cpu"] == "boost"
     assert [p["cpu_share"] for p in emulation["per_power"]] == [round(256 / 1769, 4), round(1024 / 1769, 4)]
+    python = lambda_python()
+    version = ".".join(python.python_version.split(".")[:2])
+    fallback = " (fallback)" if python.interpreter.fallback else ""
+    assert emulation["runtime"] == f"python{version} · awslambdaric 4.2.2{fallback}"  # the run's label
+    assert [p["runtime"] for p in emulation["per_power"]] == [emulation["runtime"]] * 2
 
 
 @pytest.mark.slow
@@ -269,11 +275,11 @@ def test_ctrl_c_during_a_local_run_exits_130_in_one_line_and_leaves_nothing_runn
     )
     try:
         assert process.stderr is not None
-        # measuring has begun once the bar counts an invocation: server, table and a worker are running
+        # measuring has begun once the bar counts an invocation: server, table and an environment are running
         progress = _read_until(process.stderr, re.compile(rb"\| *[1-9]\d*/800 "), limit_s=120)
         assert re.search(rb"\| *[1-9]\d*/800 ", progress), progress.decode(errors="replace")
         children = psutil.Process(process.pid).children(recursive=True)
-        assert any("worker.py" in " ".join(child.cmdline()) for child in children)
+        assert any("awslambdaric" in child.cmdline() for child in children)
         os.killpg(process.pid, signal.SIGINT)
         out, err = process.communicate(timeout=60)
     finally:

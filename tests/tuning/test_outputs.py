@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 import json
-import os
-import stat
 from pathlib import Path
 
 import pytest
 
-from tuning.outputs import REQUIRED_KEYS, OutputsError, load_outputs
+from tests.support import fake_pulumi
+from tuning.outputs import (
+    PROJECT_DIR,
+    REQUIRED_KEYS,
+    OutputsError,
+    PulumiMissingError,
+    StackError,
+    load_outputs,
+    set_memory_size,
+)
 
 OUTPUTS = {
     "function_name": "crud",
@@ -55,28 +62,43 @@ def test_exactly_one_source() -> None:
         load_outputs("prod", "outputs.json")
 
 
-def _fake_pulumi(directory: Path, script: str) -> None:
-    pulumi = directory / "pulumi"
-    pulumi.write_text("#!/bin/sh\n" + script)
-    pulumi.chmod(pulumi.stat().st_mode | stat.S_IEXEC)
+# --- a stack, through Pulumi's Automation API (its LocalWorkspace against a fake CLI) ---------------------
 
 
-def test_reads_the_stack_through_the_pulumi_cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    args_file = tmp_path / "args"
-    _fake_pulumi(tmp_path, f"echo \"$@\" > {args_file}\necho '{json.dumps(OUTPUTS)}'\n")
-    monkeypatch.setenv("PATH", f"{tmp_path}{os.pathsep}{os.environ['PATH']}")
-    assert load_outputs(stack="prod", required=REQUIRED_KEYS) == OUTPUTS
-    assert args_file.read_text().split() == ["stack", "output", "--json", "--show-secrets", "-s", "prod"]
+def test_reads_the_stack_with_secrets_shown(monkeypatch: pytest.MonkeyPatch) -> None:
+    pulumi = fake_pulumi.install(monkeypatch, {"prod": OUTPUTS})
+    assert load_outputs(stack="prod", required=REQUIRED_KEYS) == OUTPUTS  # api_key in plain text
+    commands = [args for args, _ in pulumi.calls]
+    assert ["stack", "output", "--json", "--show-secrets", "--stack", "prod"] in commands
+    assert {cwd for _, cwd in pulumi.calls} == {str(PROJECT_DIR)}  # where Pulumi.yaml is
+    assert not any("select" in args for args in commands)  # the user's selected stack is left alone
 
 
-def test_a_failing_pulumi_cli_reports_its_message(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    _fake_pulumi(tmp_path, "echo 'error: no stack named prod found' >&2\nexit 255\n")
-    monkeypatch.setenv("PATH", str(tmp_path))
-    with pytest.raises(OutputsError, match="failed: error: no stack named prod found"):
-        load_outputs(stack="prod")
+def test_sets_memory_size_on_the_named_stack(monkeypatch: pytest.MonkeyPatch) -> None:
+    pulumi = fake_pulumi.install(monkeypatch, {"prod": OUTPUTS, "dev": OUTPUTS})
+    set_memory_size("dev", 512)
+    [(args, cwd)] = pulumi.calls
+    assert args[:3] == ["config", "set", "memorySize"]
+    assert args[args.index("--stack") + 1] == "dev"
+    assert args[-2:] == ["--", "512"]
+    assert "--secret" not in args
+    assert cwd == str(PROJECT_DIR)
+
+
+def test_an_unknown_stack_reports_the_cli_message(monkeypatch: pytest.MonkeyPatch) -> None:
+    fake_pulumi.install(monkeypatch, {"prod": OUTPUTS})
+    cli_says = "error: no stack named 'dev' found"
+    with pytest.raises(OutputsError) as read:
+        load_outputs(stack="dev")
+    assert str(read.value) == f"`pulumi stack output -s dev` failed: {cli_says}"
+    with pytest.raises(StackError) as changed:
+        set_memory_size("dev", 512)
+    assert str(changed.value) == f"`pulumi config set memorySize 512 -s dev` failed: {cli_says}"
 
 
 def test_no_pulumi_cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("PATH", str(tmp_path))
+    monkeypatch.setenv("PATH", str(tmp_path))  # the real PulumiCommand finds no `pulumi` to start
     with pytest.raises(OutputsError, match=r"Pulumi CLI is not on PATH.*--outputs FILE"):
         load_outputs(stack="prod")
+    with pytest.raises(PulumiMissingError):
+        set_memory_size("prod", 512)

@@ -26,10 +26,9 @@ from api.names import LOCAL_TABLE_NAME
 from emulator.limits import CPU_LIMITERS as CPU_LIMITERS  # the CLI's choices, re-exported: one list
 from emulator.limits import cpu_share, host_cores, plan_limits
 from emulator.local_stack import pulumi_default
-from emulator.moto_server import aws_env
 from emulator.runtime import DEFAULT_FUNCTION_DIR, Invocation, LambdaRuntime, check_init_cpu
 from emulator.runtime import INIT_CPU_MODES as INIT_CPU_MODES  # the CLI's choices, re-exported
-from emulator.table import private_table
+from emulator.table import function_environment, private_table
 from tuning.engine.inputs import ALL_POWER_VALUES, DEFAULT_POWER_VALUES, MIN_NUM, validate_function_arn
 from tuning.errors import TuningError
 from tuning.payloads import expand_payloads
@@ -126,10 +125,10 @@ def _target(execution_input: dict[str, Any], outputs: dict | None) -> _Target:
 
 @contextlib.contextmanager
 def _dynamodb(outputs: dict | None, region: str) -> Iterator[dict[str, str]]:
-    """The function's AWS environment and TABLE_NAME: the running local stack's endpoint and table, or a
-    private moto server's with a fresh table (stopped at the end, also on errors and Ctrl-C)."""
+    """The function's environment (``function_environment``): the running local stack's endpoint and table,
+    or a private moto server's with a fresh table (stopped at the end, also on errors and Ctrl-C)."""
     if outputs and outputs.get("endpoint_url"):
-        yield {**aws_env(outputs["endpoint_url"], region), "TABLE_NAME": outputs["table_name"]}
+        yield function_environment(outputs["endpoint_url"], outputs["table_name"], region)
         return
     with private_table((outputs or {}).get("table_name") or LOCAL_TABLE_NAME, region) as environment:
         yield environment
@@ -207,7 +206,7 @@ def _measure_power(
     kept (the table counts it)."""
     records: list[dict[str, Any]] = []
     with fresh_runtime() as runtime:
-        facts = _power_facts(power, runtime)
+        cause = None
         with contextlib.closing(_invocations(runtime, fresh_runtime, events, mode, sleep_s)) as invocations:
             for invocation in invocations:
                 records.append(_record(power, invocation))
@@ -215,8 +214,8 @@ def _measure_power(
                     on_invocation(records[-1])
                 cause = failure_cause(invocation, allowed)
                 if cause is not None:
-                    return facts, records, cause
-    return facts, records, None
+                    break
+        return _power_facts(power, runtime), records, cause  # after the runs: the runtime they reported
 
 
 def _sleep_between_runs_s(execution_input: dict[str, Any]) -> float:
@@ -374,6 +373,7 @@ def _emulation(experiment: _Experiment, per_power: list[dict[str, Any]], init_cp
     return {
         "emulated": True,
         "note": EMULATION_NOTE,
+        "runtime": per_power[0]["runtime"],
         "cpu_limiter": per_power[0]["cpu_limiter"],
         "memory_limit": per_power[0]["memory_limit"],
         "init_cpu": init_cpu,
@@ -388,5 +388,5 @@ def _emulation(experiment: _Experiment, per_power: list[dict[str, Any]], init_cp
 def _power_facts(power: int, runtime: LambdaRuntime) -> dict[str, Any]:
     """How one memory size was emulated: CPU share, the cap and its period, the memory limit, parallelism."""
     facts = runtime.emulation
-    keys = ("cpu_limiter", "cpu_share", "cpu_cores_allowed", "cpu_period_ms", "memory_limit")
+    keys = ("runtime", "cpu_limiter", "cpu_share", "cpu_cores_allowed", "cpu_period_ms", "memory_limit")
     return {"power": power, **{key: facts[key] for key in keys}, "environments": runtime.max_environments}

@@ -12,8 +12,9 @@ The next round's ``num`` comes from the interval shrinking as 1/√n: a size at 
 ``n`` invocations needs about ``n·(w/precision)²`` in all, so the round adds that minus ``n`` for the widest
 open size, at least the smallest ``num`` the tool accepts for the payload, at most what ``max_num`` leaves,
 and at most ``GROWTH`` times ``n``: a width estimated from 10 invocations is itself rough (on this machine
-the CRUD mix measured ±66–90% at n=10, which asked for 190 more at once), and a size that settles at 40 should
-not be driven to 200. The rounds then grow 10 → 40 → 160 → max, a few more executions on AWS at most.
+a get-only mix measured ±73–91% at n=10, its one cold start drawn several times by some resamples, which
+asked for 190 more at once), and a size that settles at 40 should not be driven to 200. The rounds then grow
+10 → 40 → 160 → max, a few more executions on AWS at most.
 
 A size that fails in a round (error, timeout, out of memory) is set aside with its cause and the others go
 on; the result is what Power Tuning's analyzer computes over every invocation of the sizes that worked

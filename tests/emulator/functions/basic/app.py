@@ -1,10 +1,16 @@
-"""A test-only Lambda function: the event's ``action`` picks a behaviour the local runtime must handle."""
+"""A test-only Lambda function: the event's ``action`` picks a behaviour the local runtime must handle.
 
+Invoked directly the event holds the action; through the local API gateway it is in the JSON body."""
+
+import json
+import logging
 import os
 import sys
 import time
 
 print("init: module loaded")
+logger = logging.getLogger()
+logger.setLevel(logging.INFO)
 _invocations = 0
 
 
@@ -49,12 +55,19 @@ def _allocate(mb: int):
 def lambda_handler(event, context):
     global _invocations
     _invocations += 1
+    if "httpMethod" in event:
+        event = json.loads(event["body"] or "{}")
     action = event.get("action", "echo")
     print(f"handling {action}")
     if action == "echo":
         return _echo(event, context)
     if action == "status":
         return {"statusCode": event.get("statusCode", 201)}
+    if action == "log":
+        logger.info("a record from %s", "logging")
+        return {"statusCode": 200}
+    if action == "big":
+        return {"statusCode": 200, "body": "x" * event["bytes"]}
     if action == "raise":
         raise ValueError("boom")
     if action == "sleep":
