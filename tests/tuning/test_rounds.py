@@ -9,6 +9,7 @@ import random
 import pytest
 
 from tuning.engine.analyzer import build_output
+from tuning.engine.confidence import relative_half_width, run_confidence
 from tuning.errors import TuningError
 from tuning.runners.rounds import RoundResult, Sampling, merged_output, next_num, sample, smallest_num
 
@@ -73,6 +74,17 @@ def test_a_size_that_reached_the_precision_is_not_invoked_again():
     assert sampled.n[512] == sampled.n[1024] == 10
     assert sampled.n[128] == sum(num for _, num in calls)
     assert sampled.rounds == [{"powerValues": sizes, "num": num} for sizes, num in calls]
+
+
+def test_a_size_stops_when_the_interval_the_results_file_reports_is_within_the_precision():
+    measure, calls = _invoker({128: 0.2, 512: 0.05, 1024: 0.01})
+    sampled = _sample(measure, Sampling(None))
+    reported = run_confidence(
+        MEANS_MS, sampled.invocations, discard=0.2, architecture="x86_64", region="us-east-1"
+    )
+    assert len(calls) > 1
+    assert sampled.unsettled == []
+    assert [relative_half_width(entry) <= 0.05 for entry in reported] == [True] * 3
 
 
 def test_max_num_stops_a_size_that_never_settles():

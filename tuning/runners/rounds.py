@@ -11,10 +11,10 @@ ones. The run ends when no size is open, or when the next round would take a siz
 The next round's ``num`` comes from the interval shrinking as 1/√n: a size at relative half-width ``w`` after
 ``n`` invocations needs about ``n·(w/precision)²`` in all, so the round adds that minus ``n`` for the widest
 open size, at least the smallest ``num`` the tool accepts for the payload, at most what ``max_num`` leaves,
-and at most ``GROWTH`` times ``n``: a width estimated from 10 invocations is itself rough (on this machine
-a get-only mix measured ±73–91% at n=10, its one cold start drawn several times by some resamples, which
-asked for 190 more at once), and a size that settles at 40 should not be driven to 200. The rounds then grow
-10 → 40 → 160 → max, a few more executions on AWS at most.
+and at most ``GROWTH`` times ``n``: a width estimated from 10 invocations is itself rough (with the default
+mix on this machine, ±16–60% at n=10, which asks for the whole ``max_num`` at once), and a size that settles
+at 40 should not be driven to 200. The rounds then grow 10 → 40 → 160 → max, a few more executions on AWS
+at most.
 
 A size that fails in a round (error, timeout, out of memory) is set aside with its cause and the others go
 on; the result is what Power Tuning's analyzer computes over every invocation of the sizes that worked
@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tuning.engine.analyzer import DEFAULT_BALANCED_WEIGHT, build_output, execution_cost
-from tuning.engine.confidence import relative_half_width, size_confidence
+from tuning.engine.confidence import relative_half_width, run_confidence
 from tuning.engine.inputs import MIN_NUM
 from tuning.engine.stats import discard_of
 from tuning.errors import TuningError
@@ -160,19 +160,12 @@ def sample(
     num = first_num(sampling, payload)
     minimum = smallest_num(payload, num)
 
-    def width(power: int) -> float:
-        mine = [r for r in records if r["power"] == power]
-        if not mine:  # on AWS, when none of its REPORT lines could be read yet: still open
-            return math.inf
-        entry = size_confidence(
-            power,
-            [r["duration_ms"] for r in mine],
-            [r["billed_ms"] for r in mine],
-            discard=discard,
-            architecture=architecture,
-            region=region,
-        )
-        return relative_half_width(entry)
+    def widths_of(sizes: list[int]) -> dict[int, float]:
+        """The relative half-width of each size's interval, the very one the results file reports (cold and
+        warm invocations resampled apart); a size none of whose REPORT lines was read yet (AWS) stays open."""
+        entries = run_confidence(sizes, records, discard=discard, architecture=architecture, region=region)
+        found = {entry["power"]: relative_half_width(entry) for entry in entries}
+        return {power: found.get(power, math.inf) for power in sizes}
 
     open_sizes = list(power_values)
     records: list[dict[str, Any]] = []
@@ -188,7 +181,7 @@ def sample(
         asked += num
         open_sizes = [power for power in open_sizes if power not in failed]
         if sampling.auto:
-            widths.update({power: width(power) for power in open_sizes})
+            widths.update(widths_of(open_sizes))
             open_sizes = [power for power in open_sizes if widths[power] > sampling.precision]
         else:
             open_sizes = []
