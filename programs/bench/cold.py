@@ -74,8 +74,11 @@ def _check(name: str, memory_mb: int, invocation: Invocation) -> None:
         raise SystemExit(f"{name} at {memory_mb} MB did not read the item: {invocation.error or payload}")
 
 
-def measure(args: argparse.Namespace, environment: dict[str, str]) -> dict[tuple[str, int], dict[str, float]]:
-    """{(function, size): {"init", "first", "cold", "warm"}} medians in ms."""
+def measure(
+    args: argparse.Namespace, environment: dict[str, str]
+) -> tuple[dict[tuple[str, int], dict[str, float]], str]:
+    """{(function, size): {"init", "first", "cold", "warm"}} medians in ms, and the runtime they ran on."""
+    label = ""
     samples: dict[tuple[str, int], dict[str, list[float]]] = {
         (name, size): {"init": [], "first": [], "cold": [], "warm": []}
         for name in FUNCTIONS
@@ -107,16 +110,20 @@ def measure(args: argparse.Namespace, environment: dict[str, str]) -> dict[tuple
                                 warm = runtime.invoke(EVENT)
                                 _check(name, size, warm)
                                 sample["warm"].append(warm.duration_ms)
+                        label = runtime.label
                     bar.update(1)
-    return {
+    medians = {
         key: {kind: statistics.median(values) for kind, values in kinds.items()}
         for key, kinds in samples.items()
     }
+    return medians, label
 
 
-def report(args: argparse.Namespace, medians: dict[tuple[str, int], dict[str, float]], limiter: str) -> str:
+def report(
+    args: argparse.Namespace, medians: dict[tuple[str, int], dict[str, float]], limiter: str, label: str
+) -> str:
     lines = [
-        f"Local runtime, init CPU {args.init_cpu}, CPU limiter {limiter}; medians in ms "
+        f"Local runtime {label}, init CPU {args.init_cpu}, CPU limiter {limiter}; medians in ms "
         f"(cold = init + first request, {args.cold_runs} environments; warm: {args.warm} requests)",
         "",
         f"{'MB':>5}  {'cold ours':>10}  {'cold tutorial':>13}  {'×':>5}  "
@@ -145,8 +152,8 @@ def main(argv: list[str] | None = None) -> int:
     with private_table(TABLE) as environment:
         item = {"id": {"S": ITEM_ID}, "title": {"S": "A typical item"}}
         dynamodb_client(environment).put_item(TableName=TABLE, Item=item)
-        medians = measure(args, environment)
-    print(report(args, medians, plan_limits(min(args.sizes), args.cpu_limiter).cpu_method))
+        medians, label = measure(args, environment)
+    print(report(args, medians, plan_limits(min(args.sizes), args.cpu_limiter).cpu_method, label))
     return 0
 
 

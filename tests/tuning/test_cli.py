@@ -417,7 +417,7 @@ def test_a_size_out_of_memory_is_skipped_and_the_results_name_the_folder(
     assert saved["metadata"]["function_dir"] == str(MEMORY_HUNGRY)
     [skipped] = saved["skipped"]
     assert skipped["power"] == 128
-    assert skipped["cause"].startswith("Runtime.")
+    assert skipped["cause"].startswith("Runtime.OutOfMemory: ")
     at_128 = [record for record in saved["invocations"] if record["power"] == 128]
     assert len(at_128) == 1  # the size stopped at its first failure
     assert at_128[0]["max_memory_used_mb"] == 128
