@@ -1,11 +1,12 @@
 """Fault injection for the local stack: which faults fire, how often, and how many were injected.
 
 Faults are off unless asked for (``python -m emulator serve --fault dynamodb-throttle=5``). A ``FaultPlan``
-is shared by everything that injects (the DynamoDB fault endpoint in front of the moto server,
-``emulator.fault_proxy``). Each asks ``plan.fire(name)`` where the fault could happen; the plan answers from
-a seeded generator per fault name (``--fault-seed``: the n-th draw of a fault is the same in every run,
-whatever the other faults drew), counts what it injected, logs each one, and publishes the counts as the
-emulator's own CloudWatch metric (namespace ``Emulator``, metric ``FaultsInjected``, dimension ``Fault``).
+is shared by everything that injects: the DynamoDB fault endpoint in front of the moto server
+(``emulator.fault_proxy``) and the Lambda runtime (``lambda-crash``, ``lambda-init-error``). Each asks
+``plan.fire(name)`` where the fault could happen; the plan answers from a seeded generator per fault name
+(``--fault-seed``: the n-th draw of a fault is the same in every run, whatever the other faults drew), counts
+what it injected, logs each one, and publishes the counts as the emulator's own CloudWatch metric (namespace
+``Emulator``, metric ``FaultsInjected``, dimension ``Fault``).
 """
 
 from __future__ import annotations
@@ -26,6 +27,8 @@ FAULTS = {
     "before the operation",
     "dynamodb-error": "DynamoDB answers InternalServerError before the operation",
     "dynamodb-lost-response": "a write is applied, then the connection drops before the answer",
+    "lambda-crash": "the execution environment's process dies mid-request",
+    "lambda-init-error": "a new execution environment fails its init",
 }
 NAMESPACE = "Emulator"  # the emulator's own metrics; AWS/* belongs to AWS's services
 METRIC = "FaultsInjected"

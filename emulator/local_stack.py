@@ -181,6 +181,7 @@ class LocalStack:
             cpu_limiter=self.settings.cpu_limiter,
             max_environments=self.settings.max_environments,
             timeout_s=self.settings.timeout_s or float(pulumi_default("timeout", 10)),
+            faults=self.faults if self.faults.active else None,
         )
         gateway.invoke = MeteredInvoker(self._runtime.invoke, self._telemetry)
         self._serving = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.2})

@@ -301,3 +301,21 @@ def test_faults_hit_the_functions_traffic_only_and_are_logged_published_and_summ
     assert set(logged) == {"fault injected: dynamodb-error (Scan)"}
     summary = stack.process.stdout.read().splitlines()[-1]
     assert summary == f"faults injected: {len(logged)} (dynamodb-error {len(logged)}; seed 4)"
+
+
+@pytest.mark.parametrize("fault", ["lambda-crash", "lambda-init-error"])
+def test_lambda_faults_reach_the_runtime_and_are_summed_up(tmp_path: Path, fault: str) -> None:
+    stack = start_stack(tmp_path / "outputs.json", "--fault", f"{fault}=100", "--fault-seed", "2")
+    try:
+        status, _, body = call(stack, "GET", "/items", **keyed(stack))
+        assert (status, body) == (
+            502,
+            {"message": "Internal server error"},
+        )  # API Gateway's, not the function's
+        assert stack.client("dynamodb").scan(TableName=stack.outputs["table_name"])["Items"] == []
+    finally:
+        assert stop_stack(stack.process) == 0
+    logged = [line for line in stack.process.stderr.read().splitlines() if line.startswith("fault injected:")]
+    assert set(logged) == {f"fault injected: {fault}"}
+    summary = stack.process.stdout.read().splitlines()[-1]
+    assert summary == f"faults injected: {len(logged)} ({fault} {len(logged)}; seed 2)"
