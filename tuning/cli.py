@@ -88,7 +88,7 @@ def add_run_arguments(run: argparse.ArgumentParser) -> None:
     """Every flag of ``run``, documented where users read it: ``--help``."""
     run.add_argument("--target", choices=("aws", "local"), required=True, help="where to run Power Tuning")
     source = run.add_mutually_exclusive_group()
-    source.add_argument("--stack", help="Pulumi stack whose outputs to read (pulumi stack output --json)")
+    source.add_argument("--stack", help="Pulumi stack whose outputs to read (Pulumi's Automation API)")
     source.add_argument(
         "--outputs",
         type=Path,
