@@ -12,3 +12,4 @@ LAMBDA_RUNTIME = "python3.13"  # the function's Lambda runtime: deployed by the 
 # The function's list-cursor signing key variable (function/cursors.py reads it; function/ imports nothing
 # of the repo, so a test ties the two spellings): a Pulumi secret on AWS, made at start by the local stack.
 CURSOR_KEY_VARIABLE = "CURSOR_SIGNING_KEY"
+HANDLER = "app.lambda_handler"  # module.function in the function folder: deployed and run locally alike

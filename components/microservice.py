@@ -13,7 +13,7 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_random
 
-from api.names import ALIAS, CURSOR_KEY_VARIABLE, LAMBDA_RUNTIME, STAGE
+from api.names import ALIAS, CURSOR_KEY_VARIABLE, HANDLER, LAMBDA_RUNTIME, STAGE
 from api.spec import load_spec
 from api.table import load_table_keys
 from components import iam
@@ -21,7 +21,6 @@ from components.openapi_body import build_body
 from components.package import function_archive
 from components.settings import Settings
 
-HANDLER = "app.lambda_handler"
 ALARM_PERIOD_S = 300
 # One JSON object per request, with what ties a request to its Lambda invocation and its trace.
 ACCESS_LOG_FORMAT = json.dumps(

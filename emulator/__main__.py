@@ -19,7 +19,7 @@ from emulator.local_stack import (
     StackAlreadyRunningError,
     StackSettings,
 )
-from emulator.runtime import INIT_CPU_MODES
+from emulator.runtime import INIT_CPU_MODES, function_dir_argument
 
 
 def _bounded_int(low: int, high: int, describe: Callable[[str], str]) -> Callable[[str], int]:
@@ -42,14 +42,6 @@ _environments = _bounded_int(
     1, 64, lambda text: f"{text!r} is not a number of execution environments from 1 to 64"
 )
 _memory = _bounded_int(128, 10240, lambda text: f"{text!r} is not a memory size in Lambda's 128-10240 MB")
-
-
-def _function_dir(text: str) -> Path:
-    """A Lambda package directory: it must hold the handler module (app.py), as the prod package does."""
-    path = Path(text)
-    if not (path / "app.py").is_file():
-        raise argparse.ArgumentTypeError(f"{text!r} holds no app.py (the handler app.lambda_handler)")
-    return path
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -81,7 +73,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     serve.add_argument(
         "--function-dir",
-        type=_function_dir,
+        type=function_dir_argument,
         default=StackSettings.function_dir,
         help="the Lambda package to serve (default function/; bench/tutorial_function to compare)",
     )

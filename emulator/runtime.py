@@ -14,6 +14,7 @@ by the local power-tuning runner (one runtime per memory size) and the local API
 
 from __future__ import annotations
 
+import argparse
 import concurrent.futures
 import contextlib
 import datetime as dt
@@ -31,7 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from api.names import DEFAULT_REGION, LAMBDA_RUNTIME, LOCAL_ACCOUNT_ID
+from api.names import DEFAULT_REGION, HANDLER, LAMBDA_RUNTIME, LOCAL_ACCOUNT_ID
 from emulator.lambda_python import LambdaPython, label_from_user_agent, lambda_python
 from emulator.limits import CgroupError, EnvironmentLimits, host_cores, plan_limits
 from emulator.runtime_api import (
@@ -48,6 +49,30 @@ from emulator.runtime_api import (
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_FUNCTION_DIR = REPO_ROOT / "function"
+
+
+def check_function_dir(function_dir: Path, handler: str = HANDLER) -> None:
+    """ValueError unless ``function_dir`` holds ``handler``'s module, the one check of a function folder for
+    the runtime, ``serve``, ``chaos`` and the local tuning run alike."""
+    module_file = handler.rpartition(".")[0].replace(".", "/") + ".py"
+    if not Path(function_dir).is_dir():
+        raise ValueError(f"{str(function_dir)!r} does not exist or is not a directory")
+    if not (Path(function_dir) / module_file).is_file():
+        raise ValueError(
+            f"{str(function_dir)!r} holds no {module_file} (no handler module for {handler!r}): the runtime "
+            "loads the handler from the function folder, as Lambda does"
+        )
+
+
+def function_dir_argument(text: str) -> Path:
+    """An argparse type for ``--function-dir`` (serve, chaos): a folder ``check_function_dir`` accepts."""
+    try:
+        check_function_dir(Path(text))
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+    return Path(text)
+
+
 INIT_LIMIT_S = 10.0  # Lambda's init phase limit; a slower init is retried within the invoke, so we allow both
 INIT_CPU_MODES = ("boost", "capped")
 # The "lambda-init-error" fault starts the client on a handler module that does not exist: the environment
@@ -460,7 +485,7 @@ class LambdaRuntime:
         memory_mb: int,
         environment: dict[str, str],
         function_dir: Path = DEFAULT_FUNCTION_DIR,
-        handler: str = "app.lambda_handler",
+        handler: str = HANDLER,
         timeout_s: float = 30.0,
         init_cpu: str = "boost",
         cpu_limiter: str = "auto",
@@ -472,8 +497,7 @@ class LambdaRuntime:
         check_init_cpu(init_cpu)
         if timeout_s <= 0 or max_environments < 1:
             raise ValueError("timeout_s must be > 0 and max_environments ≥ 1")
-        if not (Path(function_dir) / (handler.rpartition(".")[0].replace(".", "/") + ".py")).is_file():
-            raise ValueError(f"no handler module for {handler!r} in {function_dir}")
+        check_function_dir(function_dir, handler)
         self.function_name = function_name
         self.memory_mb = memory_mb
         self.environment = dict(environment)

@@ -42,6 +42,7 @@ import boto3
 from emulator.faults import FAULTS, fault_argument, latency_argument, percent_argument, seed_argument
 from emulator.local_stack import LocalStack, StackSettings
 from emulator.moto_server import aws_env
+from emulator.runtime import function_dir_argument
 
 MAX_TRIES = 6  # per logical operation: after that the client gives up on it (and says so in the ledger)
 BACKOFF_BASE_S, BACKOFF_CAP_S = 0.05, 2.0
@@ -492,7 +493,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--function-dir",
-        type=Path,
+        type=function_dir_argument,
         default=StackSettings.function_dir,
         help="the Lambda package to run (default function/)",
     )

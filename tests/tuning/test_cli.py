@@ -177,7 +177,7 @@ def test_a_failing_size_without_skip_failing_exits_1_naming_it(
         ),
         (["run", "--target", "aws", "--function-dir", "function"], "--function-dir is for --target local"),
         (["run", "--target", "local", "--function-dir", "/nonexistent/fn"], "does not exist"),
-        (["run", "--target", "local", "--function-dir", "tests"], "has no app.py"),
+        (["run", "--target", "local", "--function-dir", "tests"], "holds no app.py"),
     ],
 )
 def test_usage_errors_exit_2_with_a_message(

@@ -28,6 +28,7 @@ from emulator.limits import cpu_share, host_cores, plan_limits
 from emulator.local_stack import pulumi_default
 from emulator.runtime import DEFAULT_FUNCTION_DIR, Invocation, LambdaRuntime, check_init_cpu
 from emulator.runtime import INIT_CPU_MODES as INIT_CPU_MODES  # the CLI's choices, re-exported
+from emulator.runtime import check_function_dir as check_function_dir  # the CLI's check, re-exported
 from emulator.table import function_environment, private_table
 from tuning.engine.inputs import ALL_POWER_VALUES, DEFAULT_POWER_VALUES, MIN_NUM, validate_function_arn
 from tuning.errors import TuningError
@@ -37,8 +38,6 @@ from tuning.runners.rounds import RoundReport, RoundResult, Sampled, Sampling, m
 
 # The handler every tuned folder provides, as the deployed function's (Pulumi's `handler`): function/ by
 # default, or another folder given with --function-dir.
-HANDLER = "app.lambda_handler"
-HANDLER_FILE = HANDLER.rpartition(".")[0] + ".py"
 EMULATION_NOTE = "timings are this machine's CPU, not Lambda's; the price uses the configured architecture"
 
 
@@ -245,17 +244,6 @@ class _Experiment:
     payload: Any
 
 
-def check_function_dir(function_dir: Path) -> None:
-    """ValueError unless ``function_dir`` holds a handler module the runtime can load."""
-    if not Path(function_dir).is_dir():
-        raise ValueError(f"function directory {str(function_dir)!r} does not exist or is not a directory")
-    if not (Path(function_dir) / HANDLER_FILE).is_file():
-        raise ValueError(
-            f"function directory {str(function_dir)!r} has no {HANDLER_FILE}: the runtime loads the handler "
-            f"{HANDLER} from it, as the deployed function does"
-        )
-
-
 def _experiment(
     execution_input: dict[str, Any], outputs: dict | None, init_cpu: str, cpu_limiter: str, function_dir: Path
 ) -> _Experiment:
@@ -316,7 +304,6 @@ def run_local(
                 memory_mb=power,
                 environment=environment,
                 function_dir=function_dir,
-                handler=HANDLER,
                 timeout_s=target.timeout_s,
                 init_cpu=init_cpu,
                 cpu_limiter=cpu_limiter,
