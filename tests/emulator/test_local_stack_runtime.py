@@ -57,14 +57,21 @@ class Stack:
         except urllib.error.HTTPError as error:
             return error.code, json.loads(error.read() or b"null")
 
-    def log_messages(self) -> list[str]:
+    def log_events(self) -> list[dict]:
         assert self.stack.flush_telemetry()
         events = self.logs.filter_log_events(logGroupName=self.outputs["log_group_name"])["events"]
-        return [event["message"] for event in sorted(events, key=lambda e: (e["timestamp"], e["eventId"]))]
+        return sorted(events, key=lambda e: (e["timestamp"], e["eventId"]))
+
+    def log_messages(self) -> list[str]:
+        return [event["message"] for event in self.log_events()]
 
     def invocation_lines(self, marker: str) -> list[str]:
-        """The log lines (START … REPORT) of the last invocation that logged ``marker``."""
-        lines = self.log_messages()
+        """The log lines (START … REPORT) of the last invocation that logged ``marker``, read from that
+        invocation's own log stream: across streams, timestamps interleave (a timed-out environment's REPORT
+        was once sorted after the next environment's lines, and was taken for theirs)."""
+        events = self.log_events()
+        stream = [e for e in events if marker in e["message"]][-1]["logStreamName"]
+        lines = [e["message"] for e in events if e["logStreamName"] == stream]
         at = max(i for i, line in enumerate(lines) if marker in line)
         start = max(i for i in range(at + 1) if lines[i].startswith("START "))
         end = next(i for i in range(at, len(lines)) if lines[i].startswith("REPORT "))
