@@ -20,7 +20,10 @@ from emulator.runtime_api import MAX_REQUEST_BYTES, MAX_RESPONSE_BYTES
 from tests.emulator.conftest import BASIC
 
 pytestmark = pytest.mark.slow
-TIMEOUT_S = 3.0
+# 10 s, not 3 s: in 3 of 5 fresh-clone full runs the 400 MB allocation at 256 MB was still unfinished at 3 s
+# (REPORT: timeout, 16 MB used) where alone it is OOM-killed at once; the cause is not yet found (see the
+# issue note). The timeout test still checks Lambda's exact message for this value.
+TIMEOUT_S = 10.0
 # Whether the next init crashes: checked (and consumed) by the function's module code.
 INIT_CRASH_SWITCH = """
 import pathlib as _pathlib
