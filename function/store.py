@@ -156,8 +156,7 @@ def call(operation: str, *, once: bool = False, **params: Any) -> dict:
             old = error.response.get("Item")
             raise ConditionFailedError(from_item(old) if old else None, attempts.unknown) from None
         if code == "ValidationException":
-            status = 413 if "size" in message.lower() and "item" in message.lower() else 400
-            raise ApiError(status, f"DynamoDB refused the request: {message}", error_type=code) from None
+            raise _refused(message) from None
         raise _failure(attempts, operation, code, f"{code}: {message}") from None
     except OutOfTimeError as error:
         raise _failure(attempts, operation, type(error).__name__, str(error)) from None
@@ -165,6 +164,32 @@ def call(operation: str, *, once: bool = False, **params: Any) -> dict:
         raise _failure(attempts, operation, "", f"{type(error).__name__}: {error}") from None
     finally:
         _attempts.reset(token)
+
+
+_NUMBER_RANGE_ERRORS = ("Number overflow", "Number underflow")  # DynamoDB's words for an update's result
+
+
+def _refused(message: str) -> ApiError:
+    """DynamoDB's 400 in plain words: its own text names the server's injected clauses and placeholders, so it
+    goes to the logged cause only."""
+    cause = f"DynamoDB ValidationException: {message}"
+    if "size" in message.lower() and "item" in message.lower():
+        return ApiError(413, "the item is larger than DynamoDB's 400 KB limit", cause=cause)
+    for words in _NUMBER_RANGE_ERRORS:
+        if words in message:
+            return ApiError(
+                400,
+                f"{words}: the result is outside DynamoDB's numbers (38 digits, magnitude 1E-130 to 1E+126)",
+                error_type="ValidationException",
+                cause=cause,
+            )
+    return ApiError(
+        400,
+        "DynamoDB refused the request: check the syntax of UpdateExpression, ConditionExpression, "
+        "ProjectionExpression and FilterExpression, and that each value fits the attribute it is used with",
+        error_type="ValidationException",
+        cause=cause,
+    )
 
 
 def _failure(attempts: _Attempts, operation: str, code: str, description: str) -> ApiError:
