@@ -36,6 +36,35 @@ _ORIGIN = re.compile(r"^https?://[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?(?::\d
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$")
 
 
+# Every resource is named "<project>-<stack>…": the Lambda function (letters, digits, - and _, at most 64
+# characters) and Power Tuning's CloudFormation stack "serverlessrepo-<name>-power-tuning" (letters, digits
+# and -, at most 128), so the stack name must suit both.
+MAX_FUNCTION_NAME = 64
+_STACK_NAME = re.compile(r"^[A-Za-z0-9-]+$")
+
+
+class StackNameError(ValueError):
+    """A stack name that would make an invalid AWS resource name; the message names the rule."""
+
+
+def function_name_for(project: str, stack: str) -> str:
+    """The function's (and every resource's) name for this stack; StackNameError naming the rule."""
+    name = f"{project}-{stack}"
+    if not _STACK_NAME.fullmatch(stack):
+        raise StackNameError(
+            f"stack name {stack!r} cannot name AWS resources: use letters, digits and '-' only "
+            "(Power Tuning's CloudFormation stack refuses '_' and '.', Lambda refuses '.'); "
+            "create the stack again with `pulumi stack init <name>`"
+        )
+    longest = MAX_FUNCTION_NAME - len(project) - 1
+    if len(stack) > longest:
+        raise StackNameError(
+            f"stack name {stack!r} makes the function name {len(name)} characters long: Lambda allows "
+            f"{MAX_FUNCTION_NAME}, so the stack name may have at most {longest}"
+        )
+    return name
+
+
 class SettingsError(ValueError):
     """A config value that the stack cannot deploy; the message names the key and what is allowed."""
 
