@@ -543,6 +543,35 @@ def test_power_tuner_is_the_pinned_sar_app_scoped_to_this_function(prod: Program
     assert f"{POWER_TUNER}$" in app.urn
 
 
+def test_every_power_tuning_role_is_bounded_to_this_function(prod: ProgramRun) -> None:
+    app = prod.one("aws:serverlessrepository/cloudFormationStack:CloudFormationStack")
+    fn = prod.one("aws:lambda/function:Function")
+    boundary = prod.one("aws:iam/policy:Policy", "boundary")
+    assert app.inputs["parameters"]["permissionsBoundary"] == boundary.state["arn"]
+    statements = {s["Sid"]: s for s in json.loads(boundary.inputs["policy"])["Statement"]}
+    assert all(s["Effect"] == "Allow" for s in statements.values())
+    tuned = statements["TunedFunctionOnly"]
+    assert tuned["Resource"] == [fn.state["arn"], fn.state["arn"] + ":*"]  # not "<arn>*": no other function
+    # every Lambda action of the template's six functions (template.yml 4.4.0)
+    assert set(tuned["Action"]) == {
+        "lambda:GetFunctionConfiguration", "lambda:GetAlias", "lambda:PublishVersion",
+        "lambda:UpdateFunctionConfiguration", "lambda:CreateAlias", "lambda:UpdateAlias",
+        "lambda:DeleteAlias", "lambda:DeleteFunction", "lambda:InvokeFunction",
+    }  # fmt: skip
+    region, account = fn.state["arn"].split(":")[3:5]
+    invoke = statements["StateMachineInvokesTheTool"]
+    assert invoke["Action"] == "lambda:InvokeFunction"
+    assert invoke["Resource"] == f"arn:aws:lambda:{region}:{account}:function:serverlessrepo-*"
+    logs = statements["OwnLogs"]
+    assert logs["Resource"][0] == f"arn:aws:logs:{region}:{account}:log-group:/aws/lambda/serverlessrepo-*"
+    every_resource = [
+        r
+        for s in statements.values()
+        for r in ([s["Resource"]] if isinstance(s["Resource"], str) else s["Resource"])
+    ]
+    assert "*" not in every_resource
+
+
 def test_power_tuning_off_deploys_no_tuner(variant: ProgramRun) -> None:
     variant.none_of("aws:serverlessrepository/cloudFormationStack:CloudFormationStack")
     assert "state_machine_arn" not in variant.exports
