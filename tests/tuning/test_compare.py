@@ -223,8 +223,8 @@ def test_the_ci_gate_runs_against_the_committed_baseline(capsys: pytest.CaptureF
         step["run"] for step in workflow["jobs"]["gate"]["steps"] if "compare" in step.get("run", "")
     ]
     argv = shlex.split(command)[3:]  # after `.venv/bin/python -m tuning`
-    assert argv[:2] == ["compare", "results/baseline/local.json"]
-    argv[2] = argv[1]  # NEW = BASE
+    assert argv[:2] == ["compare", "base/results/baseline/local.json"]  # the base branch's checkout
+    argv[1] = argv[2] = "results/baseline/local.json"  # NEW = BASE, this branch's copy
     code, out = _compare(capsys, *[str(root / a) if a.startswith("results/") else a for a in argv[1:]])
     assert code == 0
     assert out.count("1.0000  within noise") == 6  # the six default sizes
