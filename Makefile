@@ -12,7 +12,8 @@ PORT ?= 3000
 # `make requirements` resolves for it, so the pins do not depend on which Python regenerates them.
 MIN_PYTHON := $(shell sed -n 's/^requires-python = ">=\(.*\)"$$/\1/p' pyproject.toml)
 # The uv release requirements.txt pins, with its hashes, installed into a venv with pip when no uv is on PATH.
-UV_PIN_LINES = awk '/^uv==/ {keep = 1; print; next} keep && /^ +--hash=/ {print; next} {keep = 0}' $(REQUIREMENTS)
+UV_PIN = $(shell sed -n 's/^\(uv==[^ ]*\).*/\1/p' $(PINNED))
+UV_PIN_LINES = awk '/^uv==/ {keep = 1; print; next} keep && /^ +--hash=/ {print; next} {keep = 0}' $(PINNED)
 # The function's runtime closure (emulator/lambda_python.py installs it into .lambda-venv), from its .in file.
 RUNTIME_IN := emulator/lambda-runtime/requirements.in
 RUNTIME_PINNED ?= emulator/lambda-runtime/requirements.txt
@@ -36,7 +37,7 @@ define install_venv
 	test -x $(1)/bin/python || $(2) -m venv --clear $(1) || exit 1; \
 	if [ -z "$$uv" ] && $(1)/bin/uv --version > /dev/null 2>&1; then uv=$(1)/bin/uv; fi; \
 	if [ -z "$$uv" ]; then \
-		echo "No uv on PATH: installing the pinned uv into $(1) with pip first…"; \
+		echo "No uv on PATH: installing $(UV_PIN) into $(1) with pip first…"; \
 		if $(1)/bin/python -m pip install --quiet --disable-pip-version-check --require-hashes \
 			-r <($(UV_PIN_LINES)) \
 			&& $(1)/bin/uv --version > /dev/null 2>&1; then uv=$(1)/bin/uv; \
