@@ -31,6 +31,7 @@ TUNING_TIMEOUT_S = (10, 900)  # Power Tuning's totalExecutionTimeout parameter r
 API_GATEWAY_TIMEOUT_MS = 29000  # a REST API integration gives up after 29 s, so a p99 above it cannot be seen
 MAX_RATE_LIMIT = 10000  # API Gateway's default account-level steady-state limit per region
 MAX_BURST_LIMIT = 5000  # ... and its burst limit
+IDEMPOTENCY_TTL_HOURS = (1, 720)  # how long an Idempotency-Key is kept: an hour to 30 days
 
 _ORIGIN = re.compile(r"^https?://[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?(?::\d{1,5})?$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$")
@@ -98,6 +99,7 @@ class Settings:
     power_tuning_timeout: int
     alarm_email: str | None
     latency_alarm_ms: int
+    idempotency_ttl_hours: int
 
 
 def _parsed_int(key: str, raw: str, allowed: str) -> int:
@@ -209,6 +211,7 @@ PARSERS: dict[str, tuple[str, Callable[[str, str], Any]]] = {
     "powerTuningTimeout": ("power_tuning_timeout", _ranged(*TUNING_TIMEOUT_S)),
     "alarmEmail": ("alarm_email", _alarm_email),
     "latencyAlarmMs": ("latency_alarm_ms", _ranged(1, API_GATEWAY_TIMEOUT_MS)),
+    "idempotencyTtlHours": ("idempotency_ttl_hours", _ranged(*IDEMPOTENCY_TTL_HOURS)),
 }
 
 
