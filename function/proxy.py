@@ -145,7 +145,7 @@ def to_event_response(response: Response) -> dict:
     allow_origin = os.environ.get("CORS_ALLOW_ORIGIN")
     if allow_origin:
         headers["Access-Control-Allow-Origin"] = allow_origin
-        headers["Access-Control-Expose-Headers"] = "ETag, Location, Retry-After"
+        headers["Access-Control-Expose-Headers"] = "ETag, Location, Retry-After, Idempotent-Replayed"
         if allow_origin != "*":
             headers["Vary"] = "Origin"
     return {"statusCode": response.status, "headers": headers, "body": body, "isBase64Encoded": False}
