@@ -96,8 +96,8 @@ format: $(STAMP)  ## Format and fix with ruff; strip notebook outputs
 demo: $(STAMP) lambda-runtime  ## The whole system offline: local stack, scenario, tuning, report
 	$(PY) -m programs.demo
 
-serve: $(STAMP) lambda-runtime  ## Local stack in the foreground (API on http://127.0.0.1:3000/prod; PORT=, FAULTS="dynamodb-throttle=5 …")
-	PORT=$(PORT) $(PY) -m emulator serve $(addprefix --fault ,$(FAULTS))
+serve: $(STAMP) lambda-runtime  ## Local stack in the foreground (API on http://127.0.0.1:3000/prod; PORT=, STATE=DIR, FAULTS="dynamodb-throttle=5 …")
+	PORT=$(PORT) $(PY) -m emulator serve $(addprefix --fault ,$(FAULTS)) $(if $(STATE),--state $(STATE))
 
 tune-local: $(STAMP) lambda-runtime  ## Power tuning on the local emulator (the running local stack, else a private one; ARGS=)
 	$(PY) -m tuning run --target local $(ARGS)

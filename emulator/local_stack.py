@@ -81,6 +81,7 @@ class StackSettings:
     fault_seed: int | None = None  # None: a random seed, printed so the run can be repeated
     dynamodb_latency_ms: int = 0  # added to each of the function's DynamoDB requests
     reload: bool = False  # serve edits to the function's code without a restart (make serve; off to measure)
+    state_dir: Path | None = None  # keep the tables there across restarts and crashes (None: memory only)
 
 
 class LocalStack:
@@ -152,7 +153,7 @@ class LocalStack:
         from emulator.table import create_table
 
         assert self._server is not None
-        self._moto = MotoServer(self.settings.host)
+        self._moto = MotoServer(self.settings.host, state_dir=self.settings.state_dir)
         endpoint = self._moto.start()
         credentials = aws_env(endpoint)  # moto's fake credentials, never the user's
         session = boto3.session.Session(
