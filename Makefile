@@ -51,7 +51,7 @@ define install_venv
 	$(1)/bin/python -m compileall -q -j0 -x /tests/ $(addprefix $(1)/lib/python3*/site-packages/,$(PRECOMPILED)) > /dev/null
 endef
 
-.PHONY: help venv lambda-runtime requirements test lint format demo serve tune-local report lab bench-handler bench-cold bench-runtime load chaos clean
+.PHONY: help venv lambda-runtime requirements test check lint format demo serve tune-local report lab bench-handler bench-cold bench-runtime load chaos clean
 
 help:  ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -84,6 +84,13 @@ test: $(STAMP) lambda-runtime  ## Lint, check notebooks are stripped, run the wh
 	$(VENV)/bin/lint-imports
 	$(PY) -m nbstripout --verify notebooks/*.ipynb
 	$(PY) -m pytest
+
+# The edit loop: what make test checks first, and the tests that start no stack (not tests/e2e, not slow).
+check: $(STAMP) lambda-runtime  ## Lint, format check, import contracts and the unit tests (about a minute)
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+	$(VENV)/bin/lint-imports
+	$(PY) -m pytest -q -m "not slow" --ignore=tests/e2e
 
 lint: $(STAMP)  ## Ruff lint only
 	$(PY) -m ruff check .
