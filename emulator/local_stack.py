@@ -82,6 +82,7 @@ class StackSettings:
     dynamodb_latency_ms: int = 0  # added to each of the function's DynamoDB requests
     reload: bool = False  # serve edits to the function's code without a restart (make serve; off to measure)
     state_dir: Path | None = None  # keep the tables there across restarts and crashes (None: memory only)
+    api_key: str | None = None  # None: a new key each start; a restart on the same state may keep the old one
 
 
 class LocalStack:
@@ -103,7 +104,9 @@ class LocalStack:
         self.cors_origin = cors_origin or None  # "" turns CORS off, as in the Pulumi program
         # As API Gateway makes them: 40 letters and digits (token_urlsafe's could start with "-", which a
         # command line then reads as an option, e.g. `make load API_KEY=-…`).
-        self.api_key = "".join(secrets.choice(string.ascii_letters + string.digits) for _ in range(40))
+        self.api_key = settings.api_key or "".join(
+            secrets.choice(string.ascii_letters + string.digits) for _ in range(40)
+        )
         self.outputs: dict[str, Any] = {}
         self.faults = FaultPlan(settings.faults, settings.fault_seed)
         self._on_request = on_request
