@@ -11,6 +11,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 from api.outputs import LOCAL_OUTPUTS
+from emulator.arguments import function_dir_argument
+from emulator.environment import INIT_CPU_MODES
 from emulator.faults import FAULTS, fault_argument, latency_argument, seed_argument
 from emulator.limits import CPU_LIMITERS, CgroupError
 from emulator.local_stack import (
@@ -20,7 +22,6 @@ from emulator.local_stack import (
     StackSettings,
 )
 from emulator.moto_server import project_schemas
-from emulator.runtime import INIT_CPU_MODES, function_dir_argument
 from emulator.state import DurableState, StateError
 
 

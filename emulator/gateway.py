@@ -50,7 +50,7 @@ _PROXY_RESPONSE_KEYS = {"statusCode", "headers", "multiValueHeaders", "body", "i
 
 
 class InvocationResult(Protocol):
-    """What the gateway needs from an invocation (``emulator.runtime.Invocation`` satisfies it)."""
+    """What the gateway needs from an invocation (``emulator.reports.Invocation`` satisfies it)."""
 
     request_id: str
     payload: Any

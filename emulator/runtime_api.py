@@ -4,7 +4,7 @@ The environment's process runs AWS's runtime interface client (``python -m awsla
 ``GET /runtime/invocation/next`` and posts each result back, exactly as in Lambda. This server is the
 platform's side of that contract: it hands out one event at a time with Lambda's headers, takes the
 response, the function error or the init error, enforces Lambda's 6 MB payload limit, and tells the
-environment (``emulator.runtime``) what happened through its ``report`` callable, in order:
+environment (``emulator.environment``) what happened through its ``report`` callable, in order:
 ``Ready`` (the client's first ``next``: init is over), then per event ``Started`` and one ``Result``;
 or ``InitFailed``.
 

@@ -49,10 +49,10 @@ from urllib.parse import urlsplit
 import boto3
 import psutil
 
+from emulator.arguments import function_dir_argument
 from emulator.faults import FAULTS, fault_argument, latency_argument, percent_argument, seed_argument
 from emulator.local_stack import LocalStack, StackSettings
 from emulator.moto_server import aws_env
-from emulator.runtime import function_dir_argument
 
 MAX_TRIES = 6  # per logical operation: after that the client gives up on it (and says so in the ledger)
 BACKOFF_BASE_S, BACKOFF_CAP_S = 0.05, 2.0

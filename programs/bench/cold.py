@@ -22,8 +22,10 @@ from pathlib import Path
 
 from tqdm import tqdm
 
+from emulator.environment import INIT_CPU_MODES
 from emulator.limits import CPU_LIMITERS, plan_limits
-from emulator.runtime import INIT_CPU_MODES, Invocation, LambdaRuntime
+from emulator.reports import Invocation
+from emulator.runtime import LambdaRuntime
 from emulator.table import dynamodb_client, private_table
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -15,10 +15,11 @@ from pathlib import Path
 
 import pytest
 
+from emulator.environment import INJECTED_INIT_ERROR_MODULE
 from emulator.lambda_python import lambda_python
 from emulator.limits import CgroupError
 from emulator.limits.cgroups import parent_dir, remove_stale
-from emulator.runtime import INJECTED_INIT_ERROR_MODULE, LambdaRuntime
+from emulator.runtime import LambdaRuntime
 from emulator.runtime_api import MAX_REQUEST_BYTES, MAX_RESPONSE_BYTES, RequestTooLargeError
 from tests.emulator.conftest import BASIC, PROBE
 from tuning.engine.reports import parse_report_line
