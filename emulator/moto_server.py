@@ -8,6 +8,9 @@ What the child adds to plain moto:
 * Step Functions executions really run (``execute_state_machine``), ``MOTO_PORT`` pointing at this server.
 * DynamoDB as DynamoDB behaves where the function meets the difference: malformed expressions are 400s, each
   request is atomic (one at a time; a failed write leaves its item as it was), numbers add exactly.
+
+Each patch below says which moto code it replaces, the moto behaviour it changes and the test that pins it:
+after a moto upgrade, the failing test names the patch to revisit.
 """
 
 from __future__ import annotations
@@ -72,7 +75,17 @@ def cloudwatch_percentile(values: list[float], percentile: float) -> float | Non
 
 def _patch_moto(state: DurableState | None = None) -> None:
     """Teach moto's CloudWatch the ``pNN`` statistics and let Step Functions run definitions; with ``state``,
-    journal every DynamoDB write it applies (inside the lock that makes requests atomic: in their order)."""
+    journal every DynamoDB write it applies (inside the lock that makes requests atomic: in their order).
+
+    * ``cloudwatch.models.Statistics.get_statistics_for_type``: moto knows no ``pNN`` statistic (it crashes
+      on ``p99``); nearest rank here. Pinned by tests/emulator/test_moto_server.py::
+      test_get_metric_data_answers_percentiles_by_nearest_rank.
+    * ``default_user_config["stepfunctions"]["execute_state_machine"]``: moto only records an execution as
+      RUNNING; here it runs the definition. Pinned by tests/tuning/test_aws_runner.py::
+      test_succeeded_run_returns_the_analyzer_output (and test_aborted_execution_is_an_error).
+    * ``default_user_config["lambda"]["use_docker"]``: moto's Lambda would start Docker (none here) to run
+      a function; off, it answers from the queue the tests fill. Pinned by the same test_aws_runner tests.
+    """
     # moto loads only in the server's own process: importing its server takes 1.3 s (measured 2026-12-02).
     from moto.cloudwatch import models as cloudwatch_models
     from moto.core.config import default_user_config
@@ -98,7 +111,10 @@ def _patch_moto(state: DurableState | None = None) -> None:
 def _answer_dynamodb_parser_crashes_as_validation_errors() -> None:
     """Moto's expression parser crashes on some malformed expressions (``OR OR``, ``SET n = (:v)``, very deep
     nesting) and the server answers 500, where DynamoDB answers 400 ValidationException. Answer as DynamoDB
-    does, so the function's mapping of bad expressions to 400 is what the emulator exercises too."""
+    does, so the function's mapping of bad expressions to 400 is what the emulator exercises too.
+
+    Wraps ``dynamodb.responses.DynamoHandler.call_action``. Pinned by tests/emulator/test_moto_server.py::
+    test_malformed_expressions_are_validation_errors_as_on_dynamodb."""
     from moto.dynamodb.responses import DynamoHandler
 
     original = DynamoHandler.call_action
@@ -121,7 +137,11 @@ def _answer_dynamodb_parser_crashes_as_validation_errors() -> None:
 
 
 def _journal_dynamodb_writes(state: DurableState) -> None:
-    """``--state``: each DynamoDB write moto applied is journaled (fsynced) before its answer goes out."""
+    """``--state``: each DynamoDB write moto applied is journaled (fsynced) before its answer goes out.
+
+    Wraps ``DynamoHandler.call_action`` and reads moto's backend (``get_table``, ``get_item``,
+    ``DynamoType``) to journal the item images: moto keeps tables in memory only. Pinned by
+    tests/e2e/test_local_stack.py::test_state_keeps_every_acknowledged_write_across_a_clean_stop_and_kill_9."""
     from moto.dynamodb.responses import DynamoHandler
 
     original = DynamoHandler.call_action
@@ -225,7 +245,12 @@ def _make_dynamodb_requests_atomic() -> None:
     crash, so the function's ``version`` rose on a request answered 400, and again on each retry; and its
     threaded server checks a condition and makes the write it guards at different moments, so two
     conditional writers could both pass. So DynamoDB requests run one at a time (moto holds the GIL for most
-    of each anyway), and a single-item write that ends in an error puts its item back as it was."""
+    of each anyway), and a single-item write that ends in an error puts its item back as it was.
+
+    Wraps ``DynamoHandler.call_action`` and writes ``table.items`` directly. Pinned by
+    tests/emulator/test_moto_server.py::test_a_write_that_fails_halfway_leaves_no_trace,
+    tests/function/test_tutorial_edges.py::test_a_request_that_fails_halfway_changes_nothing and
+    tests/function/test_concurrency.py::test_concurrent_creates_of_one_id_have_exactly_one_winner."""
     from moto.dynamodb.responses import DynamoHandler
 
     original = DynamoHandler.call_action
@@ -308,7 +333,11 @@ def dynamodb_sum(left: str, right: str, *, subtract: bool = False) -> str:
 def _compute_dynamodb_numbers_as_dynamodb() -> None:
     """moto adds numbers with ``int()`` unless their text has a ".": on ``1E+2``, which the function's codec
     writes, ``SET n = n + :x`` and ``ADD n :x`` crashed (400 "Invalid expression: ValueError", where DynamoDB
-    answers 200), and no result was ever refused for its precision or range. Numbers now add as DynamoDB's."""
+    answers 200), and no result was ever refused for its precision or range. Numbers now add as DynamoDB's.
+
+    Replaces ``dynamodb.models.dynamo_type.DynamoType.__add__`` and ``__sub__`` for two numbers. Pinned by
+    tests/function/test_tutorial_edges.py::test_arithmetic_on_numbers_in_exponent_form and
+    test_results_outside_dynamodb_numbers_are_its_400_and_change_nothing."""
     from moto.dynamodb.exceptions import MockValidationException
     from moto.dynamodb.models.dynamo_type import DynamoType
 
@@ -348,7 +377,8 @@ def serve(host: str, port: int, *, stop_on_sigint: bool = True, state_dir: Path 
     import logging
 
     # moto answers every Origin with CORS allowed, so any web page that finds the port could read or reset the
-    # local table; moto.settings reads this once, at its import, which is below.
+    # local table; moto.settings reads this once, at its import, which is below. Pinned by
+    # test_moto_server.py::test_a_web_page_of_another_origin_is_not_allowed_to_read_the_emulator
     os.environ["MOTO_DISABLE_GLOBAL_CORS"] = "true"
     from moto.server import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
     from werkzeug.serving import make_server
