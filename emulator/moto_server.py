@@ -247,10 +247,10 @@ def _make_dynamodb_requests_atomic() -> None:
     conditional writers could both pass. So DynamoDB requests run one at a time (moto holds the GIL for most
     of each anyway), and a single-item write that ends in an error puts its item back as it was.
 
-    Wraps ``DynamoHandler.call_action`` and writes ``table.items`` directly. Pinned by
-    tests/emulator/test_moto_server.py::test_a_write_that_fails_halfway_leaves_no_trace,
-    tests/function/test_tutorial_edges.py::test_a_request_that_fails_halfway_changes_nothing and
-    tests/function/test_concurrency.py::test_concurrent_creates_of_one_id_have_exactly_one_winner."""
+    Wraps ``DynamoHandler.call_action`` and writes ``table.items`` directly. The restore is pinned by
+    tests/emulator/test_moto_server.py::test_a_write_that_fails_halfway_leaves_no_trace and
+    tests/function/test_tutorial_edges.py::test_a_request_that_fails_halfway_changes_nothing; the lock by
+    no test that fails reliably without it (a race: tests/function/test_concurrency.py exercises it)."""
     from moto.dynamodb.responses import DynamoHandler
 
     original = DynamoHandler.call_action
