@@ -16,6 +16,7 @@ import concurrent.futures
 import contextlib
 import datetime as dt
 import json
+import logging
 import os
 import queue
 import secrets
@@ -41,6 +42,7 @@ from emulator.runtime_api import (
     Started,
 )
 
+logger = logging.getLogger(__name__)
 INIT_LIMIT_S = 10.0  # Lambda's init phase limit; a slower init is retried within the invoke, so we allow both
 INIT_CPU_MODES = ("boost", "capped")
 # The "lambda-init-error" fault starts the client on a handler module that does not exist: the environment
@@ -337,7 +339,7 @@ class Environment:
         while True:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
-                return "timeout"
+                return self._timed_out()
             try:
                 return self._messages.get(timeout=min(remaining, _RSS_POLL_S) if rss_check else remaining)
             except queue.Empty:
@@ -381,6 +383,15 @@ class Environment:
             healthy=False,
             out_of_memory=out_of_memory,
         )
+
+    def _timed_out(self) -> str:
+        """Measure the still-running process: its peak is the REPORT's Max Memory Used, and the memory
+        figures in the log tell a function still allocating toward its limit from one stuck elsewhere."""
+        assert self.process is not None
+        self.max_rss_kb = max(self.max_rss_kb, peak_rss_kb(self.process.pid))
+        figures = self.limits.memory_figures(self.max_rss_kb)
+        logger.warning("environment %s timed out; memory: %s", self.log_stream, figures)
+        return "timeout"
 
     def _mark(self, tag: str) -> None:
         """End a phase's log lines. The client wrote its lines before the request that ended the phase (or

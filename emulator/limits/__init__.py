@@ -241,6 +241,13 @@ class EnvironmentLimits:
     def oom_killed(self) -> bool:
         return self.memory_cgroup is not None and self.memory_cgroup.oom_kills() > 0
 
+    def memory_figures(self, peak_rss_kb: int) -> str:
+        """How much memory the worker holds, as its memory cgroup counts it, else (rss-check, or no memory
+        limit) its peak resident size."""
+        if self.memory_cgroup is not None:
+            return self.memory_cgroup.memory_figures()
+        return f"peak_rss_kb={peak_rss_kb} ({self.plan.memory_method})"
+
     def detach(self) -> None:
         """Stop signalling the worker: call before killing it, so no signal can reach a recycled PID."""
         if self._limiter is not None:

@@ -133,6 +133,30 @@ class Cgroup:
                 return int(value)
         return 0
 
+    def memory_figures(self) -> str:
+        """The memory controller's own account, for a worker that timed out: usage, peak, limit hits, OOM
+        state and how much of the usage is page cache (reclaimable, so the kernel may reclaim instead of
+        OOM-killing)."""
+        if self.version == 2:
+            usage = {"usage": "memory.current", "peak": "memory.peak"}
+            events, file_key, anon_key = "memory.events", "file", "anon"
+        else:
+            usage = {
+                "usage": "memory.usage_in_bytes",
+                "peak": "memory.max_usage_in_bytes",
+                "failcnt": "memory.failcnt",
+            }
+            events, file_key, anon_key = "memory.oom_control", "cache", "rss"
+        figures = [
+            f"{name}={_read(self.path / file).strip()}"
+            for name, file in usage.items()
+            if (self.path / file).exists()
+        ]
+        figures += [line.replace(" ", "=") for line in _read(self.path / events).splitlines()]
+        stat = dict(line.split(" ", 1) for line in _read(self.path / "memory.stat").splitlines())
+        figures += [f"{key}={stat[key]}" for key in (file_key, anon_key) if key in stat]
+        return " ".join(figures)
+
     def remove(self) -> None:
         """rmdir once the (already killed) tasks have left; one still busy after ~2 s is left and reported."""
         for _ in range(_RMDIR_ATTEMPTS):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import locale
+import math
 import os
 import re
 import subprocess
@@ -151,6 +152,31 @@ def test_timeout_fails_the_invocation_and_discards_the_environment(make_runtime)
     assert "handling sleep" in timed_out.log_lines  # what the function printed before is kept
     assert after.cold
     assert after.payload["invocations"] == 1
+
+
+@pytest.mark.parametrize("memory_limiter", ["auto", "rss-check"])
+def test_a_timed_out_invocation_reports_the_memory_it_used(make_runtime, memory_limiter, caplog):
+    """Its Max Memory Used is measured at the timeout, not left at the peak before the invocation (a timed-out
+    allocation once read "16 MB used", as if it had not started), and the memory limiter's own figures are
+    logged: the cgroup's account, or the rss-check fallback's peak."""
+    runtime = make_runtime(timeout_s=1.0, cpu_limiter="none", memory_limiter=memory_limiter)
+    runtime.invoke({"action": "echo"})
+    timed_out = runtime.invoke({"action": "sleep", "seconds": 30, "hold_mb": 100})
+
+    assert timed_out.timed_out
+    assert timed_out.max_memory_used_mb > 100
+    assert f"Max Memory Used: {timed_out.max_memory_used_mb} MB\tStatus: timeout" in timed_out.report_line
+    (logged,) = [
+        record.getMessage() for record in caplog.records if "timed out; memory:" in record.getMessage()
+    ]
+    assert timed_out.log_stream in logged
+    if runtime.emulation["memory_limit"] == "rss-check":
+        peak_kb = int(re.search(r"peak_rss_kb=(\d+) \(rss-check\)$", logged).group(1))
+        assert math.ceil(peak_kb / 1024) == timed_out.max_memory_used_mb
+    else:
+        usage = int(re.search(r" usage=(\d+) ", logged).group(1))
+        assert usage > 100 * 1024 * 1024  # the allocation was resident, charged to its cgroup
+        assert " oom_kill=0 " in logged
 
 
 def test_process_exit_is_a_runtime_exit_error(make_runtime):

@@ -71,6 +71,7 @@ def lambda_handler(event, context):
     if action == "raise":
         raise ValueError("boom")
     if action == "sleep":
+        held = b"\x01" * (event.get("hold_mb", 0) * 1024 * 1024)  # noqa: F841 (resident while it sleeps)
         time.sleep(event["seconds"])
         return {"slept": event["seconds"]}
     if action == "loop":
