@@ -237,3 +237,37 @@ def test_cgroup_v2_without_the_memory_controller_is_unavailable(fake_cgroup2):
     (fake_cgroup2 / "cgroup.controllers").write_text("cpu pids\n")
     with pytest.raises(CgroupError, match="no memory controller"):
         Cgroup.create(2, "cpu", "memory")
+
+
+@pytest.mark.parametrize(
+    ("version", "files", "expected"),
+    [
+        (
+            1,
+            {
+                "memory.usage_in_bytes": "1000\n",
+                "memory.max_usage_in_bytes": "2000\n",
+                "memory.failcnt": "3\n",
+                "memory.oom_control": "oom_kill_disable 0\nunder_oom 1\noom_kill 0\n",
+                "memory.stat": "cache 40\nrss 960\nmapped_file 0\n",
+            },
+            "usage=1000 peak=2000 failcnt=3 oom_kill_disable=0 under_oom=1 oom_kill=0 cache=40 rss=960",
+        ),
+        (
+            2,
+            {
+                "memory.current": "1000\n",
+                "memory.peak": "2000\n",
+                "memory.events": "low 0\nhigh 0\nmax 5\noom 1\noom_kill 1\n",
+                "memory.stat": "anon 960\nfile 40\nkernel 8\n",
+            },
+            "usage=1000 peak=2000 low=0 high=0 max=5 oom=1 oom_kill=1 file=40 anon=960",
+        ),
+    ],
+)
+def test_memory_figures_read_the_controllers_own_account(
+    tmp_path: Path, version: int, files: dict[str, str], expected: str
+) -> None:
+    for name, text in files.items():
+        (tmp_path / name).write_text(text)
+    assert Cgroup(tmp_path, version).memory_figures() == expected
