@@ -241,7 +241,12 @@ def test_stages_need_access_logs(stage: str) -> None:
             {"throttlingRateLimit": 50, "throttlingBurstLimit": 100},
             0,
         ),
-        ("aws:apigateway/methodSettings:MethodSettings", "settings", {"throttlingRateLimit": -1}, 1),
+        (  # -1 = unthrottled on REST
+            "aws:apigateway/methodSettings:MethodSettings",
+            "settings",
+            {"throttlingRateLimit": -1, "throttlingBurstLimit": 100},
+            1,
+        ),
         (
             "aws:apigateway/methodSettings:MethodSettings",
             "settings",
