@@ -233,7 +233,7 @@ def test_a_front_door_without_the_auth_it_offers_stops_the_program(
         assert part in str(raised.value)
 
 
-def test_the_program_stops_before_any_resource_on_http_with_api_keys() -> None:
+def test_the_program_stops_at_start_on_http_with_api_keys() -> None:
     with pytest.raises(SettingsError, match="apiType 'http'"):
         run_program("prod", {"apiType": "http"})  # the prod stack's authMode is api_key
 
