@@ -285,3 +285,18 @@ def test_a_stack_name_that_cannot_name_aws_resources_stops_the_program(stack: st
 def test_the_longest_allowed_stack_name_deploys() -> None:
     run = run_program("a" * 48, {"aws:region": "us-east-1"})
     assert run.export("function_name") == f"{PROJECT}-{'a' * 48}"
+
+
+def test_pulumi_yaml_says_what_the_http_front_door_loses() -> None:
+    config = yaml.safe_load((PROJECT_DIR / "Pulumi.yaml").read_text(encoding="utf-8"))["config"]
+    description = " ".join(config["apiType"]["description"].split()).lower()
+    for loss in (
+        "request validation",
+        "api keys",
+        "usage plans and quotas",
+        "waf",
+        "private endpoints",
+        "edge-optimised endpoints",
+    ):
+        assert loss in description, loss
+    assert config["apiType"]["default"] == "rest"
