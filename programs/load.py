@@ -28,13 +28,14 @@ from pathlib import Path
 
 from api.outputs import LOCAL_OUTPUTS, url_answers
 from emulator.children import let_child_stop
-from emulator.local_stack import PROJECT_ROOT, LocalStack, StackSettings
+from emulator.local_stack import LocalStack, StackSettings
 from programs.steps import StepPlan, percentile, read_steps, step_report
+from settings.paths import REPO_ROOT
 from tuning.payloads import DEFAULT_MIX, parse_mix
 
-REPORT_DIR = PROJECT_ROOT / "reports" / "load"
+REPORT_DIR = REPO_ROOT / "reports" / "load"
 LOCUSTFILE = Path(__file__).resolve().parent / "locustfile.py"
-PRIVATE_OUTPUTS = PROJECT_ROOT / ".local" / "load" / "outputs.json"  # a private stack, for this run only
+PRIVATE_OUTPUTS = REPO_ROOT / ".local" / "load" / "outputs.json"  # a private stack, for this run only
 MAX_USERS = 200
 MAX_DURATION_S = 30 * 60
 MAX_REQUESTS = 1_000_000
@@ -248,7 +249,7 @@ def run(args: argparse.Namespace) -> int:
             "LOAD_API_KEY": api_key,
             "LOAD_MIX": args.mix,
             "LOAD_USER_RATE": str(user_rate),
-            "PYTHONPATH": str(PROJECT_ROOT),
+            "PYTHONPATH": str(REPO_ROOT),
         }
         pace = f"{user_rate:g} requests/s each" if user_rate else "back to back"
         if plan is None:  # either way a shape in the locustfile sets the users and ends the run
@@ -309,7 +310,7 @@ def _report_steps(steps_file: Path, plan: StepPlan) -> int:
 def _run_locust(command: list[str], environment: dict[str, str], duration_s: int) -> tuple[int, bool]:
     """Locust's exit code, and whether Ctrl-C ended it early (it then stops its users and still writes its
     reports, which ``subprocess.run`` would cut short with SIGKILL)."""
-    process = subprocess.Popen(command, cwd=PROJECT_ROOT, env=environment)
+    process = subprocess.Popen(command, cwd=REPO_ROOT, env=environment)
     try:
         return process.wait(timeout=duration_s + LOCUST_OVERRUN_S), False
     except subprocess.TimeoutExpired:

@@ -218,7 +218,12 @@ class _InterruptedStepFunctions:
 
 
 def test_ctrl_c_while_polling_says_the_execution_keeps_running() -> None:
-    outputs = {"region": "us-east-1", "function_name": "crud-fn", "state_machine_arn": "arn:sm"}
+    outputs = {
+        "region": "us-east-1",
+        "function_name": "crud-fn",
+        "state_machine_arn": "arn:sm",
+        "architecture": "arm64",
+    }
     execution_input = build_execution_input(ARN, power_values=[128], num=5, payload={})
     with pytest.raises(
         InterruptedRunError, match=r"keeps running on AWS: .*execution:pt:run-1 .*stop-execution"

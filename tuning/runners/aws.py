@@ -382,7 +382,7 @@ def run_aws(
         skip_failing,
         reports_required=sampling.auto,
     )
-    architecture, region = outputs.get("architecture", "x86_64"), execution_input["lambdaARN"].split(":")[3]
+    architecture, region = outputs["architecture"], execution_input["lambdaARN"].split(":")[3]
     try:
         sampled = sample(
             execution_input["powerValues"],
