@@ -38,6 +38,10 @@ class StackAlreadyRunningError(RuntimeError):
     """Another local stack owns the outputs file and still answers: two stacks must not share it."""
 
 
+class NotEmulatedError(ValueError):
+    """The stack's settings ask for something the local stack cannot stand in for."""
+
+
 @dataclass
 class StackSettings:
     """What ``make serve`` can change; the rest is the named stack's settings (``--stack``), as `pulumi up`
@@ -75,6 +79,15 @@ class LocalStack:
         self.memory_mb = settings.memory_mb or stack.memory_size
         self.architecture = stack.architecture  # a label: the emulator runs the host's instruction set
         self.cors_origin = stack.cors_allow_origin
+        if stack.auth_mode == "iam":
+            raise NotEmulatedError(
+                f"{settings.stack.source} sets authMode iam, which the local gateway cannot check (SigV4 "
+                f"needs AWS's signing keys): serve another stack, or without --stack (api_key)"
+            )
+        self.auth_mode = stack.auth_mode
+        self.timeout_s = settings.timeout_s or float(stack.timeout)
+        self.throttle = self._stage_throttle()  # the stage's rate and burst limits; None = unlimited
+        # With authMode none the key only marks the outputs file as this stack's (remove_outputs_if_ours).
         # As API Gateway makes them: 40 letters and digits (token_urlsafe's could start with "-", which a
         # command line then reads as an option, e.g. `make load API_KEY=-…`).
         self.api_key = "".join(secrets.choice(string.ascii_letters + string.digits) for _ in range(40))
@@ -98,7 +111,8 @@ class LocalStack:
             api_key=self.api_key,
             invoke=self._not_ready,
             cors_origin=self.cors_origin,
-            throttle=self._stage_throttle(),
+            throttle=self.throttle,
+            require_api_key=self.auth_mode == "api_key",
         )
         try:
             self._server = GatewayHttpServer(
@@ -160,7 +174,7 @@ class LocalStack:
             init_cpu=self.settings.init_cpu,
             cpu_limiter=self.settings.cpu_limiter,
             max_environments=self.settings.max_environments,
-            timeout_s=self.settings.timeout_s or float(self.settings.stack.settings.timeout),
+            timeout_s=self.timeout_s,
             faults=self.faults if self.faults.active else None,
         )
         gateway.invoke = MeteredInvoker(self._runtime.invoke, self._telemetry)
