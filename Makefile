@@ -11,8 +11,13 @@ PORT ?= 3000
 # The oldest Python every pin supports (pyproject.toml's requires-python): the bootstrap checks it, and
 # `make requirements` resolves for it, so the pins do not depend on which Python regenerates them.
 MIN_PYTHON := $(shell sed -n 's/^requires-python = ">=\(.*\)"$$/\1/p' pyproject.toml)
-# The uv release requirements.txt pins, installed into a venv with pip when no uv is on PATH.
-UV_PIN := $(shell grep -m1 '^uv==' requirements.txt)
+# The uv release requirements.txt pins, with its hashes, installed into a venv with pip when no uv is on PATH.
+UV_PIN = $(shell sed -n 's/^\(uv==[^ ]*\).*/\1/p' $(PINNED))
+UV_PIN_LINES = awk '/^uv==/ {keep = 1; print; next} keep && /^ +--hash=/ {print; next} {keep = 0}' $(PINNED)
+# The function's runtime closure (emulator/lambda_python.py installs it into .lambda-venv), from its .in file.
+RUNTIME_IN := emulator/lambda-runtime/requirements.in
+RUNTIME_PINNED ?= emulator/lambda-runtime/requirements.txt
+LAMBDA_PYTHON_VERSION := 3.13
 # Precompiled at install: the packages a `make serve` imports (those its first start writes .pyc files for),
 # so the first start is as fast as the next ones. Measured to "ready" on the 2-core VM under load: without
 # precompiling 8.4-11.2 s the first time, 3.9-4.4 s later (and the slow one every time where
@@ -36,13 +41,15 @@ define install_venv
 	if [ -z "$$uv" ] && $(1)/bin/uv --version > /dev/null 2>&1; then uv=$(1)/bin/uv; fi; \
 	if [ -z "$$uv" ]; then \
 		echo "No uv on PATH: installing $(UV_PIN) into $(1) with pip first…"; \
-		if $(1)/bin/python -m pip install --quiet --disable-pip-version-check $(UV_PIN) \
+		if $(1)/bin/python -m pip install --quiet --disable-pip-version-check --require-hashes \
+			-r <($(UV_PIN_LINES)) \
 			&& $(1)/bin/uv --version > /dev/null 2>&1; then uv=$(1)/bin/uv; \
 		else echo "warning: uv cannot run here; installing with pip instead (about a minute)" >&2; fi; \
 	fi; \
 	tool=$${uv:+uv}; echo "Installing $(3) into $(1) with $${tool:-pip}…"; \
-	if [ -n "$$uv" ]; then "$$uv" pip install --quiet --python $(1)/bin/python -r $(3); \
-	else $(1)/bin/python -m pip install --quiet --disable-pip-version-check --no-compile -r $(3); fi || exit 1; \
+	if [ -n "$$uv" ]; then "$$uv" pip install --quiet --require-hashes --python $(1)/bin/python -r $(3); \
+	else $(1)/bin/python -m pip install --quiet --disable-pip-version-check --no-compile --require-hashes \
+		-r $(3); fi || exit 1; \
 	echo "Precompiling what a start imports (the first is then as fast as the next)…"; \
 	$(1)/bin/python -m compileall -q -j0 -x /tests/ $(addprefix $(1)/lib/python3*/site-packages/,$(PRECOMPILED)) > /dev/null
 endef
@@ -66,9 +73,13 @@ lambda-runtime: $(STAMP)  ## Build the function's runtime (Python 3.13 + awslamb
 	@$(PY) -m emulator.lambda_python
 
 # PINNED= writes elsewhere (the freshness test compares the two); the file it names keeps its pins as preferences.
-requirements: $(STAMP)  ## Re-pin requirements.txt from pyproject.toml (keeps today's pins; UPGRADE=pkg moves one)
+requirements: $(STAMP)  ## Re-pin requirements.txt and the runtime's, with hashes (keeps today's pins; UPGRADE=pkg moves one)
 	$(VENV)/bin/uv pip compile pyproject.toml --group dev --group notebooks --python-version $(MIN_PYTHON) \
-		--custom-compile-command 'make requirements' --quiet -o $(PINNED) $(if $(UPGRADE),--upgrade-package $(UPGRADE))
+		--generate-hashes --custom-compile-command 'make requirements' --quiet -o $(PINNED) \
+		$(if $(UPGRADE),--upgrade-package $(UPGRADE))
+	$(VENV)/bin/uv pip compile $(RUNTIME_IN) --python-version $(LAMBDA_PYTHON_VERSION) --generate-hashes \
+		--custom-compile-command 'make requirements' --quiet -o $(RUNTIME_PINNED) \
+		$(if $(UPGRADE),--upgrade-package $(UPGRADE))
 
 test: $(STAMP) lambda-runtime  ## Lint, check notebooks are stripped, run the whole test suite
 	$(PY) -m ruff check .

@@ -6,6 +6,7 @@ import pulumi_aws as aws
 from components.microservice import Microservice
 from components.power_tuner import PowerTuner
 from components.settings import load_settings
+from settings.rules import StackNameError, function_name_for
 
 settings = load_settings()
 region = aws.config.region
@@ -14,7 +15,10 @@ if not region:
 
 # A fixed, stack-derived name: the log group /aws/lambda/<name> can then be created (with retention) before
 # the function, and Power Tuning's IAM scope "<function ARN>*" matches nothing but this function's qualifiers.
-function_name = f"{pulumi.get_project()}-{pulumi.get_stack()}"
+try:
+    function_name = function_name_for(pulumi.get_project(), pulumi.get_stack())
+except StackNameError as error:
+    raise pulumi.RunError(str(error)) from None
 service = Microservice("crud", settings=settings, function_name=function_name)
 
 pulumi.export("api_url", service.api_url)

@@ -46,7 +46,12 @@ def parse_since(since: str | datetime, now: datetime | None = None) -> datetime:
     text = str(since).strip()
     span = _SPAN.fullmatch(text)
     if span:
-        return now - timedelta(seconds=float(span["count"]) * _UNIT_SECONDS[span["unit"]])
+        try:
+            return now - timedelta(seconds=float(span["count"]) * _UNIT_SECONDS[span["unit"]])
+        except OverflowError:  # timedelta's range, or a start before year 1
+            raise ValueError(
+                f"since={since!r} reaches back before any data (year 1): give a shorter span"
+            ) from None
     try:
         parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:

@@ -13,3 +13,10 @@ LAMBDA_RUNTIME = "python3.13"  # the function's Lambda runtime: deployed by the 
 # of the repo, so a test ties the two spellings): a Pulumi secret on AWS, made at start by the local stack.
 CURSOR_KEY_VARIABLE = "CURSOR_SIGNING_KEY"
 HANDLER = "app.lambda_handler"  # module.function in the function folder: deployed and run locally alike
+# The variable the function reads its idempotency records' table from (function/idempotency.py), and the
+# name the emulator gives that table beside a table of items.
+IDEMPOTENCY_TABLE_VARIABLE = "IDEMPOTENCY_TABLE_NAME"
+
+
+def idempotency_table_name(table_name: str) -> str:
+    return f"{table_name}-idempotency"

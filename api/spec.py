@@ -13,7 +13,8 @@ OPENAPI_PATH = Path(__file__).resolve().parent / "openapi.yaml"
 # What the stack's CORS preflights and gateway responses send: the Pulumi program writes them into API
 # Gateway's body, the local gateway answers with them.
 CORS_ALLOW_HEADERS = (
-    "Content-Type,X-Api-Key,Authorization,X-Amz-Date,X-Amz-Security-Token,If-Match,If-None-Match"
+    "Content-Type,X-Api-Key,Authorization,X-Amz-Date,X-Amz-Security-Token,If-Match,If-None-Match,"
+    "Idempotency-Key"
 )
 CORS_MAX_AGE_S = "600"
 HTTP_METHODS = (

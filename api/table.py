@@ -9,12 +9,23 @@ from pathlib import Path
 from typing import Any
 
 TABLE_PATH = Path(__file__).resolve().parent / "table.json"
+IDEMPOTENCY_TABLE_PATH = Path(__file__).resolve().parent / "idempotency_table.json"
+# Not a CreateTable argument: the attribute DynamoDB's TTL expires items by (UpdateTimeToLive).
+_TTL_KEY = "TimeToLiveAttribute"
+
+
+def _spec(path: Path) -> dict[str, Any]:
+    return json.loads(path.read_text(encoding="utf-8"))
 
 
 def table_definition(path: Path = TABLE_PATH) -> dict[str, Any]:
     """CreateTable arguments (without TableName); keys starting with "_" are comments."""
-    spec = json.loads(path.read_text(encoding="utf-8"))
-    return {key: value for key, value in spec.items() if not key.startswith("_")}
+    return {key: value for key, value in _spec(path).items() if not key.startswith("_") and key != _TTL_KEY}
+
+
+def time_to_live_attribute(path: Path) -> str | None:
+    """The attribute the table's TTL reads, or None when the table has no TTL."""
+    return _spec(path).get(_TTL_KEY)
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,9 @@ TABLE_ACTIONS = [
     "dynamodb:DeleteItem",
     "dynamodb:Scan",
 ]
+# Idempotency records: written inside the create's transaction (a TransactWriteItems Put is authorised as
+# PutItem) and read back after a repeat; never updated, deleted (TTL sweeps them) or scanned.
+RECORD_ACTIONS = ["dynamodb:GetItem", "dynamodb:PutItem"]
 LOG_ACTIONS = ["logs:CreateLogStream", "logs:PutLogEvents"]
 # X-Ray has no resource-level permissions for these two actions: "*" is the narrowest Resource AWS accepts.
 XRAY_ACTIONS = ["xray:PutTraceSegments", "xray:PutTelemetryRecords"]
@@ -27,10 +30,19 @@ def assume_role_policy(service: str) -> dict[str, Any]:
     }
 
 
-def function_policy(*, table_arn: Any, log_group_arn: Any, tracing: bool) -> dict[str, Any]:
-    """The function role's only policy: CRUD on its table, writes to its own log group, X-Ray when tracing."""
+def function_policy(
+    *, table_arn: Any, records_table_arn: Any, log_group_arn: Any, tracing: bool
+) -> dict[str, Any]:
+    """The function role's only policy: CRUD on its table, its idempotency records, writes to its own log
+    group, X-Ray when tracing."""
     statements: list[dict[str, Any]] = [
         {"Sid": "CrudOnItsTable", "Effect": "Allow", "Action": TABLE_ACTIONS, "Resource": table_arn},
+        {
+            "Sid": "ItsIdempotencyRecords",
+            "Effect": "Allow",
+            "Action": RECORD_ACTIONS,
+            "Resource": records_table_arn,
+        },
         # Streams are addressed as <log group ARN>:log-stream:<name>; ":*" covers this group's streams only.
         {
             "Sid": "WriteItsLogs",

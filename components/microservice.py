@@ -13,9 +13,9 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_random
 
-from api.names import ALIAS, CURSOR_KEY_VARIABLE, HANDLER, LAMBDA_RUNTIME, STAGE
+from api.names import ALIAS, CURSOR_KEY_VARIABLE, HANDLER, IDEMPOTENCY_TABLE_VARIABLE, LAMBDA_RUNTIME, STAGE
 from api.spec import load_spec
-from api.table import load_table_keys
+from api.table import IDEMPOTENCY_TABLE_PATH, load_table_keys, time_to_live_attribute
 from components import iam
 from components.openapi_body import build_body
 from components.package import function_archive
@@ -69,14 +69,15 @@ class Microservice(pulumi.ComponentResource):
         self._child = pulumi.ResourceOptions(parent=self)
 
         table = self._table()
+        records = self._records_table()
         log_group = aws.cloudwatch.LogGroup(
             f"{name}-function-logs",
             name=f"/aws/lambda/{function_name}",  # Lambda's group, created first so it has a retention
             retention_in_days=settings.log_retention_days,
             opts=self._child,
         )
-        role, role_policy = self._role(table, log_group)
-        function = self._function(function_name, table, log_group, role, role_policy)
+        role, role_policy = self._role(table, records, log_group)
+        function = self._function(function_name, table, records, log_group, role, role_policy)
         alias = aws.lambda_.Alias(
             f"{name}-alias",
             name=ALIAS,
@@ -89,6 +90,7 @@ class Microservice(pulumi.ComponentResource):
         self._alarms(function, alias, api, stage)
 
         self.table_name = table.name
+        self.idempotency_table_name = records.name
         self.function_name = function.name
         self.function_arn = function.arn
         self.alias_arn = alias.arn
@@ -125,8 +127,23 @@ class Microservice(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, protect=self._settings.protect_table),
         )
 
+    def _records_table(self) -> aws.dynamodb.Table:
+        """Idempotency-Key records (function/idempotency.py), apart from the items: a scan of the items never
+        meets one, and their TTL sweeps them. Not protected like the items: losing them only forgets keys."""
+        keys = load_table_keys(IDEMPOTENCY_TABLE_PATH)
+        return aws.dynamodb.Table(
+            f"{self._name}-idempotency",
+            attributes=keys.attributes,
+            hash_key=keys.hash_key,
+            billing_mode="PAY_PER_REQUEST",
+            ttl={"attribute_name": time_to_live_attribute(IDEMPOTENCY_TABLE_PATH), "enabled": True},
+            point_in_time_recovery={"enabled": True},
+            server_side_encryption={"enabled": True},
+            opts=self._child,
+        )
+
     def _role(
-        self, table: aws.dynamodb.Table, log_group: aws.cloudwatch.LogGroup
+        self, table: aws.dynamodb.Table, records: aws.dynamodb.Table, log_group: aws.cloudwatch.LogGroup
     ) -> tuple[aws.iam.Role, aws.iam.RolePolicy]:
         role = aws.iam.Role(
             f"{self._name}-function-role",
@@ -139,7 +156,10 @@ class Microservice(pulumi.ComponentResource):
             role=role.id,
             policy=pulumi.Output.json_dumps(
                 iam.function_policy(
-                    table_arn=table.arn, log_group_arn=log_group.arn, tracing=self._settings.tracing
+                    table_arn=table.arn,
+                    records_table_arn=records.arn,
+                    log_group_arn=log_group.arn,
+                    tracing=self._settings.tracing,
                 )
             ),
             opts=self._child,
@@ -166,6 +186,7 @@ class Microservice(pulumi.ComponentResource):
         self,
         function_name: str,
         table: aws.dynamodb.Table,
+        records: aws.dynamodb.Table,
         log_group: aws.cloudwatch.LogGroup,
         role: aws.iam.Role,
         role_policy: aws.iam.RolePolicy,
@@ -173,6 +194,8 @@ class Microservice(pulumi.ComponentResource):
         settings = self._settings
         variables: dict[str, pulumi.Input[str]] = {
             "TABLE_NAME": table.name,
+            IDEMPOTENCY_TABLE_VARIABLE: records.name,
+            "IDEMPOTENCY_TTL_HOURS": str(settings.idempotency_ttl_hours),
             CURSOR_KEY_VARIABLE: self._cursor_key(),
         }
         if settings.cors_allow_origin is not None:

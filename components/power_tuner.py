@@ -7,6 +7,7 @@ them.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 
 import pulumi
@@ -19,10 +20,58 @@ SEMANTIC_VERSION = "4.4.0"  # pinned: the results schema, REPORT parsing and pri
 # topic policy (CAPABILITY_RESOURCE_POLICY) and no nested application (CAPABILITY_AUTO_EXPAND), per SAR's
 # CreateCloudFormationChangeSet rules. Stated explicitly: capabilities left out are filled in by AWS.
 CAPABILITIES = ["CAPABILITY_IAM"]
+# Every Lambda action the template's six functions take on the tuned function (template.yml 4.4.0).
+TUNED_FUNCTION_ACTIONS = (
+    "lambda:CreateAlias",
+    "lambda:DeleteAlias",
+    "lambda:DeleteFunction",  # the cleaner deletes only the versions it published, by qualifier
+    "lambda:GetAlias",
+    "lambda:GetFunctionConfiguration",
+    "lambda:InvokeFunction",
+    "lambda:PublishVersion",
+    "lambda:UpdateAlias",
+    "lambda:UpdateFunctionConfiguration",
+)
+# What AWSLambdaBasicExecutionRole gives the tool's functions: their own log groups.
+LOG_ACTIONS = ("logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents")
+# CloudFormation names the tool's functions "<its stack name>-<logical id>-<suffix>", truncating the stack
+# name to fit 64 characters, so only this prefix of their names is certain.
+TOOL_FUNCTION_PREFIX = "serverlessrepo-"
+
+
+def boundary_document(function_arn: str) -> str:
+    """The permissions boundary of every role the template creates (its six functions' and the state
+    machine's): Lambda actions on the tuned function and its versions and aliases only; the state machine may
+    also invoke the tool's own functions; logs only in the tool's log groups."""
+    _, partition, _, region, account, _, _ = function_arn.split(":")
+    functions = f"arn:{partition}:lambda:{region}:{account}:function:{TOOL_FUNCTION_PREFIX}*"
+    log_groups = f"arn:{partition}:logs:{region}:{account}:log-group:/aws/lambda/{TOOL_FUNCTION_PREFIX}*"
+    statements = [
+        {
+            "Sid": "TunedFunctionOnly",
+            "Effect": "Allow",
+            "Action": list(TUNED_FUNCTION_ACTIONS),
+            "Resource": [function_arn, f"{function_arn}:*"],
+        },
+        {
+            "Sid": "StateMachineInvokesTheTool",
+            "Effect": "Allow",
+            "Action": "lambda:InvokeFunction",
+            "Resource": functions,
+        },
+        {
+            "Sid": "OwnLogs",
+            "Effect": "Allow",
+            "Action": list(LOG_ACTIONS),
+            "Resource": [log_groups, f"{log_groups}:*"],
+        },
+    ]
+    return json.dumps({"Version": "2012-10-17", "Statement": statements})
 
 
 class PowerTuner(pulumi.ComponentResource):
-    """The Power Tuning state machine, scoped by IAM to `function_arn` and its qualifiers."""
+    """The Power Tuning state machine; its roles bounded (``boundary_document``) to `function_arn` and its
+    qualifiers for every Lambda action."""
 
     def __init__(
         self,
@@ -35,6 +84,14 @@ class PowerTuner(pulumi.ComponentResource):
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__("serverless-crud:index:PowerTuner", name, None, opts)
+        # The template's lambdaResource is "<function ARN>*", which also matches other functions whose names
+        # start with this one's; the boundary cuts every role's reach down to this function.
+        boundary = aws.iam.Policy(
+            f"{name}-boundary",
+            description=f"Permissions boundary of {app_name}: Lambda actions on the tuned function only",
+            policy=pulumi.Output.from_input(function_arn).apply(boundary_document),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
         stack = aws.serverlessrepository.CloudFormationStack(
             f"{name}-app",
             name=app_name,  # CloudFormation names the stack serverlessrepo-<app_name>: unique per region
@@ -49,6 +106,7 @@ class PowerTuner(pulumi.ComponentResource):
                 # aliases and versions it creates (…:function:<name>:RAM512); it also matches functions whose
                 # name starts with this one's, which is why the function name is the full "<project>-<stack>".
                 "lambdaResource": pulumi.Output.concat(function_arn, "*"),
+                "permissionsBoundary": boundary.arn,
                 "PowerValues": ",".join(str(v) for v in power_values),
                 "totalExecutionTimeout": str(total_execution_timeout),
             },

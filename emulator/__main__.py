@@ -114,6 +114,13 @@ def _parser() -> argparse.ArgumentParser:
     )
     serve.add_argument("--quiet", action="store_true", help="no line per request")
     serve.add_argument(
+        "--no-reload",
+        dest="reload",
+        action="store_false",
+        help="keep serving the code the stack started with (by default an edit to the function folder's "
+        ".py files is served by new environments within a second)",
+    )
+    serve.add_argument(
         "--fault",
         type=fault_argument,
         action="append",
@@ -147,6 +154,10 @@ def _stack_config(stack: str | None) -> StackConfig:
         raise SystemExit(2) from None
 
 
+def _reload_line(file_name: str) -> None:
+    print(f"function changed ({file_name}): new environments from now on", flush=True)
+
+
 def serve(args: argparse.Namespace) -> int:
     settings = StackSettings(
         stack=_stack_config(args.stack),
@@ -161,13 +172,14 @@ def serve(args: argparse.Namespace) -> int:
         faults=dict(args.fault),
         fault_seed=args.fault_seed,
         dynamodb_latency_ms=args.dynamodb_latency_ms,
+        reload=args.reload,
     )
     stop = threading.Event()
     # SIGHUP: the terminal closed. Stop as cleanly as on Ctrl-C, so no stale outputs file is left behind.
     for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(signum, lambda *_: stop.set())
     try:
-        stack = LocalStack(settings, on_request=None if args.quiet else _access_line)
+        stack = LocalStack(settings, on_request=None if args.quiet else _access_line, on_reload=_reload_line)
     except NotEmulatedError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
@@ -204,6 +216,11 @@ def _banner(stack: LocalStack, outputs: dict, outputs_path: Path) -> None:
     shown = ("cpu_limiter", "cpu_share", "memory_limit", "init_cpu")
     emulation = ", ".join(f"{key}={stack.emulation[key]}" for key in shown if key in stack.emulation)
     latency_ms = stack.settings.dynamodb_latency_ms
+    reload = (
+        f"on: edits to {stack.settings.function_dir.name}/*.py are served by new environments (--no-reload)"
+        if stack.settings.reload
+        else "off: restart to serve edits"
+    )
     faults = (
         f"  faults     {stack.faults.describe()}"
         f"{f', DynamoDB +{latency_ms} ms' if latency_ms else ''} (the function's traffic only)\n"
@@ -224,6 +241,7 @@ def _banner(stack: LocalStack, outputs: dict, outputs_path: Path) -> None:
         f"  runtime    {stack.emulation['runtime']}  (AWS's runtime interface client, .lambda-venv)\n"
         f"  AWS        {outputs['endpoint_url']}  (moto: DynamoDB, CloudWatch, Logs, Step Functions)\n"
         f"{faults}"
+        f"  reload     {reload}\n"
         f"  outputs    {outputs_path}\n"
         f"  try        export API_URL={outputs['api_url']} API_KEY={outputs['api_key']}\n"
         f'             curl -H "x-api-key: $API_KEY" "$API_URL/items"',

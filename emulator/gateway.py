@@ -362,6 +362,14 @@ def _header_value(value: Any) -> str:
     return "" if value is None else str(value)
 
 
+# The names a client on this machine may give the local gateway in its Host header.
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "[::1]")
+
+
+class _MalformedBodyError(Exception):
+    """A chunked body whose framing cannot be read."""
+
+
 class _RequestHandler(BaseHTTPRequestHandler):
     """HTTP/1.1 with keep-alive (load tools reuse connections); every method goes through the gateway."""
 
@@ -375,7 +383,17 @@ class _RequestHandler(BaseHTTPRequestHandler):
 
     def _serve(self) -> None:
         started = time.perf_counter()
-        body = self._read_body()
+        refusal = self._misdirected()
+        if refusal is not None:
+            self.close_connection = True
+            self._send(refusal)
+            return
+        try:
+            body = self._read_body()
+        except _MalformedBodyError:
+            self.close_connection = True  # the rest of the stream cannot be framed
+            self._send(_gateway_error(400, "Bad Request: malformed chunked body", "BadRequestException", "-"))
+            return
         if body is None:
             self.close_connection = True
             self._send(request_too_long(str(uuid.uuid4())))
@@ -408,14 +426,32 @@ class _RequestHandler(BaseHTTPRequestHandler):
             return None
         return self.rfile.read(int(length))
 
+    def _misdirected(self) -> HttpResponse | None:
+        """421 unless the Host header names this loopback server: a web page whose name was rebound to
+        127.0.0.1 sends its own name, and must not reach the local API (DNS rebinding)."""
+        host = self.headers.get("Host", "")
+        port = self.server.server_address[1]
+        if host.lower() in {f"{name}:{port}" for name in LOOPBACK_HOSTS}:
+            return None
+        return _gateway_error(
+            421,
+            f"Misdirected Request: the Host header must be {' or '.join(LOOPBACK_HOSTS)} with port {port}",
+            "MisdirectedRequestException",
+            "-",
+        )
+
     def _read_chunked(self) -> bytes | None:
-        """A chunked body (some clients stream); None once it passes API Gateway's size limit."""
+        """A chunked body (some clients stream); None once it passes API Gateway's size limit;
+        _MalformedBodyError when a chunk size is not hexadecimal."""
         if "chunked" not in self.headers.get("Transfer-Encoding", "").lower():
             return b""
         chunks: list[bytes] = []
         total = 0
         while True:
-            size = int(self.rfile.readline().split(b";", 1)[0].strip() or b"0", 16)
+            try:
+                size = int(self.rfile.readline().split(b";", 1)[0].strip() or b"0", 16)
+            except ValueError:
+                raise _MalformedBodyError from None
             if size == 0:
                 self.rfile.readline()
                 return b"".join(chunks)

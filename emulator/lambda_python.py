@@ -226,7 +226,10 @@ def _build(venv: Path, interpreter: Interpreter) -> None:
         install = [uv, "pip", "install", "--quiet", "--compile-bytecode", "--python", str(python)]
     else:
         install = [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
-    _run_step([*install, "-r", str(REQUIREMENTS)], "installing the runtime's requirements")
+    # Every pin carries its hashes: a package that changed on the index since it was pinned is refused.
+    _run_step(
+        [*install, "--require-hashes", "-r", str(REQUIREMENTS)], "installing the runtime's requirements"
+    )
     stamp = {"interpreter": interpreter.path, "requirements_sha256": _requirements_digest()}
     write_text_atomically(venv / _STAMP, json.dumps(stamp, indent=2) + "\n")
 

@@ -24,6 +24,7 @@ from emulator.fault_proxy import FaultProxy
 from emulator.faults import FaultMetrics, FaultPlan
 from emulator.gateway import GatewayHttpServer, LocalApiGateway, RouteTable
 from emulator.moto_server import MotoServer, aws_env
+from emulator.reload import FunctionWatcher
 from emulator.telemetry import MeteredInvoker, Telemetry
 from emulator.throttling import TokenBucket
 from settings.paths import FUNCTION_DIR
@@ -63,6 +64,7 @@ class StackSettings:
     faults: dict[str, float] = field(default_factory=dict)  # fault name → percent (emulator.faults.FAULTS)
     fault_seed: int | None = None  # None: a random seed, printed so the run can be repeated
     dynamodb_latency_ms: int = 0  # added to each of the function's DynamoDB requests
+    reload: bool = False  # serve edits to the function's code without a restart (make serve; off to measure)
 
 
 class LocalStack:
@@ -73,8 +75,11 @@ class LocalStack:
         settings: StackSettings,
         *,
         on_request: Callable[[str, str, int, float], None] | None = None,
+        on_reload: Callable[[str], None] | None = None,
     ) -> None:
         self.settings = settings
+        self._on_reload = on_reload
+        self._watcher: FunctionWatcher | None = None
         stack = settings.stack.settings
         self.memory_mb = settings.memory_mb or stack.memory_size
         self.architecture = stack.architecture  # a label: the emulator runs the host's instruction set
@@ -178,10 +183,17 @@ class LocalStack:
             faults=self.faults if self.faults.active else None,
         )
         gateway.invoke = MeteredInvoker(self._runtime.invoke, self._telemetry)
+        if self.settings.reload:
+            self._watcher = FunctionWatcher(self.settings.function_dir, self._function_changed).start()
         self._serving = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.2})
         self._serving.start()
         self.outputs = self._describe(endpoint, self._server.server_address[1])
         write_outputs(self.settings.outputs_path, self.outputs)
+
+    def _function_changed(self, file_name: str) -> None:
+        self._runtime.reload()
+        if self._on_reload is not None:
+            self._on_reload(file_name)
 
     def _stage_throttle(self) -> TokenBucket | None:
         if not self.settings.throttling:
@@ -233,6 +245,9 @@ class LocalStack:
 
     def stop(self) -> None:
         """Stop in reverse order; safe to call twice and after a failed start."""
+        if self._watcher is not None:
+            self._watcher.stop()
+            self._watcher = None
         if self._server is not None:
             if self._serving is not None:
                 self._server.shutdown()

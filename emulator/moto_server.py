@@ -238,6 +238,9 @@ def serve(host: str, port: int, *, stop_on_sigint: bool = True) -> None:
     """
     import logging
 
+    # moto answers every Origin with CORS allowed, so any web page that finds the port could read or reset the
+    # local table; moto.settings reads this once, at its import, which is below.
+    os.environ["MOTO_DISABLE_GLOBAL_CORS"] = "true"
     from moto.server import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
     from werkzeug.serving import make_server
 

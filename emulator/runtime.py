@@ -259,6 +259,7 @@ class _Environment:
         threading.Thread(target=_pump, args=(log_read, self._logs), daemon=True, name="lambda-log").start()
         self._killed_for_memory = False
         self.max_rss_kb = 0
+        self.generation = runtime.generation  # the code it loads: environments of an older one are retired
 
     def start(self) -> tuple[float, _Outcome]:
         """Start the client and wait for its init: (init ms, outcome with the init log and any init error)."""
@@ -519,6 +520,7 @@ class LambdaRuntime:
         self._slots_used = 0
         self._changed = threading.Condition()
         self._closed = False
+        self.generation = 0  # +1 per reload: the function's code changed on disk
 
     @property
     def label(self) -> str:
@@ -675,13 +677,25 @@ class LambdaRuntime:
         with self._changed:
             self._all.add(environment)
 
+    def reload(self) -> None:
+        """The function's code changed: the next invocations start new environments (cold, with the new
+        code). Idle ones go now; busy ones finish their invocation first (see ``_release``)."""
+        with self._changed:
+            self.generation += 1
+            retired, self._idle = self._idle, []
+        for environment in retired:
+            self._discard(environment)
+
     def _release(self, environment: _Environment) -> None:
         with self._changed:
             if self._closed:
                 environment.close()
                 return
-            self._idle.append(environment)
-            self._changed.notify()
+            if environment.generation == self.generation:
+                self._idle.append(environment)
+                self._changed.notify()
+                return
+        self._discard(environment)  # it ran older code: retired after its invocation, never mid-request
 
     def _discard(self, environment: _Environment | None) -> None:
         """Give up an environment (or a reserved slot that never got one) and free its slot."""

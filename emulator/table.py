@@ -7,18 +7,28 @@ import secrets
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from api.names import CURSOR_KEY_VARIABLE, DEFAULT_REGION
-from api.table import table_definition
+from api.names import CURSOR_KEY_VARIABLE, DEFAULT_REGION, IDEMPOTENCY_TABLE_VARIABLE, idempotency_table_name
+from api.table import IDEMPOTENCY_TABLE_PATH, TABLE_PATH, table_definition, time_to_live_attribute
 from emulator.moto_server import aws_env, running_moto
 
 
 def create_table(dynamodb_client: Any, table_name: str) -> None:
-    """Create ``table_name`` and wait until it is ACTIVE; an existing table is kept (so restarts are safe)."""
-    with contextlib.suppress(dynamodb_client.exceptions.ResourceInUseException):
-        dynamodb_client.create_table(TableName=table_name, **table_definition())
-    dynamodb_client.get_waiter("table_exists").wait(
-        TableName=table_name, WaiterConfig={"Delay": 1, "MaxAttempts": 30}
-    )
+    """Create ``table_name`` and its idempotency records' table beside it, as the stack deploys them, and
+    wait until both are ACTIVE; existing tables are kept (so restarts are safe)."""
+    for name, path in (
+        (table_name, TABLE_PATH),
+        (idempotency_table_name(table_name), IDEMPOTENCY_TABLE_PATH),
+    ):
+        with contextlib.suppress(dynamodb_client.exceptions.ResourceInUseException):
+            dynamodb_client.create_table(TableName=name, **table_definition(path))
+        dynamodb_client.get_waiter("table_exists").wait(
+            TableName=name, WaiterConfig={"Delay": 1, "MaxAttempts": 30}
+        )
+        attribute = time_to_live_attribute(path)
+        if attribute:
+            dynamodb_client.update_time_to_live(
+                TableName=name, TimeToLiveSpecification={"Enabled": True, "AttributeName": attribute}
+            )
 
 
 def function_environment(endpoint_url: str, table_name: str, region: str = DEFAULT_REGION) -> dict[str, str]:
@@ -29,6 +39,7 @@ def function_environment(endpoint_url: str, table_name: str, region: str = DEFAU
     return {
         **aws_env(endpoint_url, region),
         "TABLE_NAME": table_name,
+        IDEMPOTENCY_TABLE_VARIABLE: idempotency_table_name(table_name),
         CURSOR_KEY_VARIABLE: secrets.token_urlsafe(32),
     }
 

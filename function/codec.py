@@ -31,8 +31,14 @@ def loads(text: str) -> Any:
         return json.loads(text, parse_float=Decimal, parse_constant=_reject_constant)
     except RecursionError:
         raise ApiError(400, "the body is nested too deeply") from None
-    except ValueError as error:  # JSONDecodeError, and ints longer than Python's digit limit
+    except json.JSONDecodeError as error:
         raise ApiError(400, f"the body is not valid JSON: {error}") from None
+    except (
+        ValueError
+    ) as error:  # an integer longer than Python's digit limit; its text names Python internals
+        raise ApiError(
+            400, f"a number in the body has more digits than DynamoDB stores ({MAX_DIGITS})", cause=str(error)
+        ) from None
 
 
 class _NotFloatExactError(Exception):

@@ -14,6 +14,7 @@ from typing import Any
 
 import codec
 import cursors
+import idempotency
 import proxy
 import rules
 import store
@@ -111,10 +112,15 @@ def made_earlier(failed: store.ConditionFailedError, written: dict, current: dic
     raise store.outcome_unknown(f"item {written.get('id')!r}: a retried write's condition failed")
 
 
+def _new_item(document: dict, item_id: str) -> dict:
+    """Item ``item_id`` as a client's document creates it (the document's own "id" ignored)."""
+    return rules.stamped({k: v for k, v in document.items() if k != "id"}, item_id, None)
+
+
 def insert(document: dict, item_id: str) -> dict:
     """Create item ``item_id`` from a client's document (its own "id" ignored) and return it as stored; 409
     when the id is taken (errorType as DynamoDB names the failure, for tutorial clients)."""
-    item = rules.stamped({k: v for k, v in document.items() if k != "id"}, item_id, None)
+    item = _new_item(document, item_id)
     try:
         _put_new(item)
     except store.ConditionFailedError:
@@ -152,10 +158,18 @@ def _put_next(item: dict, current: dict) -> None:
 
 
 def create_item(request: Request) -> Response:
+    key = idempotency.client_key(request)
     document = proxy.json_object_body(request, proxy.JSON_MEDIA_TYPES)
     rules.reject_server_managed(document)
     item_id = rules.valid_id(document["id"]) if "id" in document else os.urandom(16).hex()
-    return _item_response(201, insert(document, item_id), request, created=True)
+    if key is None:
+        return _item_response(201, insert(document, item_id), request, created=True)
+    item = _new_item(document, item_id)
+    made = _item_response(201, item, request, created=True)
+    answer = idempotency.put_once(idempotency.keyed(request, key, document), store.new_item_put(item), made)
+    if answer is made:
+        remember(item_id, item)
+    return answer
 
 
 def get_item(request: Request) -> Response:
@@ -196,6 +210,7 @@ def replace_item(request: Request) -> Response:
 
 
 def patch_item(request: Request) -> Response:
+    idempotency.client_key(request)  # checked only: If-Match already makes a repeat a 412
     item_id = rules.valid_id(request.path_parameters.get("id"))
     expected = if_match(request)
     patch = proxy.json_object_body(request, proxy.MERGE_PATCH_MEDIA_TYPES)
@@ -219,6 +234,9 @@ def patch_item(request: Request) -> Response:
 
 
 def delete_item(request: Request) -> Response:
+    idempotency.client_key(
+        request
+    )  # checked only: a repeated delete changes nothing (404, or 412 with If-Match)
     item_id = rules.valid_id(request.path_parameters.get("id"))
     expected = if_match(request)
     versions = expected if isinstance(expected, frozenset) else None

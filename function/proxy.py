@@ -32,6 +32,7 @@ class Request:
     request_id: str
     base_path: str = ""  # the stage prefix clients used ("/prod"), for Location headers
     body_base64: bool = False
+    caller: str = ""  # who API Gateway says is calling (API key id or IAM principal); "" when nobody is
 
     def header(self, name: str) -> str | None:
         return self.headers.get(name)
@@ -79,7 +80,17 @@ def parse(event: dict, request_id: str) -> Request:
         request_id=request_id,
         base_path=base_path,
         body_base64=bool(event.get("isBase64Encoded")),
+        caller=_caller(context.get("identity") or {}),
     )
+
+
+def _caller(identity: dict) -> str:
+    """The API key's id (never the key itself) or the IAM principal, as the stage authenticated them."""
+    for field_name in ("apiKeyId", "userArn", "caller"):
+        value = identity.get(field_name)
+        if value:
+            return f"{field_name}:{value}"
+    return ""
 
 
 def _body_text(request: Request) -> str | None:
@@ -134,7 +145,7 @@ def to_event_response(response: Response) -> dict:
     allow_origin = os.environ.get("CORS_ALLOW_ORIGIN")
     if allow_origin:
         headers["Access-Control-Allow-Origin"] = allow_origin
-        headers["Access-Control-Expose-Headers"] = "ETag, Location, Retry-After"
+        headers["Access-Control-Expose-Headers"] = "ETag, Location, Retry-After, Idempotent-Replayed"
         if allow_origin != "*":
             headers["Vary"] = "Origin"
     return {"statusCode": response.status, "headers": headers, "body": body, "isBase64Encoded": False}

@@ -43,7 +43,7 @@ THROTTLING_CODES = frozenset(
     {"ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded"}
 )
 RETRY_AFTER_SECONDS = "1"
-WRITE_OPERATIONS = frozenset({"put_item", "update_item", "delete_item"})
+WRITE_OPERATIONS = frozenset({"put_item", "update_item", "delete_item", "transact_write_items"})
 OUTCOME_UNKNOWN_DETAIL = (
     "the database did not confirm the write, so it may or may not have been made; read the item to see, "
     "then retry with If-Match if it is still needed"
@@ -139,15 +139,44 @@ def table_name() -> str:
     return name
 
 
-def call(operation: str, *, once: bool = False, **params: Any) -> dict:
-    """One DynamoDB call on the configured table; AWS failures become 503 (throttled) or 502, with cause.
+def call(operation: str, *, once: bool = False, table: str | None = None, **params: Any) -> dict:
+    """One DynamoDB call on the configured table (or ``table``); AWS failures become 503 (throttled) or 502,
+    with cause.
 
     ``once``: the write's condition would not stop a second copy of it (an update that only requires the item
     to exist), so no attempt is repeated after one whose outcome is unknown."""
+    return _invoke(operation, once, {"TableName": table or table_name(), **params})
+
+
+class TransactionCanceledError(Exception):
+    """A transaction none of whose writes happened; ``reasons`` per write, in order: the DynamoDB code
+    ("None", "ConditionalCheckFailed", "TransactionConflict", …) and the item as it was (when returned).
+    ``after_unknown`` as for ConditionFailedError: an earlier attempt may have been applied."""
+
+    def __init__(self, reasons: list[tuple[str, dict | None]], after_unknown: bool) -> None:
+        super().__init__("transaction canceled")
+        self.reasons = reasons
+        self.after_unknown = after_unknown
+
+
+def transact_put(puts: list[dict[str, Any]]) -> None:
+    """Put every item of ``puts`` (PutItem parameters, each naming its table) or none of them."""
+    _invoke(
+        "transact_write_items",
+        False,
+        {
+            "TransactItems": [
+                {"Put": {**put, "ReturnValuesOnConditionCheckFailure": "ALL_OLD"}} for put in puts
+            ]
+        },
+    )
+
+
+def _invoke(operation: str, once: bool, params: dict[str, Any]) -> dict:
     attempts = _Attempts(write=operation in WRITE_OPERATIONS, once=once)
     token = _attempts.set(attempts)
     try:
-        return getattr(client(), operation)(TableName=table_name(), **params)
+        return getattr(client(), operation)(**params)
     except ClientError as error:
         details = error.response.get("Error", {})
         code = details.get("Code", "")
@@ -155,9 +184,14 @@ def call(operation: str, *, once: bool = False, **params: Any) -> dict:
         if code == "ConditionalCheckFailedException":
             old = error.response.get("Item")
             raise ConditionFailedError(from_item(old) if old else None, attempts.unknown) from None
+        if code == "TransactionCanceledException":
+            reasons = [
+                (reason.get("Code", "None"), from_item(reason["Item"]) if reason.get("Item") else None)
+                for reason in error.response.get("CancellationReasons", [])
+            ]
+            raise TransactionCanceledError(reasons, attempts.unknown) from None
         if code == "ValidationException":
-            status = 413 if "size" in message.lower() and "item" in message.lower() else 400
-            raise ApiError(status, f"DynamoDB refused the request: {message}", error_type=code) from None
+            raise _refused(message) from None
         raise _failure(attempts, operation, code, f"{code}: {message}") from None
     except OutOfTimeError as error:
         raise _failure(attempts, operation, type(error).__name__, str(error)) from None
@@ -165,6 +199,32 @@ def call(operation: str, *, once: bool = False, **params: Any) -> dict:
         raise _failure(attempts, operation, "", f"{type(error).__name__}: {error}") from None
     finally:
         _attempts.reset(token)
+
+
+_NUMBER_RANGE_ERRORS = ("Number overflow", "Number underflow")  # DynamoDB's words for an update's result
+
+
+def _refused(message: str) -> ApiError:
+    """DynamoDB's 400 in plain words: its own text names the server's injected clauses and placeholders, so it
+    goes to the logged cause only."""
+    cause = f"DynamoDB ValidationException: {message}"
+    if "size" in message.lower() and "item" in message.lower():
+        return ApiError(413, "the item is larger than DynamoDB's 400 KB limit", cause=cause)
+    for words in _NUMBER_RANGE_ERRORS:
+        if words in message:
+            return ApiError(
+                400,
+                f"{words}: the result is outside DynamoDB's numbers (38 digits, magnitude 1E-130 to 1E+126)",
+                error_type="ValidationException",
+                cause=cause,
+            )
+    return ApiError(
+        400,
+        "DynamoDB refused the request: check the syntax of UpdateExpression, ConditionExpression, "
+        "ProjectionExpression and FilterExpression, and that each value fits the attribute it is used with",
+        error_type="ValidationException",
+        cause=cause,
+    )
 
 
 def _failure(attempts: _Attempts, operation: str, code: str, description: str) -> ApiError:
@@ -192,15 +252,19 @@ def outcome_unknown(cause: str) -> ApiError:
     return ApiError(502, OUTCOME_UNKNOWN_DETAIL, error_type="OutcomeUnknown", cause=cause)
 
 
+def new_item_put(item: dict) -> dict[str, Any]:
+    """PutItem parameters that write an item only if none has its id."""
+    return {
+        "TableName": table_name(),
+        "Item": to_item(item),
+        "ConditionExpression": "attribute_not_exists(#id)",
+        "ExpressionAttributeNames": {"#id": "id"},
+    }
+
+
 def put_new(item: dict) -> None:
     """Write an item that must not exist yet; ``ConditionFailedError`` carries the existing one."""
-    call(
-        "put_item",
-        Item=to_item(item),
-        ConditionExpression="attribute_not_exists(#id)",
-        ExpressionAttributeNames={"#id": "id"},
-        ReturnValuesOnConditionCheckFailure="ALL_OLD",
-    )
+    _invoke("put_item", False, {**new_item_put(item), "ReturnValuesOnConditionCheckFailure": "ALL_OLD"})
 
 
 def put_next(item: dict, current: dict) -> None:

@@ -52,7 +52,21 @@ def _expression(payload: dict, field: str) -> str | None:
         raise ApiError(
             400, f"{field} must be a non-empty string of at most {MAX_EXPRESSION_BYTES} bytes (UTF-8)"
         )
+    _check_parentheses(field, expression)
     return expression
+
+
+def _check_parentheses(field: str, expression: str) -> None:
+    """Every ``(`` closed in order: the server wraps the caller's condition in its own parentheses, and an
+    unbalanced one would close them and put the rest outside the server's clause. DynamoDB expressions have
+    no string literals, so counting characters is exact."""
+    depth = 0
+    for character in expression:
+        depth += {"(": 1, ")": -1}.get(character, 0)
+        if depth < 0:
+            break
+    if depth:
+        raise ApiError(400, f"{field} has unbalanced parentheses: each '(' needs a ')' after it")
 
 
 def _size(expression: str) -> int:

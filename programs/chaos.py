@@ -13,7 +13,10 @@ audited:
    at the version it was acknowledged at, and an item has no more versions than writes that may have been made
    (more would mean a write applied twice);
 3. an item acknowledged as deleted stays deleted;
-4. a list pass (nextCursor to the end) never returns an item twice.
+4. a list pass (nextCursor to the end) never returns an item twice;
+5. keyed creates (``POST /items`` with an ``Idempotency-Key`` and no id; the client drops some answers on
+   purpose, closing the connection before reading, then retries): exactly one item per acknowledged key, at
+   most one per key sent, at the id every acknowledgement of that key named, and never a 422 for a retry.
 
 Prints progress while it runs and a summary at the end; exits 1 on any violation, 2 on bad arguments.
 """
@@ -49,7 +52,9 @@ BACKOFF_BASE_S, BACKOFF_CAP_S = 0.05, 2.0
 RETRY_AFTER_CAP_S = 5.0
 PAGE_SIZE = 7
 HTTP_TIMEOUT_S = 60.0
-MIX = {"create": 3, "update": 5, "delete": 1, "list": 1}
+MIX = {"create": 3, "update": 5, "delete": 1, "list": 1, "keyed": 2}
+LOSE_ANSWER_SHARE = 0.3  # of keyed creates whose first answer the client drops on purpose
+KEY_ATTRIBUTE = "k"  # a keyed create's body carries its key, so the audit can count items per key
 EXIT_VIOLATIONS = 1
 
 
@@ -77,11 +82,24 @@ class Acked(Write):
     version: int = 0  # the version the answer's ETag names
 
 
+@dataclass(frozen=True)
+class KeyedCreate:
+    """One keyed create: its key and mark, how often it was sent, and the ids its 201s named."""
+
+    key: str
+    mark: str
+    sends: int
+    dropped: int  # answers the client dropped on purpose
+    acked_ids: tuple[str, ...]
+    reused: int  # 422 answers: the key was taken for another request (never right for a retry)
+
+
 @dataclass
 class Ledger:
     """Everything the clients sent and saw; thread-safe."""
 
     writes: list[Write] = field(default_factory=list)
+    keyed: list[KeyedCreate] = field(default_factory=list)
     statuses: Counter[str] = field(default_factory=Counter)
     operations: Counter[str] = field(default_factory=Counter)
     list_passes: int = 0
@@ -100,6 +118,10 @@ class Ledger:
         with self._lock:
             self.writes.append(write)
 
+    def keyed_create(self, record: KeyedCreate) -> None:
+        with self._lock:
+            self.keyed.append(record)
+
     def did(self, operation: str) -> None:
         with self._lock:
             self.operations[operation] += 1
@@ -115,15 +137,47 @@ class Ledger:
 # --- the audit ------------------------------------------------------------------------------------------
 
 
-def audit(writes: Iterable[Write], table: dict[str, dict[str, Any]]) -> list[str]:
+def audit(
+    writes: Iterable[Write], table: dict[str, dict[str, Any]], keyed: Iterable[KeyedCreate] = ()
+) -> list[str]:
     """The invariants' violations, given every write request with its answer and the table as it is now."""
     history: dict[str, list[Write]] = defaultdict(list)
     for write in writes:
         history[write.item_id].append(write)
-    violations = [f"{item_id}: in the table, but no client wrote it" for item_id in table.keys() - history]
+    keyed_items = {item_id: item for item_id, item in table.items() if KEY_ATTRIBUTE in item}
+    violations = audit_keyed(keyed, keyed_items)
+    table = {item_id: item for item_id, item in table.items() if item_id not in keyed_items}
+    violations += [f"{item_id}: in the table, but no client wrote it" for item_id in table.keys() - history]
     for item_id, sent in history.items():
         violations += _audit_item(item_id, sent, table.get(item_id))
     return violations
+
+
+def audit_keyed(keyed: Iterable[KeyedCreate], items: dict[str, dict[str, Any]]) -> list[str]:
+    """Exactly one item per acknowledged key, at most one per key sent, at the id its answers named."""
+    by_key: dict[str, list[str]] = defaultdict(list)
+    for item_id, item in items.items():
+        by_key[str(item[KEY_ATTRIBUTE])].append(item_id)
+    sent = {record.key: record for record in keyed}
+    problems = [
+        f"key {key}: {len(ids)} items hold it, no client sent it"
+        for key, ids in by_key.items()
+        if key not in sent
+    ]
+    for key, record in sent.items():
+        found = sorted(by_key.get(key, []))
+        if len(found) > 1:
+            problems.append(f"key {key}: {len(found)} items were made for one key ({', '.join(found)})")
+        if record.reused:
+            problems.append(f"key {key}: a retry of the same request was refused as another request (422)")
+        if set(record.acked_ids) - set(found) or len(set(record.acked_ids)) > 1:
+            problems.append(
+                f"key {key}: acknowledged as {sorted(set(record.acked_ids))}, the table holds {found}"
+            )
+        for item_id in found:
+            if items[item_id].get("w") != record.mark or int(items[item_id].get("version", 0)) != 1:
+                problems.append(f"key {key}: item {item_id} is not the keyed create's (applied twice?)")
+    return problems
 
 
 def _audit_item(item_id: str, sent: list[Write], item: dict[str, Any] | None) -> list[str]:
@@ -240,6 +294,7 @@ class Client:
             "update": self.update,
             "delete": self.delete,
             "list": self.list_all,
+            "keyed": self.keyed_create,
         }
         try:
             while not self.budget.over():
@@ -276,6 +331,21 @@ class Client:
             answer = Answer(None, {}, None)
         self.ledger.answered(answer.status)
         return answer
+
+    def drop_answer(self, method: str, path: str, body: Any, headers: dict[str, str]) -> None:
+        """Send a request on a connection of its own and close it before the answer: a client whose network
+        lost the answer. The request is whole, so the server serves it all the same."""
+        if not self.budget.take():
+            raise OutOfBudgetError
+        connection = http.client.HTTPConnection(self.host, self.port, timeout=HTTP_TIMEOUT_S)
+        try:
+            all_headers = {"x-api-key": self.api_key, "Content-Type": "application/json", **headers}
+            connection.request(method, self.base + path, body=json.dumps(body).encode(), headers=all_headers)
+        except (OSError, http.client.HTTPException):
+            pass
+        finally:
+            connection.close()
+        self.ledger.answered(None)
 
     def wait(self, answer: Answer, attempt: int) -> None:
         """Honour Retry-After when given, else back off exponentially with full jitter."""
@@ -377,6 +447,32 @@ class Client:
             if answer.status != 412:
                 self.wait(answer, attempt)
             current = self.read(item_id)
+
+    def keyed_create(self) -> None:
+        """POST without an id under an Idempotency-Key, the same body each time; sometimes the first answer
+        is dropped on purpose. Retried on any answer that does not settle it, as the header allows."""
+        mark = f"{self.index}.{next(self._marks)}"
+        key = f"chaos-key-{self.index}-{mark}"
+        body, headers = {"n": 0, "w": mark, KEY_ATTRIBUTE: key}, {"Idempotency-Key": key}
+        sends, dropped, reused, acked = 0, 0, 0, []
+        try:
+            if self.random.random() < LOSE_ANSWER_SHARE:
+                sends, dropped = 1, 1
+                self.drop_answer("POST", "/items", body, headers)
+            for attempt in range(MAX_TRIES):
+                sends += 1
+                answer = self.send("POST", "/items", body, headers)
+                if answer.status == 201:
+                    acked.append(answer.body["id"])
+                    return
+                if answer.status == 422:
+                    reused += 1
+                    return
+                if answer.status is not None and answer.status < 500 and answer.status not in (409, 429):
+                    return
+                self.wait(answer, attempt)
+        finally:
+            self.ledger.keyed_create(KeyedCreate(key, mark, sends, dropped, tuple(acked), reused))
 
     def list_all(self) -> None:
         """One pass over every page; an item seen twice in a pass is a pagination violation."""
@@ -537,8 +633,25 @@ def _progress(
         print(flush=True)
 
 
+def _keyed_line(keyed: list[KeyedCreate], table: dict[str, dict[str, Any]]) -> str:
+    per_key = Counter(str(item[KEY_ATTRIBUTE]) for item in table.values() if KEY_ATTRIBUTE in item)
+    acked = [record for record in keyed if record.acked_ids]
+    return (
+        f"  keyed POSTs  {len(keyed)} keys, {sum(r.sends for r in keyed)} sends "
+        f"({sum(r.dropped for r in keyed)} answers dropped on purpose, "
+        f"{sum(r.sends for r in keyed) - len(keyed)} retries); acked {len(acked)}; "
+        f"duplicates {sum(n - 1 for n in per_key.values() if n > 1)}; "
+        f"lost acked {sum(1 for r in acked if per_key[r.key] == 0)}"
+    )
+
+
 def _summary(
-    args: argparse.Namespace, ledger: Ledger, stack: LocalStack, violations: list[str], elapsed_s: float
+    args: argparse.Namespace,
+    ledger: Ledger,
+    stack: LocalStack,
+    violations: list[str],
+    elapsed_s: float,
+    table: dict[str, dict[str, Any]],
 ) -> str:
     def listed(counts: dict[str, int]) -> str:
         return ", ".join(f"{key} {value}" for key, value in counts.items()) or "none"
@@ -553,6 +666,7 @@ def _summary(
         f"  writes       {len(ledger.writes)} (acked {outcomes['acked']}, refused {outcomes['refused']}, "
         f"outcome unknown {outcomes['unknown']})",
         f"  list passes  {ledger.list_passes}",
+        _keyed_line(ledger.keyed, table),
         f"  violations   {len(violations)}",
     ]
     return "\n".join([*lines, *(f"    {violation}" for violation in violations[:50])])
@@ -598,10 +712,10 @@ def run(args: argparse.Namespace) -> int:
             progress.join()
             elapsed = time.monotonic() - started
             table = scan_table(outputs["endpoint_url"], outputs["table_name"])
-            violations = ledger.pagination_violations + audit(ledger.writes, table)
+            violations = ledger.pagination_violations + audit(ledger.writes, table, ledger.keyed)
         finally:
             stack.stop()
-    print(_summary(args, ledger, stack, violations, elapsed), flush=True)
+    print(_summary(args, ledger, stack, violations, elapsed, table), flush=True)
     return EXIT_VIOLATIONS if violations else 0
 
 

@@ -29,9 +29,39 @@ TUNING_TIMEOUT_S = (10, 900)  # Power Tuning's totalExecutionTimeout parameter r
 API_GATEWAY_TIMEOUT_MS = 29000  # a REST API integration gives up after 29 s, so a p99 above it cannot be seen
 MAX_RATE_LIMIT = 10000  # API Gateway's default account-level steady-state limit per region
 MAX_BURST_LIMIT = 5000  # ... and its burst limit
+IDEMPOTENCY_TTL_HOURS = (1, 720)  # how long an Idempotency-Key is kept: an hour to 30 days
 
 _ORIGIN = re.compile(r"^https?://[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?(?::\d{1,5})?$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$")
+
+
+# Every resource is named "<project>-<stack>…": the Lambda function (letters, digits, - and _, at most 64
+# characters) and Power Tuning's CloudFormation stack "serverlessrepo-<name>-power-tuning" (letters, digits
+# and -, at most 128), so the stack name must suit both.
+MAX_FUNCTION_NAME = 64
+_STACK_NAME = re.compile(r"^[A-Za-z0-9-]+$")
+
+
+class StackNameError(ValueError):
+    """A stack name that would make an invalid AWS resource name; the message names the rule."""
+
+
+def function_name_for(project: str, stack: str) -> str:
+    """The function's (and every resource's) name for this stack; StackNameError naming the rule."""
+    name = f"{project}-{stack}"
+    if not _STACK_NAME.fullmatch(stack):
+        raise StackNameError(
+            f"stack name {stack!r} cannot name AWS resources: use letters, digits and '-' only "
+            "(Power Tuning's CloudFormation stack refuses '_' and '.', Lambda refuses '.'); "
+            "create the stack again with `pulumi stack init <name>`"
+        )
+    longest = MAX_FUNCTION_NAME - len(project) - 1
+    if len(stack) > longest:
+        raise StackNameError(
+            f"stack name {stack!r} makes the function name {len(name)} characters long: Lambda allows "
+            f"{MAX_FUNCTION_NAME}, so the stack name may have at most {longest}"
+        )
+    return name
 
 
 class SettingsError(ValueError):
@@ -67,6 +97,7 @@ class Settings:
     power_tuning_timeout: int
     alarm_email: str | None
     latency_alarm_ms: int
+    idempotency_ttl_hours: int
 
 
 def _parsed_int(key: str, raw: str, allowed: str) -> int:
@@ -178,6 +209,7 @@ PARSERS: dict[str, tuple[str, Callable[[str, str], Any]]] = {
     "powerTuningTimeout": ("power_tuning_timeout", _ranged(*TUNING_TIMEOUT_S)),
     "alarmEmail": ("alarm_email", _alarm_email),
     "latencyAlarmMs": ("latency_alarm_ms", _ranged(1, API_GATEWAY_TIMEOUT_MS)),
+    "idempotencyTtlHours": ("idempotency_ttl_hours", _ranged(*IDEMPOTENCY_TTL_HOURS)),
 }
 
 

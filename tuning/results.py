@@ -8,6 +8,7 @@ when the output lacks ``stats``. The tidy DataFrames of them are ``analysis.fram
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Iterable
 from datetime import UTC, datetime
@@ -121,15 +122,64 @@ def write_results(
 
 
 def load_results(path: str | Path) -> dict[str, Any]:
-    """One results file; ValueError when it is not one (no metadata/output). Files written before a field
-    existed read as having none: no ``invocations``, ``confidence`` or ``skipped``."""
+    """One results file, its types and ranges checked; ValueError naming the field when it is not one. Files
+    written before a field existed read as having none: no ``invocations``, ``confidence`` or ``skipped``."""
     path = Path(path)
     document = json.loads(path.read_text(encoding="utf-8"))
     if not isinstance(document, dict) or not {"metadata", "input", "output"} <= document.keys():
         raise ValueError(f"{path} is not a tuning results file (needs metadata, input and output)")
     for key in ("invocations", "confidence", "skipped"):
         document.setdefault(key, [])
+    try:
+        _check_document(document)
+    except _FieldError as error:
+        raise ValueError(f"{path}: field {error.field} {error.problem}") from None
     return document
+
+
+class _FieldError(ValueError):
+    def __init__(self, field: str, problem: str) -> None:
+        super().__init__(f"{field} {problem}")
+        self.field, self.problem = field, problem
+
+
+def _expect(value: Any, kind: type | tuple[type, ...], field: str, what: str) -> Any:
+    if isinstance(value, bool) or not isinstance(value, kind):  # JSON true/false is never a number here
+        raise _FieldError(field, f"must be {what}, got {json.dumps(value)[:40]}")
+    return value
+
+
+def _measure(value: Any, field: str, *, optional: bool = False) -> None:
+    """A duration, price or count: a finite number, zero or more (JSON null where ``optional``)."""
+    if value is None and optional:
+        return
+    _expect(value, (int, float), field, "a number")
+    if not math.isfinite(value) or value < 0:
+        raise _FieldError(field, f"must be a finite number of at least 0, got {value!r}")
+
+
+def _check_document(document: dict[str, Any]) -> None:
+    for key in ("metadata", "input", "output"):
+        _expect(document[key], dict, key, "an object")
+    for key in ("invocations", "confidence", "skipped"):
+        _expect(document[key], list, key, "a list")
+    output = document["output"]
+    for key in ("power", "cost", "duration"):
+        if key in output:
+            _measure(output[key], f"output.{key}")
+    for index, stat in enumerate(_expect(output.get("stats") or [], list, "output.stats", "a list")):
+        where = f"output.stats[{index}]"
+        _expect(stat, dict, where, "an object")
+        for key in ("value", "averagePrice", "averageDuration", "totalCost"):
+            if key in stat:
+                _measure(stat[key], f"{where}.{key}")
+    for index, record in enumerate(document["invocations"]):
+        where = f"invocations[{index}]"
+        _expect(record, dict, where, "an object")
+        _expect(record.get("power"), int, f"{where}.power", "a memory size in MB")
+        _measure(record.get("duration_ms"), f"{where}.duration_ms")
+        for key in ("billed_ms", "init_ms"):
+            _measure(record.get(key), f"{where}.{key}", optional=True)
 
 
 def result_paths(location: str | Path | Iterable[str | Path] = DEFAULT_RESULTS_DIR) -> list[Path]:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import importlib.util
+import itertools
 import os
 import random
 import statistics
@@ -29,7 +30,7 @@ from typing import Any
 
 from tqdm import tqdm
 
-from api.names import CURSOR_KEY_VARIABLE
+from api.names import CURSOR_KEY_VARIABLE, IDEMPOTENCY_TABLE_VARIABLE, idempotency_table_name
 from emulator.moto_server import apply_aws_env, running_moto
 from emulator.table import create_table
 from tuning.engine.stats import nearest_rank
@@ -78,6 +79,15 @@ def item_event(method: str, item_id: str, body: dict | None = None) -> dict:
     return proxy_event(method, "/items/{id}", {"id": item_id}, body=body)
 
 
+def keyed_post_event(key: str | None) -> dict:
+    """POST /items with an Idempotency-Key (None: without one)."""
+    event = proxy_event("POST", "/items", body=ITEM)
+    if key is not None:
+        event["headers"]["Idempotency-Key"] = key
+        event["multiValueHeaders"]["Idempotency-Key"] = [key]
+    return event
+
+
 def load_functions() -> tuple[Any, Any]:
     """Our app (top-level, as Lambda loads it) and the tutorial baseline (under another module name)."""
     sys.path.insert(0, str(FUNCTION_DIR))
@@ -108,6 +118,8 @@ def variants(app: Any, tutorial: Any, floor: Any) -> dict[str, Callable[[], Any]
         assert answer["statusCode"] == expected, answer
         return answer
 
+    keys = (f"bench-key-{n}" for n in itertools.count())
+
     return {
         "GET handler": lambda: checked(app.lambda_handler(get_event, None), 200),
         "GET floor": lambda: floor.get_item(TableName=TABLE, Key=key),
@@ -115,15 +127,34 @@ def variants(app: Any, tutorial: Any, floor: Any) -> dict[str, Callable[[], Any]
         "PUT handler": lambda: checked(app.lambda_handler(put_event, None), 200),
         "PUT floor": lambda: floor.put_item(TableName=TABLE, Item=typed_item),
         "PUT tutorial": lambda: tutorial.lambda_handler(tutorial_put, None),
+        "POST unkeyed": lambda: checked(app.lambda_handler(keyed_post_event(None), None), 201),
+        "POST keyed": lambda: checked(app.lambda_handler(keyed_post_event(next(keys)), None), 201),
+        "POST repeat": lambda: checked(app.lambda_handler(keyed_post_event("bench-repeat"), None), 201),
     }
 
 
-def warm(rounds: int) -> dict[str, list[float]]:
+def round_trips(calls: dict[str, Callable[[], Any]]) -> dict[str, int]:
+    """DynamoDB requests the function sends for one call of each POST variant (counted, not timed)."""
+    import store  # the function's own module, on the path since load_functions
+
+    sent: list[str] = []
+    store.client().meta.events.register("before-send.dynamodb", lambda **_: sent.append("request"))
+    counts = {}
+    for name in ("POST unkeyed", "POST keyed", "POST repeat"):
+        sent.clear()
+        calls[name]()
+        counts[name] = len(sent)
+    return counts
+
+
+def warm(rounds: int) -> tuple[dict[str, list[float]], dict[str, int]]:
     from botocore.session import get_session
 
     with running_moto() as server:
         apply_aws_env(os.environ, server.endpoint_url)
-        os.environ.update({"TABLE_NAME": TABLE, **BENCH_KEY})
+        os.environ.update(
+            {"TABLE_NAME": TABLE, IDEMPOTENCY_TABLE_VARIABLE: idempotency_table_name(TABLE), **BENCH_KEY}
+        )
         floor = get_session().create_client("dynamodb")
         create_table(floor, TABLE)
         app, tutorial = load_functions()
@@ -142,7 +173,8 @@ def warm(rounds: int) -> dict[str, list[float]]:
                     started = time.perf_counter()
                     calls[name]()
                     samples[name].append((time.perf_counter() - started) * 1000)
-    return samples
+            trips = round_trips(calls)
+    return samples, trips
 
 
 def cold(runs: int) -> tuple[list[float], list[float], list[float], list[float]]:
@@ -180,7 +212,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.rounds < 10 or args.cold_runs < 1:
         parser.error("--rounds must be ≥ 10 and --cold-runs ≥ 1")
 
-    samples = warm(args.rounds)
+    samples, trips = warm(args.rounds)
     medians = {name: statistics.median(values) for name, values in samples.items()}
     print(f"\nWarm, {args.rounds} interleaved rounds against one moto server (ms):")
     print(f"  {'variant':<14}{'median':>9}{'p99':>9}")
@@ -193,6 +225,14 @@ def main(argv: list[str] | None = None) -> int:
             f"tutorial/handler {tutorial / handler:.3f}"
         )
     get_ratio = medians["GET handler"] / medians["GET floor"]
+    unkeyed = medians["POST unkeyed"]
+    print(
+        f"  POST with Idempotency-Key: keyed/unkeyed {medians['POST keyed'] / unkeyed:.3f}, "
+        f"repeat/unkeyed {medians['POST repeat'] / unkeyed:.3f}; DynamoDB round trips "
+        f"{trips['POST unkeyed']} unkeyed, {trips['POST keyed']} keyed (one transaction of two puts), "
+        f"{trips['POST repeat']} repeat (a failed transaction, then the record read when the cancellation "
+        "did not carry it)"
+    )
     print("  A PUT replaces with one conditional write when this environment knows the item's version;")
     print("  otherwise a failed create-only write returns the current version first (two round trips).")
 

@@ -27,6 +27,8 @@ def outputs_file(tmp_path: Path) -> Path:
     ("flags", "message"),
     [
         ({"since": "last week"}, "span like 7d"),
+        ({"since": "99999999w"}, "give a shorter span"),
+        ({"since": "9" * 400 + "d"}, "give a shorter span"),
         ({"mix": "get=70,fetch=30"}, "Unknown operation 'fetch'"),
         ({"mix": "get=seventy"}, "Bad mix entry"),
         ({"requests_per_month": 0}, "must be positive"),

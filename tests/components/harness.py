@@ -80,8 +80,10 @@ def _qualified(key: str) -> str:
 
 
 def stack_file_config(stack: str = "prod") -> dict[str, Any]:
-    """The typed values of Pulumi.<stack>.yaml, keys qualified (what a test expects to see deployed)."""
-    stack_file = yaml.safe_load((PROJECT_DIR / f"Pulumi.{stack}.yaml").read_text(encoding="utf-8")) or {}
+    """The typed values of Pulumi.<stack>.yaml, keys qualified (what a test expects to see deployed); none
+    for a stack without a file, as a new stack is before its first `pulumi config set`."""
+    path = PROJECT_DIR / f"Pulumi.{stack}.yaml"
+    stack_file = (yaml.safe_load(path.read_text(encoding="utf-8")) or {}) if path.exists() else {}
     return {_qualified(k): v for k, v in (stack_file.get("config") or {}).items()}
 
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from settings.rules import SettingsError
-from tests.components.harness import run_program
+from tests.components.harness import PROJECT, run_program
 
 
 def test_the_program_stops_at_start_on_a_bad_value() -> None:
@@ -19,3 +21,22 @@ def test_the_program_stops_without_a_region(monkeypatch: pytest.MonkeyPatch) -> 
     monkeypatch.delenv("AWS_DEFAULT_REGION", raising=False)
     with pytest.raises(Exception, match="aws:region"):
         run_program("prod", {"aws:region": ""})
+
+
+@pytest.mark.parametrize(
+    ("stack", "rule"),
+    [
+        ("my_stack", "letters, digits and '-' only"),
+        ("prod.eu", "letters, digits and '-' only"),
+        ("a" * 49, "at most 48"),
+    ],
+)
+def test_a_stack_name_that_cannot_name_aws_resources_stops_the_program(stack: str, rule: str) -> None:
+    with pytest.raises(Exception, match=re.escape(rule)) as raised:
+        run_program(stack, {"aws:region": "us-east-1"})
+    assert stack in str(raised.value)
+
+
+def test_the_longest_allowed_stack_name_deploys() -> None:
+    run = run_program("a" * 48, {"aws:region": "us-east-1"})
+    assert run.export("function_name") == f"{PROJECT}-{'a' * 48}"

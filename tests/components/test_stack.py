@@ -78,7 +78,7 @@ def test_no_registered_input_is_unknown(prod: ProgramRun, variant: ProgramRun, o
 
 
 def test_table_is_on_demand_with_pitr_sse_and_protected_from_both_sides(prod: ProgramRun) -> None:
-    table = prod.one("aws:dynamodb/table:Table")
+    table = prod.one("aws:dynamodb/table:Table", "table")
     schema = json.loads((PROJECT_DIR / "api" / "table.json").read_text(encoding="utf-8"))
     assert table.inputs["hashKey"] == schema["KeySchema"][0]["AttributeName"] == "id"
     assert table.inputs["attributes"] == [{"name": "id", "type": "S"}]
@@ -92,8 +92,20 @@ def test_table_is_on_demand_with_pitr_sse_and_protected_from_both_sides(prod: Pr
     assert table.protect is PROD["serverless-crud:protectTable"] is True
 
 
+def test_idempotency_records_have_their_own_table_swept_by_ttl(prod: ProgramRun) -> None:
+    records = prod.one("aws:dynamodb/table:Table", "idempotency")
+    schema = json.loads((PROJECT_DIR / "api" / "idempotency_table.json").read_text(encoding="utf-8"))
+    assert records.inputs["hashKey"] == schema["KeySchema"][0]["AttributeName"] == "key"
+    assert records.inputs["attributes"] == [{"name": "key", "type": "S"}]
+    assert records.inputs["ttl"] == {"attributeName": "expiresAt", "enabled": True}
+    assert records.inputs["billingMode"] == "PAY_PER_REQUEST"
+    assert records.inputs["pointInTimeRecovery"] == {"enabled": True}
+    assert records.inputs["serverSideEncryption"] == {"enabled": True}
+    assert records.protect is False  # losing them only forgets keys, never data
+
+
 def test_table_protection_follows_the_settings(variant: ProgramRun) -> None:
-    table = variant.one("aws:dynamodb/table:Table")
+    table = variant.one("aws:dynamodb/table:Table", "table")
     assert table.inputs["deletionProtectionEnabled"] is False
     assert table.protect is False
 
@@ -136,10 +148,10 @@ def test_function_role_is_trusted_by_lambda_only_and_has_no_managed_or_legacy_po
 
 
 def test_function_policy_is_least_privilege(prod: ProgramRun) -> None:
-    table = prod.one("aws:dynamodb/table:Table")
+    table = prod.one("aws:dynamodb/table:Table", "table")
     logs = prod.one("aws:cloudwatch/logGroup:LogGroup", "function-logs")
     by_sid = {s["Sid"]: s for s in statements(prod.one("aws:iam/rolePolicy:RolePolicy").inputs["policy"])}
-    assert set(by_sid) == {"CrudOnItsTable", "WriteItsLogs", "WriteTraces"}
+    assert set(by_sid) == {"CrudOnItsTable", "ItsIdempotencyRecords", "WriteItsLogs", "WriteTraces"}
     assert all(s["Effect"] == "Allow" for s in by_sid.values())
     crud = by_sid["CrudOnItsTable"]
     assert sorted(as_list(crud["Action"])) == sorted(
@@ -153,6 +165,9 @@ def test_function_policy_is_least_privilege(prod: ProgramRun) -> None:
     )
     assert as_list(crud["Resource"]) == [table.state["arn"]]
     assert table.state["arn"].endswith(f":table/{table.state['name']}")
+    records = by_sid["ItsIdempotencyRecords"]
+    assert sorted(as_list(records["Action"])) == ["dynamodb:GetItem", "dynamodb:PutItem"]
+    assert as_list(records["Resource"]) == [prod.one("aws:dynamodb/table:Table", "idempotency").state["arn"]]
     log_statement = by_sid["WriteItsLogs"]
     assert sorted(as_list(log_statement["Action"])) == ["logs:CreateLogStream", "logs:PutLogEvents"]
     assert as_list(log_statement["Resource"]) == [f"{logs.state['arn']}:*"]
@@ -168,7 +183,7 @@ def test_function_policy_is_least_privilege(prod: ProgramRun) -> None:
 
 def test_without_tracing_there_is_no_xray_permission(variant: ProgramRun) -> None:
     sids = {s["Sid"] for s in statements(variant.one("aws:iam/rolePolicy:RolePolicy").inputs["policy"])}
-    assert sids == {"CrudOnItsTable", "WriteItsLogs"}
+    assert sids == {"CrudOnItsTable", "ItsIdempotencyRecords", "WriteItsLogs"}
     assert variant.one("aws:lambda/function:Function").inputs["tracingConfig"] == {"mode": "PassThrough"}
     assert variant.one("aws:apigateway/stage:Stage").inputs["xrayTracingEnabled"] is False
 
@@ -179,7 +194,7 @@ def test_without_tracing_there_is_no_xray_permission(variant: ProgramRun) -> Non
 def test_function_configuration_comes_from_the_stack_config(prod: ProgramRun) -> None:
     fn = prod.one("aws:lambda/function:Function")
     role = function_role(prod)
-    table = prod.one("aws:dynamodb/table:Table")
+    table = prod.one("aws:dynamodb/table:Table", "table")
     logs = prod.one("aws:cloudwatch/logGroup:LogGroup", "function-logs")
     assert fn.inputs["name"] == FUNCTION_NAME
     assert fn.inputs["runtime"] == "python3.13"
@@ -191,6 +206,8 @@ def test_function_configuration_comes_from_the_stack_config(prod: ProgramRun) ->
     assert fn.inputs["environment"] == {
         "variables": {
             "TABLE_NAME": table.state["name"],
+            "IDEMPOTENCY_TABLE_NAME": prod.one("aws:dynamodb/table:Table", "idempotency").state["name"],
+            "IDEMPOTENCY_TTL_HOURS": str(ENGINE["serverless-crud:idempotencyTtlHours"]),
             "CORS_ALLOW_ORIGIN": ENGINE["serverless-crud:corsAllowOrigin"],
             CURSOR_KEY_VARIABLE: cursor_key(prod).state["base64"],
         }
@@ -210,6 +227,8 @@ def test_variant_function_settings(variant: ProgramRun) -> None:
     assert fn.inputs["reservedConcurrentExecutions"] == 5
     assert set(fn.inputs["environment"]["variables"]) == {
         "TABLE_NAME",
+        "IDEMPOTENCY_TABLE_NAME",
+        "IDEMPOTENCY_TTL_HOURS",
         CURSOR_KEY_VARIABLE,
     }  # CORS off: no origin for the function
 
@@ -543,6 +562,35 @@ def test_power_tuner_is_the_pinned_sar_app_scoped_to_this_function(prod: Program
     assert f"{POWER_TUNER}$" in app.urn
 
 
+def test_every_power_tuning_role_is_bounded_to_this_function(prod: ProgramRun) -> None:
+    app = prod.one("aws:serverlessrepository/cloudFormationStack:CloudFormationStack")
+    fn = prod.one("aws:lambda/function:Function")
+    boundary = prod.one("aws:iam/policy:Policy", "boundary")
+    assert app.inputs["parameters"]["permissionsBoundary"] == boundary.state["arn"]
+    statements = {s["Sid"]: s for s in json.loads(boundary.inputs["policy"])["Statement"]}
+    assert all(s["Effect"] == "Allow" for s in statements.values())
+    tuned = statements["TunedFunctionOnly"]
+    assert tuned["Resource"] == [fn.state["arn"], fn.state["arn"] + ":*"]  # not "<arn>*": no other function
+    # every Lambda action of the template's six functions (template.yml 4.4.0)
+    assert set(tuned["Action"]) == {
+        "lambda:GetFunctionConfiguration", "lambda:GetAlias", "lambda:PublishVersion",
+        "lambda:UpdateFunctionConfiguration", "lambda:CreateAlias", "lambda:UpdateAlias",
+        "lambda:DeleteAlias", "lambda:DeleteFunction", "lambda:InvokeFunction",
+    }  # fmt: skip
+    region, account = fn.state["arn"].split(":")[3:5]
+    invoke = statements["StateMachineInvokesTheTool"]
+    assert invoke["Action"] == "lambda:InvokeFunction"
+    assert invoke["Resource"] == f"arn:aws:lambda:{region}:{account}:function:serverlessrepo-*"
+    logs = statements["OwnLogs"]
+    assert logs["Resource"][0] == f"arn:aws:logs:{region}:{account}:log-group:/aws/lambda/serverlessrepo-*"
+    every_resource = [
+        r
+        for s in statements.values()
+        for r in ([s["Resource"]] if isinstance(s["Resource"], str) else s["Resource"])
+    ]
+    assert "*" not in every_resource
+
+
 def test_power_tuning_off_deploys_no_tuner(variant: ProgramRun) -> None:
     variant.none_of("aws:serverlessrepository/cloudFormationStack:CloudFormationStack")
     assert "state_machine_arn" not in variant.exports
@@ -569,7 +617,7 @@ def test_prod_exports_exactly_the_contract_outputs_well_formed(prod: ProgramRun)
     function_arn = prod.export("function_arn")
     assert re.fullmatch(rf"arn:aws:lambda:{region}:\d{{12}}:function:{FUNCTION_NAME}", function_arn)
     assert prod.export("alias_arn") == f"{function_arn}:live"
-    assert prod.export("table_name") == prod.one("aws:dynamodb/table:Table").state["name"]
+    assert prod.export("table_name") == prod.one("aws:dynamodb/table:Table", "table").state["name"]
     assert prod.export("log_group_name") == f"/aws/lambda/{FUNCTION_NAME}"
     assert re.fullmatch(
         rf"arn:aws:states:{region}:\d{{12}}:stateMachine:[\w-]+", prod.export("state_machine_arn")

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from programs import chaos
-from programs.chaos import Acked, Ledger, Write, audit
+from programs.chaos import Acked, KeyedCreate, Ledger, Write, audit
 
 FUNCTION_DIR = Path(__file__).resolve().parents[2] / "function"
 
@@ -132,3 +132,33 @@ def test_a_function_that_acknowledges_writes_it_did_not_make_fails_the_audit(
     out = capsys.readouterr().out
     assert "  violations   0" not in out
     assert "but the item is gone and no delete was made" in out
+
+
+def _keyed(
+    key: str = "k1", mark: str = "0.1", acked: tuple[str, ...] = ("a",), reused: int = 0
+) -> KeyedCreate:
+    return KeyedCreate(key, mark, sends=2, dropped=1, acked_ids=acked, reused=reused)
+
+
+def _keyed_item(item_id: str, key: str = "k1", mark: str = "0.1", version: int = 1) -> dict:
+    return {item_id: {"id": item_id, "k": key, "w": mark, "version": version}}
+
+
+@pytest.mark.parametrize(
+    ("keyed", "table", "violation"),
+    [
+        ([_keyed()], {**_keyed_item("a"), **_keyed_item("b")}, "2 items were made for one key"),
+        ([_keyed()], {}, "acknowledged as ['a'], the table holds []"),
+        ([_keyed(acked=("a", "b"))], _keyed_item("a"), "acknowledged as ['a', 'b']"),
+        ([_keyed(reused=1)], _keyed_item("a"), "refused as another request (422)"),
+        ([_keyed()], _keyed_item("a", version=2), "is not the keyed create's"),
+        ([], _keyed_item("a"), "no client sent it"),
+    ],
+)
+def test_each_keyed_invariant_catches_its_violation(keyed: list, table: dict, violation: str) -> None:
+    assert any(violation in found for found in audit([], table, keyed)), audit([], table, keyed)
+
+
+def test_a_keyed_create_that_was_never_acknowledged_may_have_made_one_item_or_none() -> None:
+    assert audit([], {}, [_keyed(acked=())]) == []
+    assert audit([], _keyed_item("a"), [_keyed(acked=())]) == []

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -319,3 +320,54 @@ def test_lambda_faults_reach_the_runtime_and_are_summed_up(tmp_path: Path, fault
     assert set(logged) == {f"fault injected: {fault}"}
     summary = stack.process.stdout.read().splitlines()[-1]
     assert summary == f"faults injected: {len(logged)} ({fault} {len(logged)}; seed 2)"
+
+
+@pytest.mark.slow
+def test_serve_picks_up_an_edit_and_a_syntax_error_then_serves_the_fix(tmp_path: Path) -> None:
+    """make serve as a user runs it: an edit is served without a restart, a broken edit is a 502 (Lambda's
+    init error), and the next good edit serves again; one line says each change was seen."""
+    function = tmp_path / "function"
+    shutil.copytree(PROJECT_ROOT / "function", function, ignore=shutil.ignore_patterns("__pycache__"))
+    served = start_stack(tmp_path / "outputs.json", "--function-dir", str(function))
+    url, key = served.outputs["api_url"] + "/items", served.outputs["api_key"]
+
+    def get() -> tuple[int, dict]:
+        request = urllib.request.Request(url, headers={"x-api-key": key})
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:
+                return response.status, dict(response.headers)
+        except urllib.error.HTTPError as error:
+            return error.code, dict(error.headers)
+
+    def until(check) -> float:
+        started = time.monotonic()
+        while time.monotonic() - started < 30:
+            status, headers = get()
+            if check(status, headers):
+                return time.monotonic() - started
+            time.sleep(0.1)
+        raise AssertionError(f"not served within 30 s: last answer {status} {headers}")
+
+    try:
+        assert get()[0] == 200
+        good = (function / "app.py").read_text()
+        edited = good.replace(
+            "    return served.result\n",
+            "    if isinstance(served.result, dict):\n"
+            "        served.result.setdefault('headers', {})['X-Edited'] = 'yes'\n"
+            "    return served.result\n",
+        )
+        assert edited != good
+        (function / "app.py").write_text(edited)
+        until(lambda status, headers: headers.get("X-Edited") == "yes")
+        (function / "app.py").write_text(good + "\ndef broken(:\n")
+        until(lambda status, headers: status == 502)
+        (function / "app.py").write_text(good)
+        until(lambda status, headers: status == 200 and "X-Edited" not in headers)
+    finally:
+        stop_stack(served.process)
+    out = served.process.stdout.read()
+    # the edit and the broken edit at least (after a failed init the fix is served by the next new
+    # environment, possibly before the watcher's next look)
+    assert out.count("function changed (app.py): new environments from now on") >= 2
+    assert "reload     on" in out

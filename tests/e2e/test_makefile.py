@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import os
+import re
 import shutil
 import stat
 import subprocess
@@ -25,7 +26,7 @@ pytestmark = pytest.mark.skipif(shutil.which("make") is None, reason="needs GNU 
 
 REAL_UV = Path(sys.executable).parent / "uv"  # requirements.txt pins uv, so every project venv has it
 UV_VERSION = next(
-    line.split("==")[1]
+    line.split()[0].split("==")[1]
     for line in (PROJECT_ROOT / "requirements.txt").read_text().splitlines()
     if line.startswith("uv==")
 )
@@ -44,6 +45,10 @@ def _executable(path: Path, text: str) -> Path:
     path.write_text(text)
     path.chmod(path.stat().st_mode | stat.S_IXUSR)
     return path
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def _wheel(folder: Path, name: str, version: str, files: dict[str, str]) -> Path:
@@ -79,8 +84,18 @@ def _make_venv(
     wheels.mkdir()
     demo = _wheel(wheels, "bootstrap_demo", "1.0", {"bootstrap_demo/__init__.py": "ANSWER = 42\n"})
     uv_script = f'#!/bin/sh\nexec {REAL_UV} "$@"\n' if uv_wheel_runs else "#!/bin/sh\nexit 126\n"
-    _wheel(wheels, "uv", UV_VERSION, {f"uv-{UV_VERSION}.data/scripts/uv": uv_script})
-    (project / "small.txt").write_text(f"{demo}\n")
+    uv_wheel = _wheel(wheels, "uv", UV_VERSION, {f"uv-{UV_VERSION}.data/scripts/uv": uv_script})
+    # Installs require hashes: the stand-in wheels' own, in place of PyPI's
+    (project / "small.txt").write_text(f"{demo} --hash=sha256:{_sha256(demo)}\n")
+    pinned = project / "requirements.txt"
+    pinned.write_text(
+        re.sub(
+            r"^uv==\S+ \\\n(?:    --hash=\S+(?: \\)?\n)+",
+            f"uv=={UV_VERSION} \\\n    --hash=sha256:{_sha256(uv_wheel)}\n",
+            pinned.read_text(),
+            flags=re.M,
+        )
+    )
     tools = tmp_path / "bin"
     tools.mkdir()
     if uv_on_path is not None:

@@ -100,13 +100,14 @@ def _substitute(text: str, variables: dict[str, str]) -> str:
 def _replay(stack: ServedStack, items: list[dict]) -> list[str]:
     """Send the requests in order, as Newman would; the failures (status other than the one expected).
 
-    The collection's scripts only set ``itemId`` and ``rpcId`` (fresh per run, before each folder's create)
-    and save the ``ETag``: mirrored here."""
+    The collection's scripts only set ``itemId``, ``rpcId`` and ``idemKey`` (fresh per run, before each
+    folder's create) and save the ``ETag``: mirrored here."""
     variables = {
         "baseUrl": stack.outputs["api_url"],
         "apiKey": stack.outputs["api_key"],
         "itemId": f"postman-{uuid.uuid4().hex[:12]}",
         "rpcId": f"postman-rpc-{uuid.uuid4().hex[:12]}",
+        "idemKey": f"postman-key-{uuid.uuid4().hex[:12]}",
         "etag": "",
     }
     failures = []

@@ -26,6 +26,7 @@ from packaging.utils import canonicalize_name
 from tests.e2e.served_stack import PROJECT_ROOT
 
 PROJECT = "serverless-crud"
+RUNTIME_REQUIREMENTS = PROJECT_ROOT / "emulator" / "lambda-runtime" / "requirements.txt"
 FIX = "requirements.txt is out of date: run `make requirements` and commit the result"
 
 
@@ -43,7 +44,7 @@ def _pinned(text: str) -> dict[str, tuple[str, list[str]]]:
     pins: dict[str, tuple[str, list[str]]] = {}
     name = ""
     for line in text.splitlines():
-        if match := re.fullmatch(r"([A-Za-z0-9][A-Za-z0-9._-]*)==(\S+)", line):
+        if match := re.fullmatch(r"([A-Za-z0-9][A-Za-z0-9._-]*)==(\S+) \\", line):
             name = canonicalize_name(match.group(1))
             pins[name] = (match.group(2), [])
         elif (match := re.fullmatch(r"\s+#\s+(?:via\s+)?(\S.*)", line)) and match.group(1) != "via":
@@ -80,10 +81,11 @@ def test_every_pin_is_declared_or_needed_by_a_pin() -> None:
 @pytest.mark.skipif(shutil.which("make") is None, reason="needs GNU make")
 def test_make_requirements_regenerates_the_committed_file(tmp_path: Path) -> None:
     venv = Path(sys.executable).parent.parent
-    regenerated = tmp_path / "requirements.txt"
+    regenerated, runtime = tmp_path / "requirements.txt", tmp_path / "runtime-requirements.txt"
     shutil.copy(
         PROJECT_ROOT / "requirements.txt", regenerated
     )  # its pins are the preferences, as in the repo
+    shutil.copy(RUNTIME_REQUIREMENTS, runtime)
     completed = subprocess.run(
         # -o: never reinstall the venv from here; UV_OFFLINE: the uv cache only, no network
         [
@@ -94,6 +96,7 @@ def test_make_requirements_regenerates_the_committed_file(tmp_path: Path) -> Non
             "requirements",
             f"VENV={venv}",
             f"PINNED={regenerated}",
+            f"RUNTIME_PINNED={runtime}",
         ],
         cwd=PROJECT_ROOT,
         env={**os.environ, "UV_OFFLINE": "1"},
@@ -104,6 +107,36 @@ def test_make_requirements_regenerates_the_committed_file(tmp_path: Path) -> Non
     assert completed.returncode == 0, f"{completed.stderr}\n{FIX} (needs the network once)"
     committed = (PROJECT_ROOT / "requirements.txt").read_text(encoding="utf-8")
     assert regenerated.read_text(encoding="utf-8") == committed, FIX
+    assert runtime.read_text(encoding="utf-8") == RUNTIME_REQUIREMENTS.read_text(encoding="utf-8"), FIX
+
+
+@pytest.mark.parametrize("path", ["requirements.txt", "emulator/lambda-runtime/requirements.txt"])
+def test_every_pin_carries_hashes_and_installs_require_them(path: str) -> None:
+    text = (PROJECT_ROOT / path).read_text(encoding="utf-8")
+    pins = re.findall(
+        r"^([A-Za-z0-9][A-Za-z0-9._-]*)==\S+ \\\n((?:    --hash=sha256:[0-9a-f]{64}(?: \\)?\n)+)", text, re.M
+    )
+    packages = re.findall(r"^[A-Za-z0-9][A-Za-z0-9._-]*==", text, re.M)
+    assert pins, f"{path} has no hashed pins; {FIX}"
+    assert len(pins) == len(packages), f"{path}: some pins have no --hash lines; {FIX}"
+    assert not re.search(r"^-e |^[a-z].* @ ", text, re.M)  # no editable or direct-URL requirement
+
+
+def test_the_runtime_pins_its_whole_closure() -> None:
+    pins = _pinned(RUNTIME_REQUIREMENTS.read_text(encoding="utf-8"))
+    for name, (_, via) in pins.items():
+        assert via, f"{name} is pinned in the runtime but nothing needs it; {FIX}"
+        for parent in via:
+            assert parent.startswith("-r ") or canonicalize_name(parent) in pins, (
+                f"{name} needs {parent}, which the runtime does not pin; {FIX}"
+            )
+    assert {"awslambdaric", "boto3", "botocore", "s3transfer", "jmespath", "urllib3"} <= pins.keys()
+
+
+def test_installs_require_hashes() -> None:
+    makefile = (PROJECT_ROOT / "Makefile").read_text(encoding="utf-8")
+    assert makefile.count("--require-hashes") >= 3  # uv, pip, and pip's bootstrap of uv
+    assert "--require-hashes" in (PROJECT_ROOT / "emulator" / "lambda_python.py").read_text(encoding="utf-8")
 
 
 def test_pre_commit_hooks_pin_what_requirements_txt_pins() -> None:

@@ -193,7 +193,7 @@ def test_without_faults_answers_pass_unchanged(moto: str) -> None:
         client = _client(proxy.endpoint_url)
         _put(client, "plain")
         assert client.get_item(TableName="t", Key={"id": {"S": "plain"}})["Item"] == {"id": {"S": "plain"}}
-        assert client.list_tables()["TableNames"] == ["t"]
+        assert client.list_tables()["TableNames"] == ["t", "t-idempotency"]
 
 
 def test_counts_reach_cloudwatch_in_the_emulators_namespace(moto: str) -> None:

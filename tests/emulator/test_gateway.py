@@ -7,6 +7,7 @@ import email.message
 import http.client
 import io
 import json
+import socket
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -379,3 +380,62 @@ def test_throttled_requests_are_429_and_never_reach_the_function(routes: RouteTa
     assert len(function.events) == 2
     throttled = gw.handle(request("GET", "/prod/items"))
     assert json.loads(throttled.body) == {"message": "Too Many Requests"}
+
+
+def _raw_exchange(port: int, wire: bytes) -> bytes:
+    """Send ``wire`` as it is and read the whole answer (the server closes the connection after it)."""
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as connection:
+        connection.sendall(wire)
+        answer = b""
+        while chunk := connection.recv(65536):
+            answer += chunk
+    return answer
+
+
+def test_http_server_answers_400_to_a_chunked_body_it_cannot_frame(http_server) -> None:
+    server, function = http_server
+    port = server.server_address[1]
+    wire = (
+        f"POST /prod/items HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nx-api-key: {KEY}\r\n"
+        "Transfer-Encoding: chunked\r\n\r\nzz\r\nabc\r\n0\r\n\r\n"
+    ).encode()
+    status_line, _, rest = _raw_exchange(port, wire).partition(b"\r\n")
+    assert status_line == b"HTTP/1.1 400 Bad Request"
+    assert b'{"message": "Bad Request: malformed chunked body"}' in rest
+    assert function.events == []
+
+
+@pytest.mark.parametrize(
+    "host", ["evil.example:{port}", "127.0.0.1:1", "127.0.0.1", "localhost.evil:{port}", ""]
+)
+def test_http_server_refuses_a_host_other_than_this_loopback_server(http_server, host: str) -> None:
+    server, function = http_server
+    port = server.server_address[1]
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    try:
+        connection.putrequest("GET", "/prod/items", skip_host=True)
+        if host:
+            connection.putheader("Host", host.format(port=port))
+        connection.putheader("x-api-key", KEY)
+        connection.endheaders()
+        response = connection.getresponse()
+        assert response.status == 421
+        assert "Host header" in json.loads(response.read())["message"]
+    finally:
+        connection.close()
+    assert function.events == []
+
+
+@pytest.mark.parametrize("name", ["127.0.0.1", "localhost", "LOCALHOST"])
+def test_http_server_serves_the_loopback_names(http_server, name: str) -> None:
+    server, _ = http_server
+    port = server.server_address[1]
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    try:
+        connection.putrequest("GET", "/prod/items", skip_host=True)
+        connection.putheader("Host", f"{name}:{port}")
+        connection.putheader("x-api-key", KEY)
+        connection.endheaders()
+        assert connection.getresponse().status == 200
+    finally:
+        connection.close()

@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 import signal
 import sys
+import urllib.error
+import urllib.request
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -205,3 +207,20 @@ def test_a_write_that_fails_halfway_leaves_no_trace(moto_endpoint: str) -> None:
             dynamodb.update_item(TableName="t", Key={"id": {"S": key}}, **halfway)
     items = dynamodb.scan(TableName="t")["Items"]
     assert items == [{"id": {"S": "a"}, "v": {"N": "1"}, "d": {"M": {"l": {"S": "x"}}}}]
+
+
+@pytest.mark.parametrize("method", ["OPTIONS", "GET"])
+def test_a_web_page_of_another_origin_is_not_allowed_to_read_the_emulator(
+    moto_endpoint: str, method: str
+) -> None:
+    request = urllib.request.Request(
+        moto_endpoint + "/moto-api/data.json",
+        method=method,
+        headers={"Origin": "https://evil.example", "Access-Control-Request-Method": "POST"},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            headers = response.headers
+    except urllib.error.HTTPError as error:
+        headers = error.headers
+    assert headers.get("Access-Control-Allow-Origin") is None

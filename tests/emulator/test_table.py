@@ -15,6 +15,7 @@ def test_the_function_gets_the_table_the_emulator_and_a_fresh_cursor_key() -> No
     assert {k: v for k, v in first.items() if k != CURSOR_KEY_VARIABLE} == {
         **aws_env("http://127.0.0.1:4566", "eu-west-1"),
         "TABLE_NAME": "items",
+        "IDEMPOTENCY_TABLE_NAME": "items-idempotency",
     }
     key = first[CURSOR_KEY_VARIABLE]
     assert len(base64.urlsafe_b64decode(key + "=" * (-len(key) % 4))) == 32  # 256 random bits

@@ -17,8 +17,8 @@ import pytest
 from botocore.exceptions import ClientError, EndpointConnectionError
 from moto import mock_aws
 
-from api.names import CURSOR_KEY_VARIABLE
-from api.table import table_definition
+from api.names import CURSOR_KEY_VARIABLE, IDEMPOTENCY_TABLE_VARIABLE, idempotency_table_name
+from emulator.table import create_table as create_tables
 
 ROOT = Path(__file__).resolve().parents[2]
 FUNCTION_DIR = ROOT / "function"
@@ -41,8 +41,9 @@ sys.dont_write_bytecode = _write_bytecode
 
 
 def create_table(client: Any, name: str = TABLE) -> None:
-    """The table as api/table.json defines it (the same definition Pulumi and the emulator use)."""
-    client.create_table(TableName=name, **table_definition())
+    """The tables as api/ defines them (the same definitions Pulumi and the emulator use): the items and,
+    beside them, the idempotency records."""
+    create_tables(client, name)
 
 
 @dataclass
@@ -154,6 +155,7 @@ def table_name(mocked_dynamodb: Any, monkeypatch: pytest.MonkeyPatch) -> str:
     name = f"{TABLE}-{uuid.uuid4().hex[:8]}"
     create_table(mocked_dynamodb.meta.client, name)
     monkeypatch.setenv("TABLE_NAME", name)
+    monkeypatch.setenv(IDEMPOTENCY_TABLE_VARIABLE, idempotency_table_name(name))
     monkeypatch.delenv("CORS_ALLOW_ORIGIN", raising=False)
     return name
 
@@ -203,5 +205,6 @@ def fail_dynamodb(monkeypatch: pytest.MonkeyPatch, table_name: str) -> Any:
 def server_api(moto_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> Api:
     """An ``Api`` whose function talks to the emulator's moto server (atomic conditional writes)."""
     monkeypatch.setenv("TABLE_NAME", TABLE)
+    monkeypatch.setenv(IDEMPOTENCY_TABLE_VARIABLE, idempotency_table_name(TABLE))
     create_table(boto3.client("dynamodb"), TABLE)
     return Api()

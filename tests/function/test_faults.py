@@ -17,6 +17,7 @@ import boto3
 import pytest
 import store
 
+from api.names import IDEMPOTENCY_TABLE_VARIABLE, idempotency_table_name
 from emulator.fault_proxy import FaultProxy
 from tests.function.conftest import TABLE, Api, create_table
 
@@ -72,6 +73,7 @@ class Faulty:
 def faulty(moto_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Faulty]:
     create_table(boto3.client("dynamodb"), TABLE)
     monkeypatch.setenv("TABLE_NAME", TABLE)
+    monkeypatch.setenv(IDEMPOTENCY_TABLE_VARIABLE, idempotency_table_name(TABLE))
     faults = ScriptedFaults()
     with FaultProxy(moto_endpoint, faults) as proxy:  # type: ignore[arg-type]
         monkeypatch.setenv("AWS_ENDPOINT_URL", proxy.endpoint_url)
@@ -227,3 +229,27 @@ def test_no_retry_starts_that_could_outlast_the_function(faulty, moto_endpoint, 
         result = app.lambda_handler(event, Deadline(_attempt_budget_s() + attempt_s / 2))
     assert result["status"] == 503  # the last answer DynamoDB gave was throttling
     assert faulty.faults.drawn["dynamodb-throttle"] == 1
+
+
+def test_a_keyed_create_whose_answer_was_lost_is_answered_201_and_made_once(faulty):
+    faulty.faults["dynamodb-lost-response:TransactWriteItems"] = 1
+    first = faulty.api.post("/items", {"name": "lost"}, headers={"Idempotency-Key": "lost-once-1"})
+    assert first.status == 201, first.json
+    assert faulty.faults.planned["dynamodb-lost-response:TransactWriteItems"] == 0  # the fault did happen
+    again = faulty.api.post("/items", {"name": "lost"}, headers={"Idempotency-Key": "lost-once-1"})
+    assert again.status == 201
+    assert again.json == first.json
+    assert faulty.stored(first.json["id"])["version"] == 1
+
+
+def test_a_keyed_create_answered_outcome_unknown_gets_the_true_answer_on_retry(faulty):
+    # two attempts fail with a 500 (outcome unknown), the third is applied and its answer lost
+    faulty.faults["dynamodb-error:TransactWriteItems"] = 2
+    faulty.faults["dynamodb-lost-response:TransactWriteItems"] = 1
+    lost = faulty.api.post("/items", {"name": "unknown"}, headers={"Idempotency-Key": "lost-all-1"})
+    assert lost.status == 502
+    assert "may or may not have been made" in lost.json["detail"]
+    retry = faulty.api.post("/items", {"name": "unknown"}, headers={"Idempotency-Key": "lost-all-1"})
+    assert retry.status == 201
+    assert retry.headers["Idempotent-Replayed"] == "true"
+    assert faulty.stored(retry.json["id"])["name"] == "unknown"

@@ -66,6 +66,7 @@ def test_prod_config_parses_to_typed_values() -> None:
         power_tuning_timeout=300,
         alarm_email=None,
         latency_alarm_ms=2000,
+        idempotency_ttl_hours=24,
     )
 
 
@@ -154,6 +155,9 @@ BAD_VALUES = [
     ("alarmEmail", "two words@example.com", "e-mail address"),
     ("latencyAlarmMs", "0", "1 to 29000"),
     ("latencyAlarmMs", "30000", "1 to 29000"),
+    ("idempotencyTtlHours", "0", "1 to 720"),
+    ("idempotencyTtlHours", "721", "1 to 720"),
+    ("idempotencyTtlHours", "24h", "1 to 720"),
 ]
 
 

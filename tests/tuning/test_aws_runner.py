@@ -223,6 +223,7 @@ def test_ctrl_c_while_polling_says_the_execution_keeps_running() -> None:
         "function_name": "crud-fn",
         "state_machine_arn": "arn:sm",
         "architecture": "arm64",
+        "memory_size": 1024,
     }
     execution_input = build_execution_input(ARN, power_values=[128], num=5, payload={})
     with pytest.raises(
@@ -385,3 +386,44 @@ def test_auto_without_a_log_group_is_refused_before_starting(moto_endpoint: str)
     with pytest.raises(ValueError, match="no log_group_name"):
         run_aws(outputs, _input(outputs), show_progress=False, sampling=Sampling(None))
     assert sfn.list_executions(stateMachineArn=outputs["state_machine_arn"])["executions"] == []
+
+
+def test_the_deployed_size_is_never_the_first_an_execution_publishes(moto_endpoint: str) -> None:
+    lambda_client, sfn, iam = _clients()
+    outputs = fake_stack_outputs(moto_endpoint, lambda_client, sfn, iam)  # deployed at 256 MB
+    execution_input = {**_input(outputs), "powerValues": [256, 128, 512]}
+    run = run_aws(outputs, execution_input, poll_interval_s=0.05, log_delivery_wait_s=0, show_progress=False)
+    (execution,) = run.executions
+    assert execution["powerValues"] == [128, 512, 256]
+    (listed,) = sfn.list_executions(stateMachineArn=outputs["state_machine_arn"])["executions"]
+    sent = json.loads(sfn.describe_execution(executionArn=listed["executionArn"])["input"])
+    assert sent["powerValues"] == [128, 512, 256]
+
+
+def test_only_the_deployed_size_is_refused_before_starting(moto_endpoint: str) -> None:
+    lambda_client, sfn, iam = _clients()
+    outputs = fake_stack_outputs(moto_endpoint, lambda_client, sfn, iam)
+    with pytest.raises(ValueError, match=r"powerValues \[256\] is only the deployed memory size"):
+        run_aws(outputs, {**_input(outputs), "powerValues": [256]}, show_progress=False)
+    assert sfn.list_executions(stateMachineArn=outputs["state_machine_arn"])["executions"] == []
+
+
+def test_a_round_left_with_only_the_deployed_size_measures_another_beside_it(
+    moto_endpoint: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    lambda_client, sfn, iam = _clients()
+    outputs = fake_stack_outputs(moto_endpoint, lambda_client, sfn, iam, power_values=[128, 256, 512])
+    monkeypatch.setattr(
+        aws_runner, "read_report_invocations", _fake_reports(sfn, {128: 0.01, 256: 0.3, 512: 0.01}, [])
+    )
+    run = run_aws(
+        outputs,
+        _input(outputs, num=10),
+        poll_interval_s=0.05,
+        log_delivery_wait_s=0,
+        show_progress=False,
+        sampling=Sampling(None, precision=0.05, max_num=200),
+    )
+    _, *later = run.executions
+    assert later
+    assert all(execution["powerValues"] == [128, 256] for execution in later)  # 256 MB alone would fail

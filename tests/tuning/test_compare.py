@@ -223,8 +223,40 @@ def test_the_ci_gate_runs_against_the_committed_baseline(capsys: pytest.CaptureF
         step["run"] for step in workflow["jobs"]["gate"]["steps"] if "compare" in step.get("run", "")
     ]
     argv = shlex.split(command)[3:]  # after `.venv/bin/python -m tuning`
-    assert argv[:2] == ["compare", "results/baseline/local.json"]
-    argv[2] = argv[1]  # NEW = BASE
+    assert argv[:2] == ["compare", "base/results/baseline/local.json"]  # the base branch's checkout
+    argv[1] = argv[2] = "results/baseline/local.json"  # NEW = BASE, this branch's copy
     code, out = _compare(capsys, *[str(root / a) if a.startswith("results/") else a for a in argv[1:]])
     assert code == 0
     assert out.count("1.0000  within noise") == 6  # the six default sizes
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        (lambda d: d.update(metadata=1), "field metadata must be an object"),
+        (lambda d: d.update(invocations="x"), "field invocations must be a list"),
+        (
+            lambda d: d["output"]["stats"][0].update(averageDuration="NaN"),
+            "field output.stats[0].averageDuration",
+        ),
+        (
+            lambda d: d["output"]["stats"][1].update(averagePrice=float("nan")),
+            "field output.stats[1].averagePrice",
+        ),
+        (lambda d: d["invocations"][3].update(duration_ms=-5.0), "field invocations[3].duration_ms"),
+        (lambda d: d["invocations"][0].update(power="128"), "field invocations[0].power"),
+        (lambda d: d["invocations"].append(7), "must be an object"),
+    ],
+)
+def test_a_malformed_results_file_cannot_be_compared_and_names_the_field(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], change, field: str
+) -> None:
+    base = _run(tmp_path / "a", 1)
+    new = _run(tmp_path / "b", 2)
+    document = json.loads(new.read_text())
+    change(document)
+    new.write_text(json.dumps(document))  # NaN is written as the bare token NaN, as Python's json reads it
+    message = _refused(capsys, base, new)
+    (error,) = [line for line in message.splitlines() if "error:" in line]  # one line after argparse's usage
+    assert f"{new}: {field}" in error if field.startswith("field") else field in error
+    assert "Traceback" not in message

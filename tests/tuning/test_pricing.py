@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import pytest
 
 from tuning.engine.pricing import PRICES_AS_OF, invocation_cost, request_cost_breakdown
@@ -100,3 +103,27 @@ def test_a_patch_reads_strongly_consistent_then_writes() -> None:
 def test_request_breakdown_refuses_what_it_cannot_price(kwargs: dict, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         request_cost_breakdown(1, 128, **kwargs)
+
+
+def _readme_per_million_rows() -> dict[str, str]:
+    """The README's "Per million requests" table: item → its last cell."""
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    table = readme.split("**Per million requests**", 1)[1].split("\n\n", 2)[1]
+    rows = [line.strip("|").split("|") for line in table.splitlines() if line.startswith("| ")]
+    return {cells[0].strip(): cells[-1].strip() for cells in rows[1:]}
+
+
+def _dollars(cell: str) -> float:
+    return float(re.search(r"\$(\d+\.\d+)", cell)[1])
+
+
+def test_the_readme_per_million_costs_are_the_price_modules_and_add_up() -> None:
+    rows = _readme_per_million_rows()
+    parts = request_cost_breakdown(20, 1024, "arm64", "us-east-1", {"get": 70, "create": 20, "list": 10})
+    million = 1_000_000
+    assert _dollars(rows["API Gateway REST API"]) == round(parts["api_gateway"] * million, 2)
+    assert _dollars(rows["Lambda requests"]) == round(parts["lambda_request"] * million, 2)
+    assert _dollars(rows["Lambda compute"]) == round(parts["lambda_compute"] * million, 2)
+    assert _dollars(rows["DynamoDB on-demand"]) == round(parts["dynamodb"] * million, 2)
+    items = [cell for item, cell in rows.items() if item not in ("**Total**", "X-Ray traces")]
+    assert _dollars(rows["**Total**"]) == pytest.approx(sum(_dollars(cell) for cell in items), abs=0.005)

@@ -44,3 +44,22 @@ def check_power_values(power_values: Sequence[int]) -> None:
             )
     if len(set(power_values)) != len(power_values):
         raise ValueError(f"Power values must not repeat: {list(power_values)}")
+
+
+def order_for_deployed(power_values: Sequence[int], deployed_mb: int) -> list[int]:
+    """``power_values`` in an order whose first size differs from the deployed memory size.
+
+    Power Tuning's initializer only sets MemorySize and publishes a version per size. With the deployed size
+    first nothing changed since the last published version, so PublishVersion returns the one the `live`
+    alias uses; the cleaner then cannot delete it and the execution fails with its results lost. Any later
+    position is safe: the size before it changed the configuration. The analyzer does not depend on order.
+    """
+    values = list(power_values)
+    if values == [deployed_mb]:
+        raise ValueError(
+            f"powerValues [{deployed_mb}] is only the deployed memory size: Power Tuning would reuse the "
+            "version the live alias points at and fail when its cleaner deletes it; add another size"
+        )
+    if values and values[0] == deployed_mb:
+        values.append(values.pop(0))
+    return values

@@ -20,7 +20,7 @@ from tqdm import tqdm
 
 from api.names import ALIAS
 from tuning.engine.analyzer import DEFAULT_BALANCED_WEIGHT, STRATEGIES, is_failed_output
-from tuning.engine.inputs import check_num, check_power_values, validate_function_arn
+from tuning.engine.inputs import check_num, check_power_values, order_for_deployed, validate_function_arn
 from tuning.engine.reports import parse_report_line, total_billed_ms, total_duration_ms
 from tuning.errors import InterruptedRunError, TuningError
 from tuning.history import execution_history, failed_power_values, failure_cause
@@ -274,8 +274,18 @@ class _Session:
             remaining = [power for power in remaining if power not in execution.failing]
         return result
 
+    def _ordered(self, power_values: list[int]) -> list[int]:
+        """The sizes of one execution, the deployed size never first; a round left with only that size
+        measures the smallest other size of the run beside it (more samples of that size, nothing lost)."""
+        deployed = int(self.outputs["memory_size"])
+        if power_values == [deployed]:
+            partner = min(v for v in self.execution_input["powerValues"] if v != deployed)
+            return [partner, deployed]
+        return order_for_deployed(power_values, deployed)
+
     def _execute(self, power_values: list[int], num: int) -> _Execution:
         """Seed, start one execution, wait for it; diagnose it from its history when it gave no result."""
+        power_values = self._ordered(power_values)
         if self.seed:
             lambda_client = self.client_factory("lambda", region_name=self.outputs["region"])
             seed_items(lambda_client, self.outputs["function_name"], self.seed)
@@ -382,6 +392,7 @@ def run_aws(
         skip_failing,
         reports_required=sampling.auto,
     )
+    order_for_deployed(execution_input["powerValues"], int(outputs["memory_size"]))  # refused before starting
     architecture, region = outputs["architecture"], execution_input["lambdaARN"].split(":")[3]
     try:
         sampled = sample(
