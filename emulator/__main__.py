@@ -7,7 +7,6 @@ import os
 import signal
 import sys
 import threading
-from collections.abc import Callable
 from pathlib import Path
 
 from api.outputs import LOCAL_OUTPUTS
@@ -21,30 +20,20 @@ from emulator.local_stack import (
     StackSettings,
 )
 from emulator.runtime import INIT_CPU_MODES, function_dir_argument
+from settings.arguments import in_range
+from settings.aws_limits import MEMORY_MB
 from settings.rules import SettingsError
 from settings.stack_files import StackConfig, StackFileError, read_stack_settings
 
-
-def _bounded_int(low: int, high: int, describe: Callable[[str], str]) -> Callable[[str], int]:
-    """An argparse type for an integer in [low, high]; words and out-of-range values get one clear line."""
-
-    def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            value = low - 1
-        if not low <= value <= high:
-            raise argparse.ArgumentTypeError(describe(text))
-        return value
-
-    return parse
-
-
-_port = _bounded_int(0, 65535, lambda text: f"{text!r} is not a TCP port (0-65535; 0 picks a free one)")
-_environments = _bounded_int(
-    1, 64, lambda text: f"{text!r} is not a number of execution environments from 1 to 64"
+_port = in_range(int, 0, 65535, lambda text: f"{text!r} is not a TCP port (0-65535; 0 picks a free one)")
+_environments = in_range(
+    int, 1, 64, lambda text: f"{text!r} is not a number of execution environments from 1 to 64"
 )
-_memory = _bounded_int(128, 10240, lambda text: f"{text!r} is not a memory size in Lambda's 128-10240 MB")
+_memory = in_range(
+    int,
+    *MEMORY_MB,
+    lambda text: f"{text!r} is not a memory size in Lambda's {MEMORY_MB[0]}-{MEMORY_MB[1]} MB",
+)
 
 
 def _parser() -> argparse.ArgumentParser:

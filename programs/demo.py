@@ -27,6 +27,7 @@ import psutil
 from api.names import DEFAULT_STACK
 from emulator.children import GRACE_S, let_child_stop
 from emulator.local_stack import LocalStack, StackSettings
+from settings.aws_limits import MEMORY_MB
 from settings.paths import REPO_ROOT
 from tuning.cli import num_argument, power_values_argument
 from tuning.engine.inputs import DEFAULT_POWER_VALUES, MIN_NUM
@@ -46,7 +47,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--power-values",
         type=power_values_argument,
         default=list(DEFAULT_POWER_VALUES),
-        help="memory sizes to tune (MB, comma-separated, 128-10240)",
+        help=f"memory sizes to tune (MB, comma-separated, {MEMORY_MB[0]}-{MEMORY_MB[1]})",
     )
     parser.add_argument(
         "--num", type=num_argument, default=20, help=f"invocations per memory size (at least {MIN_NUM}; 20)"

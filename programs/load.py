@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import ipaddress
 import json
-import math
 import os
 import re
 import subprocess
@@ -30,6 +29,7 @@ from api.outputs import LOCAL_OUTPUTS, url_answers
 from emulator.children import let_child_stop
 from emulator.local_stack import LocalStack, StackSettings
 from programs.steps import StepPlan, percentile, read_steps, step_report
+from settings.arguments import in_range, whole
 from settings.paths import REPO_ROOT
 from tuning.payloads import DEFAULT_MIX, parse_mix
 
@@ -64,9 +64,10 @@ def parse_duration(text: str) -> int:
 
 
 def _bounded_integer(name: str, text: str, low: int, high: int) -> int:
-    if not text.strip().isdigit() or not low <= int(text) <= high:
-        raise UsageError(f"{name} must be an integer from {low} to {high}, got {text!r}")
-    return int(text)
+    def message(given: str) -> str:
+        return f"{name} must be an integer from {low} to {high}, got {given!r}"
+
+    return in_range(lambda given: whole(given.strip()), low, high, message, error=UsageError)(text)
 
 
 def _users(text: str) -> int:
@@ -191,13 +192,10 @@ def summarize(stats_json: Path, duration_s: float) -> list[str]:
 
 
 def _number(name: str, text: str, low: float, high: float, unit: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = math.nan
-    if not low <= value <= high:  # NaN fails too
-        raise UsageError(f"{name} must be a number of {unit} from {low:g} to {high:g}, got {text!r}")
-    return value
+    def message(given: str) -> str:
+        return f"{name} must be a number of {unit} from {low:g} to {high:g}, got {given!r}"
+
+    return in_range(float, low, high, message, error=UsageError)(text)
 
 
 def _step_plan(args: argparse.Namespace, users: int, duration_s: int) -> StepPlan:

@@ -25,6 +25,7 @@ from tqdm import tqdm
 from emulator.limits import CPU_LIMITERS, plan_limits
 from emulator.runtime import INIT_CPU_MODES, Invocation, LambdaRuntime
 from emulator.table import dynamodb_client, private_table
+from settings.aws_limits import MEMORY_MB
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -41,8 +42,9 @@ def _sizes(text: str) -> list[int]:
         sizes = [int(part) for part in text.split(",") if part.strip()]
     except ValueError:
         raise argparse.ArgumentTypeError(f"sizes must be comma-separated integers, got {text!r}") from None
-    if not sizes or any(not 128 <= size <= 10240 for size in sizes):
-        raise argparse.ArgumentTypeError("sizes must be Lambda memory sizes from 128 to 10240 MB")
+    low, high = MEMORY_MB
+    if not sizes or any(not low <= size <= high for size in sizes):
+        raise argparse.ArgumentTypeError(f"sizes must be Lambda memory sizes from {low} to {high} MB")
     return sizes
 
 
