@@ -29,10 +29,10 @@ import threading
 import urllib.request
 from collections.abc import Callable, Iterator
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 from api.names import DEFAULT_REGION
+from settings.paths import REPO_ROOT
 
 READY_PREFIX = "READY "
 _PERCENTILE = re.compile(r"p(\d{1,2}(?:\.\d+)?)")
@@ -280,7 +280,6 @@ class MotoServer:
         self._stderr = tempfile.TemporaryFile(mode="w+")  # noqa: SIM115 (closed by stop())
 
     def start(self) -> str:
-        project_root = Path(__file__).resolve().parent.parent
         self._process = subprocess.Popen(
             [
                 sys.executable,
@@ -292,7 +291,7 @@ class MotoServer:
                 str(self.port),
                 "--child",
             ],
-            cwd=project_root,
+            cwd=REPO_ROOT,
             stdout=subprocess.PIPE,
             stderr=self._stderr,
             text=True,

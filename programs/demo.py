@@ -28,13 +28,12 @@ from api.names import DEFAULT_STACK
 from emulator.children import GRACE_S, let_child_stop
 from emulator.local_stack import LocalStack, StackSettings
 from settings.aws_limits import MEMORY_MB
-from settings.paths import REPO_ROOT
+from settings.paths import LOCAL_DIR, REPO_ROOT, REPORTS_DIR, RESULTS_DIR
 from tuning.cli import num_argument, power_values_argument
 from tuning.engine.inputs import DEFAULT_POWER_VALUES, MIN_NUM
 
-DEMO_OUTPUTS = REPO_ROOT / ".local" / "demo" / "outputs.json"
-RESULTS_DIR = REPO_ROOT / "results"
-REPORT_PATH = REPO_ROOT / "reports" / "power-tuning.html"
+DEMO_OUTPUTS = LOCAL_DIR / "demo" / "outputs.json"
+REPORT_PATH = REPORTS_DIR / "power-tuning.html"
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report Ctrl-C
 
 

@@ -30,12 +30,12 @@ from emulator.children import let_child_stop
 from emulator.local_stack import LocalStack, StackSettings
 from programs.steps import StepPlan, percentile, read_steps, step_report
 from settings.arguments import in_range, whole
-from settings.paths import REPO_ROOT
+from settings.paths import LOCAL_DIR, REPO_ROOT, REPORTS_DIR
 from tuning.payloads import DEFAULT_MIX, parse_mix
 
-REPORT_DIR = REPO_ROOT / "reports" / "load"
+REPORT_DIR = REPORTS_DIR / "load"
 LOCUSTFILE = Path(__file__).resolve().parent / "locustfile.py"
-PRIVATE_OUTPUTS = REPO_ROOT / ".local" / "load" / "outputs.json"  # a private stack, for this run only
+PRIVATE_OUTPUTS = LOCAL_DIR / "load" / "outputs.json"  # a private stack, for this run only
 MAX_USERS = 200
 MAX_DURATION_S = 30 * 60
 MAX_REQUESTS = 1_000_000

@@ -26,10 +26,9 @@ from emulator.limits import CPU_LIMITERS, plan_limits
 from emulator.runtime import INIT_CPU_MODES, Invocation, LambdaRuntime
 from emulator.table import dynamodb_client, private_table
 from settings.aws_limits import MEMORY_MB
+from settings.paths import FUNCTION_DIR
 
-ROOT = Path(__file__).resolve().parents[2]
-
-FUNCTIONS = {"ours": ROOT / "function", "tutorial": Path(__file__).resolve().parent / "tutorial_function"}
+FUNCTIONS = {"ours": FUNCTION_DIR, "tutorial": Path(__file__).resolve().parent / "tutorial_function"}
 TABLE = "bench-items"
 ITEM_ID = "bench-1"
 EVENT = {"operation": "read", "payload": {"Key": {"id": ITEM_ID}}}

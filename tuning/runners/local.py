@@ -25,10 +25,11 @@ from typing import Any
 from api.names import LOCAL_TABLE_NAME
 from emulator.limits import CPU_LIMITERS as CPU_LIMITERS  # the CLI's choices, re-exported: one list
 from emulator.limits import cpu_share, host_cores, plan_limits
-from emulator.runtime import DEFAULT_FUNCTION_DIR, Invocation, LambdaRuntime, check_init_cpu
 from emulator.runtime import INIT_CPU_MODES as INIT_CPU_MODES  # the CLI's choices, re-exported
+from emulator.runtime import Invocation, LambdaRuntime, check_init_cpu
 from emulator.runtime import check_function_dir as check_function_dir  # the CLI's check, re-exported
 from emulator.table import function_environment, private_table
+from settings.paths import FUNCTION_DIR
 from settings.stack_files import read_stack_settings
 from tuning.engine.inputs import ALL_POWER_VALUES, DEFAULT_POWER_VALUES, MIN_NUM, validate_function_arn
 from tuning.errors import TuningError
@@ -276,7 +277,7 @@ def run_local(
     cpu_limiter: str = "auto",
     seed: Sequence[dict] = (),
     on_invocation: Callable[[dict], Any] | None = None,
-    function_dir: Path = DEFAULT_FUNCTION_DIR,
+    function_dir: Path = FUNCTION_DIR,
     sampling: Sampling | None = None,
     on_round: Callable[[RoundReport], Any] | None = None,
 ) -> LocalRun:
