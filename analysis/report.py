@@ -80,8 +80,8 @@ def notebook_parameters(args: argparse.Namespace) -> dict:
 
 def execute(parameters: dict, report_dir: Path, progress: bool = True) -> tuple[Path, Path]:
     """Execute the notebook into ``report_dir`` and export it; returns (notebook, html) paths."""
-    # nbconvert (1.7 s) and papermill (0.4 s) load only for a run (measured 2026-12-02): usage errors answer
-    # before a kernel could start.
+    # nbconvert and papermill load only for a run (README: import costs): usage errors answer before a kernel
+    # could start.
     import nbformat
     import papermill
     from nbconvert import HTMLExporter

@@ -138,8 +138,8 @@ class LocalStack:
         return self.outputs
 
     def _start_backends(self, gateway: LocalApiGateway) -> None:
-        # boto3 (173 ms) and the runtime (190 ms) load only once the ports are taken (measured 2026-12-02):
-        # usage errors and a port already in use answer at once.
+        # boto3 and the runtime load only once the ports are taken: usage errors and a taken port answer
+        # at once (README: import costs).
         import boto3
 
         from emulator.runtime import LambdaRuntime

@@ -71,7 +71,7 @@ def cloudwatch_percentile(values: list[float], percentile: float) -> float | Non
 
 def _patch_moto() -> None:
     """Teach moto's CloudWatch the ``pNN`` statistics and let Step Functions run definitions."""
-    # moto loads only in the server's own process: importing its server takes 1.3 s (measured 2026-12-02).
+    # moto loads only in the server's own process: importing its server is slow (README: import costs).
     from moto.cloudwatch import models as cloudwatch_models
     from moto.core.config import default_user_config
 

@@ -37,8 +37,7 @@ from tuning.payloads import expand_payloads
 from tuning.results import InvocationRecord
 from tuning.runners.rounds import RoundReport, RoundResult, Sampled, Sampling, merged_output, sample
 
-# The handler every tuned folder provides, as the deployed function's (Pulumi's `handler`): function/ by
-# default, or another folder given with --function-dir.
+# Said in every local results file beside the figures, so nobody reads them as Lambda's.
 EMULATION_NOTE = "timings are this machine's CPU, not Lambda's; the price uses the configured architecture"
 
 
