@@ -54,7 +54,7 @@ define install_venv
 	$(1)/bin/python -m compileall -q -j0 -x /tests/ $(addprefix $(1)/lib/python3*/site-packages/,$(PRECOMPILED)) > /dev/null
 endef
 
-.PHONY: help venv lambda-runtime requirements test lint format demo serve tune-local report lab bench-handler bench-cold bench-runtime load chaos clean
+.PHONY: help venv lambda-runtime requirements test check lint format demo serve tune-local report lab bench-handler bench-cold bench-runtime load chaos clean
 
 help:  ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -88,6 +88,13 @@ test: $(STAMP) lambda-runtime  ## Lint, check notebooks are stripped, run the wh
 	$(PY) -m nbstripout --verify notebooks/*.ipynb
 	$(PY) -m pytest
 
+# The edit loop: what make test checks first, and the tests that start no stack (not tests/e2e, not slow).
+check: $(STAMP) lambda-runtime  ## Lint, format check, import contracts and the unit tests (about a minute)
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+	$(VENV)/bin/lint-imports
+	$(PY) -m pytest -q -m "not slow" --ignore=tests/e2e
+
 lint: $(STAMP)  ## Ruff lint only
 	$(PY) -m ruff check .
 
@@ -99,8 +106,8 @@ format: $(STAMP)  ## Format and fix with ruff; strip notebook outputs
 demo: $(STAMP) lambda-runtime  ## The whole system offline: local stack, scenario, tuning, report
 	$(PY) -m programs.demo
 
-serve: $(STAMP) lambda-runtime  ## Local stack in the foreground (API on http://127.0.0.1:3000/prod; STACK=prod, PORT=, FAULTS="dynamodb-throttle=5 …")
-	PORT=$(PORT) $(PY) -m emulator serve $(addprefix --fault ,$(FAULTS)) $(STACK_OPTION)
+serve: $(STAMP) lambda-runtime  ## Local stack in the foreground (API on http://127.0.0.1:3000/prod; STACK=prod, PORT=, STATE=DIR, FAULTS="dynamodb-throttle=5 …")
+	PORT=$(PORT) $(PY) -m emulator serve $(addprefix --fault ,$(FAULTS)) $(if $(STATE),--state $(STATE)) $(STACK_OPTION)
 
 tune-local: $(STAMP) lambda-runtime  ## Power tuning on the local emulator (the running local stack, else a private one; ARGS=)
 	$(PY) -m tuning run --target local $(ARGS)

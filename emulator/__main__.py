@@ -19,7 +19,9 @@ from emulator.local_stack import (
     StackAlreadyRunningError,
     StackSettings,
 )
+from emulator.moto_server import project_schemas
 from emulator.runtime import INIT_CPU_MODES, function_dir_argument
+from emulator.state import DurableState, StateError
 from settings.arguments import in_range
 from settings.aws_limits import MEMORY_MB
 from settings.rules import SettingsError
@@ -103,6 +105,13 @@ def _parser() -> argparse.ArgumentParser:
     )
     serve.add_argument("--quiet", action="store_true", help="no line per request")
     serve.add_argument(
+        "--state",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="keep the table's items in DIR across stops, kill -9 and crashes (default: memory only)",
+    )
+    serve.add_argument(
         "--no-reload",
         dest="reload",
         action="store_false",
@@ -162,7 +171,14 @@ def serve(args: argparse.Namespace) -> int:
         fault_seed=args.fault_seed,
         dynamodb_latency_ms=args.dynamodb_latency_ms,
         reload=args.reload,
+        state_dir=args.state,
     )
+    if args.state is not None:
+        try:  # refused here, with exit 2, before anything starts
+            DurableState.open(args.state, project_schemas()).close()
+        except (StateError, OSError) as error:
+            print(f"error: --state {args.state}: {error}", file=sys.stderr)
+            return 2
     stop = threading.Event()
     # SIGHUP: the terminal closed. Stop as cleanly as on Ctrl-C, so no stale outputs file is left behind.
     for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
@@ -205,6 +221,11 @@ def _banner(stack: LocalStack, outputs: dict, outputs_path: Path) -> None:
     shown = ("cpu_limiter", "cpu_share", "memory_limit", "init_cpu")
     emulation = ", ".join(f"{key}={stack.emulation[key]}" for key in shown if key in stack.emulation)
     latency_ms = stack.settings.dynamodb_latency_ms
+    state = (
+        f"{stack.settings.state_dir} (every acknowledged write fsynced; survives stops, kill -9, crashes)"
+        if stack.settings.state_dir is not None
+        else "memory only: the items go when the stack stops (--state DIR keeps them)"
+    )
     reload = (
         f"on: edits to {stack.settings.function_dir.name}/*.py are served by new environments (--no-reload)"
         if stack.settings.reload
@@ -230,6 +251,7 @@ def _banner(stack: LocalStack, outputs: dict, outputs_path: Path) -> None:
         f"  runtime    {stack.emulation['runtime']}  (AWS's runtime interface client, .lambda-venv)\n"
         f"  AWS        {outputs['endpoint_url']}  (moto: DynamoDB, CloudWatch, Logs, Step Functions)\n"
         f"{faults}"
+        f"  state      {state}\n"
         f"  reload     {reload}\n"
         f"  outputs    {outputs_path}\n"
         f"  try        export API_URL={outputs['api_url']} API_KEY={outputs['api_key']}\n"

@@ -18,11 +18,14 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import fnmatch
 import hmac
 import json
 import logging
 import re
+import socket
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping
@@ -462,6 +465,12 @@ class _RequestHandler(BaseHTTPRequestHandler):
             self.rfile.readline()
 
     def _send(self, response: HttpResponse) -> None:
+        try:
+            self._write(response)
+        except (BrokenPipeError, ConnectionResetError):  # the client left without its answer
+            self.close_connection = True
+
+    def _write(self, response: HttpResponse) -> None:
         self.send_response(response.status)
         for name, value in response.headers:
             if name.lower() not in {"content-length", "connection", "transfer-encoding", "date"}:
@@ -500,3 +509,25 @@ class GatewayHttpServer(ThreadingHTTPServer):
         self.gateway = gateway
         self.on_request = on_request
         gateway.port = self.server_address[1]
+        self._connections: set[socket.socket] = set()
+        self._connections_lock = threading.Lock()
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        with self._connections_lock:
+            self._connections.add(request)
+        super().process_request(request, client_address)
+
+    def shutdown_request(self, request: Any) -> None:
+        with self._connections_lock:
+            self._connections.discard(request)
+        super().shutdown_request(request)
+
+    def server_close(self) -> None:
+        """Also drop the kept-alive connections: a stopped gateway answers nothing more, as a dead process
+        would, so clients reconnect to whatever listens next."""
+        super().server_close()
+        with self._connections_lock:
+            connections, self._connections = list(self._connections), set()
+        for connection in connections:
+            with contextlib.suppress(OSError):
+                connection.shutdown(socket.SHUT_RDWR)

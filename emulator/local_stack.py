@@ -65,6 +65,8 @@ class StackSettings:
     fault_seed: int | None = None  # None: a random seed, printed so the run can be repeated
     dynamodb_latency_ms: int = 0  # added to each of the function's DynamoDB requests
     reload: bool = False  # serve edits to the function's code without a restart (make serve; off to measure)
+    state_dir: Path | None = None  # keep the tables there across restarts and crashes (None: memory only)
+    api_key: str | None = None  # None: a new key each start; a restart on the same state may keep the old one
 
 
 class LocalStack:
@@ -95,7 +97,9 @@ class LocalStack:
         # With authMode none the key only marks the outputs file as this stack's (remove_outputs_if_ours).
         # As API Gateway makes them: 40 letters and digits (token_urlsafe's could start with "-", which a
         # command line then reads as an option, e.g. `make load API_KEY=-…`).
-        self.api_key = "".join(secrets.choice(string.ascii_letters + string.digits) for _ in range(40))
+        self.api_key = settings.api_key or "".join(
+            secrets.choice(string.ascii_letters + string.digits) for _ in range(40)
+        )
         self.outputs: dict[str, Any] = {}
         self.faults = FaultPlan(settings.faults, settings.fault_seed)
         self._on_request = on_request
@@ -146,7 +150,7 @@ class LocalStack:
         from emulator.table import create_table
 
         assert self._server is not None
-        self._moto = MotoServer(self.settings.host)
+        self._moto = MotoServer(self.settings.host, state_dir=self.settings.state_dir)
         endpoint = self._moto.start()
         credentials = aws_env(endpoint)  # moto's fake credentials, never the user's
         session = boto3.session.Session(

@@ -29,9 +29,11 @@ import threading
 import urllib.request
 from collections.abc import Callable, Iterator
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 from api.names import DEFAULT_REGION
+from emulator.state import DurableState, StateError, key_of
 from settings.paths import REPO_ROOT
 
 READY_PREFIX = "READY "
@@ -69,8 +71,9 @@ def cloudwatch_percentile(values: list[float], percentile: float) -> float | Non
     return ordered[max(0, math.ceil(percentile / 100 * len(ordered)) - 1)]
 
 
-def _patch_moto() -> None:
-    """Teach moto's CloudWatch the ``pNN`` statistics and let Step Functions run definitions."""
+def _patch_moto(state: DurableState | None = None) -> None:
+    """Teach moto's CloudWatch the ``pNN`` statistics and let Step Functions run definitions; with ``state``,
+    journal every DynamoDB write it applies (inside the lock that makes requests atomic: in their order)."""
     # moto loads only in the server's own process: importing its server is slow (README: import costs).
     from moto.cloudwatch import models as cloudwatch_models
     from moto.core.config import default_user_config
@@ -85,6 +88,8 @@ def _patch_moto() -> None:
 
     cloudwatch_models.Statistics.get_statistics_for_type = get_statistics_for_type
     _answer_dynamodb_parser_crashes_as_validation_errors()
+    if state is not None:
+        _journal_dynamodb_writes(state)
     _make_dynamodb_requests_atomic()
     _compute_dynamodb_numbers_as_dynamodb()
     default_user_config["stepfunctions"] = {"execute_state_machine": True}
@@ -114,6 +119,101 @@ def _answer_dynamodb_parser_crashes_as_validation_errors() -> None:
             return 400, {"Content-Type": "application/x-amz-json-1.0"}, body
 
     DynamoHandler.call_action = call_action
+
+
+def _journal_dynamodb_writes(state: DurableState) -> None:
+    """``--state``: each DynamoDB write moto applied is journaled (fsynced) before its answer goes out."""
+    from moto.dynamodb.responses import DynamoHandler
+
+    original = DynamoHandler.call_action
+
+    def call_action(self):  # type: ignore[no-untyped-def]
+        status, headers, body = original(self)
+        action = self._get_action()
+        if int(status) < 400 and action in _JOURNALED:
+            state.append(_journal_record(self.dynamodb_backend, action, self.params, state))
+        return status, headers, body
+
+    DynamoHandler.call_action = call_action
+
+
+_JOURNALED = frozenset(
+    {
+        "CreateTable",
+        "DeleteTable",
+        "PutItem",
+        "UpdateItem",
+        "DeleteItem",
+        "BatchWriteItem",
+        "TransactWriteItems",
+    }
+)
+
+
+def _written_keys(action: str, params: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    """(table, key or whole item) of every item an applied write may have changed."""
+    if action == "PutItem":
+        return [(params["TableName"], params["Item"])]
+    if action in ("UpdateItem", "DeleteItem"):
+        return [(params["TableName"], params["Key"])]
+    if action == "BatchWriteItem":
+        return [
+            (table, request.get("PutRequest", {}).get("Item") or request["DeleteRequest"]["Key"])
+            for table, requests in params["RequestItems"].items()
+            for request in requests
+        ]
+    written = []
+    for entry in params["TransactItems"]:
+        for kind, field in (("Put", "Item"), ("Update", "Key"), ("Delete", "Key")):
+            if kind in entry:
+                written.append((entry[kind]["TableName"], entry[kind][field]))
+    return written
+
+
+def _journal_record(backend: Any, action: str, params: dict[str, Any], state: DurableState) -> dict[str, Any]:
+    from moto.dynamodb.models.dynamo_type import DynamoType
+    from moto.dynamodb.models.utilities import dynamo_json_dump
+
+    if action == "CreateTable":
+        schema = {"KeySchema": params["KeySchema"], "AttributeDefinitions": params["AttributeDefinitions"]}
+        return {"op": "table", "table": params["TableName"], "schema": schema}
+    if action == "DeleteTable":
+        return {"op": "drop", "table": params["TableName"]}
+    changes = []
+    for table_name, given in _written_keys(action, params):
+        table = backend.get_table(table_name)
+        hash_key = DynamoType(given[table.hash_key_attr])
+        range_key = DynamoType(given[table.range_key_attr]) if table.range_key_attr else None
+        item = table.get_item(hash_key, range_key)
+        image = json.loads(dynamo_json_dump(item.to_json()))["Attributes"] if item is not None else None
+        schema = state.tables[table.name].schema
+        changes.append({"table": table.name, "key": key_of(given, schema), "item": image})
+    return {"op": "items", "changes": changes}
+
+
+def _restore(state: DurableState) -> None:
+    """Put the state's tables and items into moto before it serves (its backend, in this process)."""
+    from moto.core.models import DEFAULT_ACCOUNT_ID
+    from moto.dynamodb.models import dynamodb_backends
+
+    backend = dynamodb_backends[DEFAULT_ACCOUNT_ID][DEFAULT_REGION]
+    for name, table in state.tables.items():
+        backend.create_table(
+            name,
+            schema=table.schema["KeySchema"],
+            throughput=None,
+            attr=table.schema["AttributeDefinitions"],
+            global_indexes=None,
+            indexes=None,
+            streams=None,
+            billing_mode="PAY_PER_REQUEST",
+            sse_specification=None,
+            tags=[],
+            deletion_protection_enabled=False,
+            warm_throughput=None,
+        )
+        for item in table.items.values():
+            backend.put_item(name, item)
 
 
 # The single-item writes a failed request must leave untouched, and the parameter holding the item's key.
@@ -230,7 +330,17 @@ def _compute_dynamodb_numbers_as_dynamodb() -> None:
     DynamoType.__sub__ = arithmetic(original_subtract, subtract=True)
 
 
-def serve(host: str, port: int, *, stop_on_sigint: bool = True) -> None:
+def project_schemas() -> list[dict[str, Any]]:
+    """The key schemas of this project's tables (api/*.json): a state folder may hold only these."""
+    from api.table import IDEMPOTENCY_TABLE_PATH, TABLE_PATH, table_definition
+
+    return [
+        {key: table_definition(path)[key] for key in ("KeySchema", "AttributeDefinitions")}
+        for path in (TABLE_PATH, IDEMPOTENCY_TABLE_PATH)
+    ]
+
+
+def serve(host: str, port: int, *, stop_on_sigint: bool = True, state_dir: Path | None = None) -> None:
     """Run the server in this process until SIGTERM (and SIGINT, when in the foreground); print the endpoint.
 
     As a child, Ctrl-C in the terminal reaches the whole process group: the child ignores it so that its
@@ -245,7 +355,10 @@ def serve(host: str, port: int, *, stop_on_sigint: bool = True) -> None:
     from werkzeug.serving import make_server
 
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    _patch_moto()
+    state = DurableState.open(state_dir, project_schemas()) if state_dir is not None else None
+    _patch_moto(state)
+    if state is not None:
+        _restore(state)
     # Bound here, in the main thread, so a port in use fails at once (ThreadedMotoServer would wait forever).
     app = DomainDispatcherApplication(create_backend_app)
     server = make_server(host, port, app, threaded=True, request_handler=MotoRequestHandler)
@@ -260,6 +373,8 @@ def serve(host: str, port: int, *, stop_on_sigint: bool = True) -> None:
     stop.wait()
     server.shutdown()
     thread.join()
+    if state is not None:
+        state.close()  # compacts: the next start reads one snapshot
 
 
 def _die_with_parent() -> None:
@@ -271,9 +386,10 @@ def _die_with_parent() -> None:
 class MotoServer:
     """A moto server child process on a free loopback port; a context manager that always stops it."""
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(self, host: str = "127.0.0.1", port: int = 0, state_dir: Path | None = None) -> None:
         self.host = host
         self.port = port
+        self.state_dir = state_dir
         self.endpoint_url = ""
         self._process: subprocess.Popen[str] | None = None
         # A file, not a pipe: nobody reads the child's stderr while it runs, and a full pipe would block it.
@@ -290,6 +406,7 @@ class MotoServer:
                 "--port",
                 str(self.port),
                 "--child",
+                *(["--state", str(self.state_dir)] if self.state_dir is not None else []),
             ],
             cwd=REPO_ROOT,
             stdout=subprocess.PIPE,
@@ -385,8 +502,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--child", action="store_true", help="ignore Ctrl-C; the parent stops it with SIGTERM"
     )
+    parser.add_argument("--state", type=Path, default=None, help="keep the DynamoDB tables in this folder")
     args = parser.parse_args(argv)
-    serve(args.host, args.port, stop_on_sigint=not args.child)
+    try:
+        serve(args.host, args.port, stop_on_sigint=not args.child, state_dir=args.state)
+    except StateError as error:
+        parser.exit(2, f"error: {error}\n")
 
 
 if __name__ == "__main__":

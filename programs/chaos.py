@@ -18,6 +18,11 @@ audited:
    purpose, closing the connection before reading, then retries): exactly one item per acknowledged key, at
    most one per key sent, at the id every acknowledgement of that key named, and never a 422 for a retry.
 
+Half-way through (unless ``--no-crash``) the stack crashes: every one of its processes, the moto server
+that holds the table's durable state (``--state``) and each execution environment, is killed with SIGKILL at
+once, and the stack restarts on the same state and port while the clients keep retrying; the audit then
+holds the restarted stack to everything the first one acknowledged.
+
 Prints progress while it runs and a summary at the end; exits 1 on any violation, 2 on bad arguments.
 """
 
@@ -29,6 +34,7 @@ import itertools
 import json
 import logging
 import random
+import signal
 import sys
 import tempfile
 import threading
@@ -41,6 +47,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import boto3
+import psutil
 
 from emulator.faults import FAULTS, fault_argument, latency_argument, percent_argument, seed_argument
 from emulator.local_stack import LocalStack, StackSettings
@@ -586,6 +593,12 @@ def _parser() -> argparse.ArgumentParser:
         help="added to each of the function's DynamoDB requests (default 0)",
     )
     parser.add_argument(
+        "--no-crash",
+        dest="crash",
+        action="store_false",
+        help="no kill -9 of the stack half-way through (by default it crashes and restarts on its state)",
+    )
+    parser.add_argument(
         "--function-dir",
         type=function_dir_argument,
         default=StackSettings.function_dir,
@@ -615,12 +628,12 @@ def scan_table(endpoint_url: str, table_name: str) -> dict[str, dict[str, Any]]:
 
 
 def _progress(
-    ledger: Ledger, stack: LocalStack, budget: Budget, started: float, done: threading.Event
+    ledger: Ledger, holder: dict[str, LocalStack], budget: Budget, started: float, done: threading.Event
 ) -> None:
     """A live count on a terminal (one line rewritten), a line every 5 s otherwise."""
     tty = sys.stdout.isatty()
     while not done.wait(0.5 if tty else 5.0):
-        faults = sum(stack.faults.counts().values())
+        faults = sum(holder["stack"].faults.counts().values())
         remaining = max(0.0, budget.deadline - time.monotonic())
         line = (
             f"chaos {time.monotonic() - started:5.1f} s ({remaining:.0f} s left)  requests "
@@ -650,6 +663,7 @@ def _summary(
     violations: list[str],
     elapsed_s: float,
     table: dict[str, dict[str, Any]],
+    crashes: list[Crash],
 ) -> str:
     def listed(counts: dict[str, int]) -> str:
         return ", ".join(f"{key} {value}" for key, value in counts.items()) or "none"
@@ -660,14 +674,66 @@ def _summary(
         f"  requests     {ledger.requests()}",
         f"  operations   {listed(dict(sorted(ledger.operations.items())))}",
         f"  statuses     {listed(dict(sorted(ledger.statuses.items())))}",
-        f"  faults       {listed(stack.faults.counts())}",
+        f"  faults       {listed(dict(sum((c.faults for c in crashes), Counter(stack.faults.counts()))))}",
         f"  writes       {len(ledger.writes)} (acked {outcomes['acked']}, refused {outcomes['refused']}, "
         f"outcome unknown {outcomes['unknown']})",
         f"  list passes  {ledger.list_passes}",
+        *(
+            f"  crash        kill -9 of {c.processes} processes at {c.at_s:.1f} s; restarted on the same "
+            f"state in {c.restart_s:.1f} s"
+            for c in crashes
+        ),
         _keyed_line(ledger.keyed, table),
         f"  violations   {len(violations)}",
     ]
     return "\n".join([*lines, *(f"    {violation}" for violation in violations[:50])])
+
+
+@dataclass
+class Crash:
+    """When the stack was killed, how many of its processes, how long it took to serve again, and the faults
+    the killed stack had injected."""
+
+    at_s: float
+    processes: int
+    restart_s: float
+    faults: Counter[str]
+
+
+def crash(stack: LocalStack) -> int:
+    """kill -9 of every process of the stack at once (its moto server and execution environments): stopped
+    first, so none sees another die and stops cleanly; then the in-process parts let go of their ports."""
+    processes = psutil.Process().children(recursive=True)
+    for process in processes:
+        process.send_signal(signal.SIGSTOP)
+    for process in processes:
+        process.kill()
+    psutil.wait_procs(processes, timeout=10)
+    stack.stop()
+    return len(processes)
+
+
+def _crash_midway(
+    holder: dict[str, LocalStack],
+    settings: StackSettings,
+    budget: Budget,
+    started: float,
+    report: list[Crash],
+) -> None:
+    """Sleep to the middle of the run, crash the stack, restart it on the same state and port."""
+    time.sleep(max(0.0, (budget.deadline - time.monotonic()) / 2))
+    if budget.over():
+        return
+    at = time.monotonic() - started
+    faults = Counter(holder["stack"].faults.counts())
+    gateway_log = logging.getLogger("emulator.gateway")
+    gateway_log.setLevel(logging.CRITICAL)  # the requests in flight fail with the stack: that is the point
+    killed = crash(holder["stack"])
+    restarting = time.monotonic()
+    holder["stack"] = LocalStack(settings)
+    holder["stack"].start()
+    gateway_log.setLevel(logging.NOTSET)
+    report.append(Crash(at, killed, time.monotonic() - restarting, faults))
 
 
 def run(args: argparse.Namespace) -> int:
@@ -682,11 +748,18 @@ def run(args: argparse.Namespace) -> int:
             faults=percentages,
             fault_seed=args.seed,
             dynamodb_latency_ms=args.dynamodb_latency_ms,
+            state_dir=Path(private) / "state" if args.crash else None,
         )
-        stack = LocalStack(settings)
+        holder = {"stack": LocalStack(settings)}
+        crashes: list[Crash] = []
         try:
-            print(f"Starting a private local stack with faults {stack.faults.describe()}…", flush=True)
-            outputs = stack.start()
+            print(
+                f"Starting a private local stack with faults {holder['stack'].faults.describe()}…", flush=True
+            )
+            outputs = holder["stack"].start()
+            # the restart comes back where the clients are pointed, with the same key
+            settings.port = int(urlsplit(outputs["api_url"]).port or 0)
+            settings.api_key = outputs["api_key"]
             ledger, shared = Ledger(), SharedIds()
             budget = Budget(args.duration, args.requests)
             clients = [
@@ -696,7 +769,7 @@ def run(args: argparse.Namespace) -> int:
             started = time.monotonic()
             done = threading.Event()
             progress = threading.Thread(
-                target=_progress, args=(ledger, stack, budget, started, done), daemon=True
+                target=_progress, args=(ledger, holder, budget, started, done), daemon=True
             )
             progress.start()
             threads = [
@@ -704,16 +777,20 @@ def run(args: argparse.Namespace) -> int:
             ]
             for thread in threads:
                 thread.start()
+            if args.crash:
+                _crash_midway(holder, settings, budget, started, crashes)
             for thread in threads:
                 thread.join()
             done.set()
             progress.join()
             elapsed = time.monotonic() - started
+            outputs = holder["stack"].outputs
             table = scan_table(outputs["endpoint_url"], outputs["table_name"])
             violations = ledger.pagination_violations + audit(ledger.writes, table, ledger.keyed)
         finally:
-            stack.stop()
-    print(_summary(args, ledger, stack, violations, elapsed, table), flush=True)
+            holder["stack"].stop()
+    stack = holder["stack"]
+    print(_summary(args, ledger, stack, violations, elapsed, table, crashes), flush=True)
     return EXIT_VIOLATIONS if violations else 0
 
 
