@@ -7,6 +7,7 @@ Power Tuning's autoOptimize is never used: the stack's config stays the one sour
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -14,7 +15,7 @@ from typing import Any
 
 from api.names import DEFAULT_REGION, LOCAL_ACCOUNT_ID, LOCAL_FUNCTION_NAME
 from api.outputs import AWS_RUN_KEYS, LOCAL_OUTPUTS, OutputsError, running_local_outputs
-from settings.arguments import in_range
+from settings.arguments import in_range, whole
 from settings.aws_limits import MEMORY_MB
 from settings.stack_files import read_stack_settings
 from tuning.compare import DEFAULT_MAX_REGRESSION, CompareError, compare_files
@@ -53,9 +54,12 @@ def power_values_argument(text: str) -> list[int]:
 
 def num_argument(text: str) -> int:
     """An argparse type for ``--num`` (this CLI and the demo): Power Tuning's minimum of 5 invocations."""
-    if not text.strip().isdigit() or int(text) < MIN_NUM:
-        raise argparse.ArgumentTypeError(f"must be an integer of at least {MIN_NUM}, got {text!r}")
-    return int(text)
+    return in_range(
+        lambda given: whole(given.strip()),
+        MIN_NUM,
+        math.inf,
+        lambda given: f"must be an integer of at least {MIN_NUM}, got {given!r}",
+    )(text)
 
 
 def num_or_auto_argument(text: str) -> int | str:

@@ -15,6 +15,7 @@ faster warm at 128 MB.
 from __future__ import annotations
 
 import argparse
+import math
 import random
 import statistics
 import sys
@@ -25,6 +26,7 @@ from tqdm import tqdm
 from emulator.limits import CPU_LIMITERS, plan_limits
 from emulator.runtime import INIT_CPU_MODES, Invocation, LambdaRuntime
 from emulator.table import dynamodb_client, private_table
+from settings.arguments import in_range
 from settings.aws_limits import MEMORY_MB
 from settings.paths import FUNCTION_DIR
 
@@ -47,11 +49,7 @@ def _sizes(text: str) -> list[int]:
     return sizes
 
 
-def _positive(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError("must be at least 1")
-    return value
+_positive = in_range(int, 1, math.inf, lambda text: f"must be at least 1, got {text!r}")
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
