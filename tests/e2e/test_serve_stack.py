@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import shutil
+import urllib.error
+import urllib.request
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from emulator import __main__ as cli
-from settings.stack_files import read_stack_settings
+from emulator.local_stack import LocalStack, StackSettings
+from settings.stack_files import StackConfig, read_stack_settings
 from tests.e2e.served_stack import PROJECT_ROOT, start_stack, stop_stack
 
 
@@ -70,3 +74,21 @@ def test_serve_says_whose_settings_it_runs(
         assert stop_stack(stack.process) == 0
     banner = stack.process.stdout.read() if stack.process.stdout else ""
     assert settings_line in banner
+
+
+def status_without_key(url: str) -> int:
+    try:
+        with urllib.request.urlopen(url, timeout=30) as response:
+            return response.status
+    except urllib.error.HTTPError as error:
+        return error.code
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("auth_mode", "status"), [("none", 200), ("api_key", 403)])
+def test_auth_mode_none_serves_without_a_key(tmp_path: Path, auth_mode: str, status: int) -> None:
+    prod = read_stack_settings("prod")
+    stack = StackConfig(replace(prod.settings, auth_mode=auth_mode), prod.source)
+    settings = StackSettings(stack=stack, port=0, outputs_path=tmp_path / "outputs.json", max_environments=1)
+    with LocalStack(settings) as local:
+        assert status_without_key(local.outputs["api_url"] + "/items") == status
