@@ -22,7 +22,7 @@ from components.front_door import REST_FORMAT, FrontDoor, access_log_group, invo
 from components.http_api import http_api
 from components.openapi_body import build_body
 from components.package import function_archive
-from components.settings import Settings
+from settings.rules import Settings
 
 ALARM_PERIOD_S = 300
 

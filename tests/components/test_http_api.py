@@ -13,7 +13,7 @@ import re
 import pytest
 
 from api.spec import CORS_EXPOSE_HEADERS
-from components.paths import FUNCTION_DIR
+from settings.paths import FUNCTION_DIR
 from tests.components.conftest import HTTP_JWT
 from tests.components.harness import ProgramRun, contract_operations, engine_config, run_program
 
