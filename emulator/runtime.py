@@ -25,9 +25,7 @@ from emulator.lambda_python import LambdaPython, lambda_python
 from emulator.limits import CgroupError, host_cores, plan_limits
 from emulator.reports import Invocation, invocation
 from emulator.runtime_api import MAX_REQUEST_BYTES, RequestTooLargeError
-
-REPO_ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_FUNCTION_DIR = REPO_ROOT / "function"
+from settings.paths import FUNCTION_DIR
 
 
 def check_function_dir(function_dir: Path, handler: str = HANDLER) -> None:
@@ -62,7 +60,7 @@ class LambdaRuntime:
         function_name: str,
         memory_mb: int,
         environment: dict[str, str],
-        function_dir: Path = DEFAULT_FUNCTION_DIR,
+        function_dir: Path = FUNCTION_DIR,
         handler: str = HANDLER,
         timeout_s: float = 30.0,
         init_cpu: str = "boost",
