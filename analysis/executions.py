@@ -18,7 +18,7 @@ from analysis.cloudwatch import parse_since
 from analysis.frames import POWER_COLUMNS
 from tuning.engine.analyzer import DEFAULT_BALANCED_WEIGHT
 from tuning.history import execution_history, failure_cause
-from tuning.results import per_power_stats
+from tuning.record import per_power_stats
 
 # The results files' columns (so executions and results files concatenate) plus what only executions have
 COLUMNS = [*POWER_COLUMNS, "status", "cause"]

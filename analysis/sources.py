@@ -22,6 +22,7 @@ from analysis import cloudwatch, executions, frames, logs
 from api import outputs as stack_outputs
 from tuning import results
 from tuning.outputs import load_outputs
+from tuning.record import read_run
 
 _AWS_ERRORS = (BotoCoreError, ClientError)
 _CODE = re.compile(r"`([^`]+)`")  # notes mark commands and names like Markdown does
@@ -114,7 +115,7 @@ def _newest_readable_results(results_dir: str | Path) -> tuple[Path | None, dict
     paths = results.result_paths(results_dir) if Path(results_dir).is_dir() else []
     for path in reversed(paths):
         try:
-            return path, results.load_results(path)["metadata"]
+            return path, dict(read_run(path).metadata)
         except (ValueError, OSError):
             continue
     return None, {}

@@ -21,7 +21,8 @@ from tuning.engine.inputs import DEFAULT_POWER_VALUES, MIN_NUM, check_power_valu
 from tuning.errors import InterruptedRunError, TuningError
 from tuning.outputs import PulumiMissingError, StackError, load_outputs, set_memory_size
 from tuning.payloads import DEFAULT_MIX, parse_mix, weighted_payload
-from tuning.run import run_and_save
+from tuning.record import ExecutionInput
+from tuning.run import RunRequest, run_and_save
 from tuning.runners.aws import DEFAULT_POLL_INTERVAL_S, build_execution_input
 from tuning.runners.local import CPU_LIMITERS, INIT_CPU_MODES, check_function_dir
 from tuning.runners.rounds import AUTO, DEFAULT_MAX_NUM, DEFAULT_PRECISION, Sampling, first_num
@@ -271,7 +272,7 @@ def command_run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> in
             parser.error(f"--function-dir: {error}")
     outputs = _read_outputs(parser, args)
     facts = {**LOCAL_DEFAULTS, **(outputs or {})}
-    args.sampling = Sampling(
+    sampling = Sampling(
         None if args.num == AUTO else args.num,
         precision=DEFAULT_PRECISION if args.precision is None else args.precision / 100,
         max_num=args.max_num or DEFAULT_MAX_NUM,
@@ -281,7 +282,7 @@ def command_run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> in
         execution_input = build_execution_input(
             (outputs or {}).get("function_arn", LOCAL_FUNCTION_ARN),
             power_values=args.power_values,
-            num=first_num(args.sampling, payload),
+            num=first_num(sampling, payload),
             payload=payload,
             strategy=args.strategy,
             balanced_weight=args.balanced_weight,
@@ -289,8 +290,21 @@ def command_run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> in
         )
     except ValueError as error:
         parser.error(str(error))
+    request = RunRequest(
+        target=args.target,
+        execution_input=ExecutionInput.from_json(execution_input),
+        sampling=sampling,
+        mix=args.mix,
+        stack=args.stack,
+        results_dir=args.results_dir,
+        function_dir=args.function_dir,
+        init_cpu=args.init_cpu,
+        cpu_limiter=args.cpu_limiter,
+        poll_interval_s=args.poll_interval,
+        skip_failing=args.skip_failing,
+    )
     try:
-        saved = run_and_save(args, outputs, facts, execution_input)
+        saved = run_and_save(request, outputs, facts)
     except ValueError as error:  # input the runner refuses before measuring (e.g. an unusable --cpu-limiter)
         parser.error(str(error))
     except InterruptedRunError as error:
