@@ -15,10 +15,10 @@ from typing import Any
 import pandas as pd
 
 from analysis.cloudwatch import parse_since
-from analysis.frames import POWER_COLUMNS
+from analysis.frames import POWER_COLUMNS, pick_flags
 from tuning.engine.analyzer import DEFAULT_BALANCED_WEIGHT
 from tuning.history import execution_history, failure_cause
-from tuning.record import per_power_stats
+from tuning.record import per_power_stats, picks_of
 
 # The results files' columns (so executions and results files concatenate) plus what only executions have
 COLUMNS = [*POWER_COLUMNS, "status", "cause"]
@@ -67,6 +67,7 @@ def execution_rows(description: dict, history: list[dict] | None, architecture: 
         run = {**base, "status": "succeeded", "optimum_power": output["power"], "stats_from": stats_from}
         if not stats:
             return [{**run, "cause": missing}]
+        picks = picks_of(stats, base["balanced_weight"])
         return [
             {
                 **run,
@@ -74,6 +75,7 @@ def execution_rows(description: dict, history: list[dict] | None, architecture: 
                 "average_duration_ms": entry["averageDuration"],
                 "average_price_usd": entry["averagePrice"],
                 "is_optimum": entry["value"] == output["power"],
+                **pick_flags(picks, entry["value"]),
             }
             for entry in stats
         ]

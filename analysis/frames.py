@@ -3,15 +3,17 @@ invocation, or one per skipped size with its cause."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from tuning.record import TuningRun, read_run
+from tuning.engine.analyzer import STRATEGIES
+from tuning.record import Pick, TuningRun, read_run
 from tuning.results import DEFAULT_RESULTS_DIR, result_paths
 
+PICK_COLUMNS = {strategy: f"{strategy}_pick" for strategy in STRATEGIES}
 RUN_COLUMNS = [
     "run",
     "source",
@@ -34,6 +36,8 @@ POWER_COLUMNS = [
     "average_duration_ms",
     "average_price_usd",
     "is_optimum",
+    # True where that strategy's pick is this size: the record's picks, flattened once here
+    *PICK_COLUMNS.values(),
     "stats_from",
     # the results file's `confidence` entry of the size (NaN when the file has none)
     "n",
@@ -61,6 +65,14 @@ INVOCATION_COLUMNS = [
     "error",
     "cold",
 ]
+
+
+def pick_flags(picks: Mapping[str, Pick], power: int) -> dict[str, bool]:
+    """``{"cost_pick": …, "speed_pick": …, "balanced_pick": …}`` of one size."""
+    return {
+        column: strategy in picks and picks[strategy].power == power
+        for strategy, column in PICK_COLUMNS.items()
+    }
 
 
 def _run_row(path: Path, record: TuningRun) -> dict[str, Any]:
@@ -101,6 +113,7 @@ def results_frame(location: str | Path | Iterable[str | Path] = DEFAULT_RESULTS_
                     "average_duration_ms": stat["averageDuration"],
                     "average_price_usd": stat["averagePrice"],
                     "is_optimum": stat["value"] == run["optimum_power"],
+                    **pick_flags(record.picks, stat["value"]),
                     "stats_from": origin,
                     **{column: interval.get(key) for key, column in _CONFIDENCE_COLUMNS.items()},
                 }

@@ -11,6 +11,8 @@ import pytest
 from IPython.display import Image, Markdown
 
 from analysis import charts, recommend
+from analysis.frames import pick_flags
+from tuning.record import picks_of
 
 
 def _run(
@@ -22,6 +24,10 @@ def _run(
     """Per-power rows of one successful run: power → (duration ms, price $), and optionally power →
     (duration low, high ms, cost low, high $) as the results file's confidence gives them (else NaN)."""
     nothing = (math.nan,) * 4
+    # the record's picks, as the results file carries them (the engine's rules, weight 0.5)
+    picks = picks_of(
+        [{"value": p, "averageDuration": d, "averagePrice": c} for p, (d, c) in points.items()], 0.5
+    )
     return pd.DataFrame(
         [
             {
@@ -35,6 +41,7 @@ def _run(
                 "power": power,
                 "average_duration_ms": duration,
                 "average_price_usd": price,
+                **pick_flags(picks, power),
                 **dict(
                     zip(
                         ["duration_low_ms", "duration_high_ms", "cost_low_usd", "cost_high_usd"],
