@@ -9,16 +9,22 @@ from typing import Any
 
 from tqdm import tqdm
 
+from api.names import DEFAULT_REGION, LOCAL_ACCOUNT_ID, LOCAL_FUNCTION_NAME
+from tuning.engine.analyzer import DEFAULT_BALANCED_WEIGHT
 from tuning.engine.confidence import run_confidence
 from tuning.engine.pricing import PRICES_AS_OF
 from tuning.outputs import pulumi_command
-from tuning.payloads import seed_events
+from tuning.payloads import seed_events, weighted_payload
 from tuning.record import ExecutionInput, TuningRun, measured_run, per_power_stats
 from tuning.results import DEFAULT_RESULTS_DIR, write_results
-from tuning.runners.aws import DEFAULT_POLL_INTERVAL_S, run_aws
+from tuning.runners.aws import DEFAULT_POLL_INTERVAL_S, build_execution_input, run_aws
 from tuning.runners.local import run_local
-from tuning.runners.rounds import RoundReport, Sampled, Sampling, merged_note
+from tuning.runners.rounds import RoundReport, Sampled, Sampling, first_num, merged_note
 from tuning.summary import format_table, pick_lines, power_rows
+
+# Without stack outputs the local runner tunes a private function; it is priced like the stack's default.
+LOCAL_FUNCTION_ARN = f"arn:aws:lambda:{DEFAULT_REGION}:{LOCAL_ACCOUNT_ID}:function:{LOCAL_FUNCTION_NAME}"
+LOCAL_DEFAULTS = {"function_name": LOCAL_FUNCTION_NAME, "region": DEFAULT_REGION, "architecture": "arm64"}
 
 
 @dataclass(frozen=True)
@@ -37,6 +43,34 @@ class RunRequest:
     cpu_limiter: str = "auto"  # local
     poll_interval_s: float = DEFAULT_POLL_INTERVAL_S  # aws
     skip_failing: bool = False  # aws
+
+
+def run_request(
+    target: str,
+    outputs: dict[str, Any] | None,
+    *,
+    power_values: list[int],
+    sampling: Sampling,
+    mix: dict[str, int],
+    strategy: str = "cost",
+    balanced_weight: float = DEFAULT_BALANCED_WEIGHT,
+    parallel: bool = False,
+    **where: Any,
+) -> RunRequest:
+    """The request of a run of ``outputs``' function (the local default without outputs), its Power Tuning
+    input built and checked here; ``where`` are RunRequest's other fields. ValueError names what is refused
+    (e.g. a ``num`` too small for the mix's smallest share)."""
+    payload = weighted_payload(mix)
+    execution_input = build_execution_input(
+        (outputs or {}).get("function_arn", LOCAL_FUNCTION_ARN),
+        power_values=power_values,
+        num=first_num(sampling, payload),
+        payload=payload,
+        strategy=strategy,
+        balanced_weight=balanced_weight,
+        parallel=parallel,
+    )
+    return RunRequest(target, ExecutionInput.from_json(execution_input), sampling, mix, **where)
 
 
 @dataclass
@@ -175,11 +209,12 @@ def _run_aws(request: RunRequest, outputs: dict) -> _Finished:
     )
 
 
-def run_and_save(request: RunRequest, outputs: dict | None, facts: dict[str, Any]) -> Saved:
+def run_and_save(request: RunRequest, outputs: dict | None) -> Saved:
     """Run on ``request.target``, write ``results/<time>_<target>_<function>[_<folder>].json``, return the
     record and its printout.
 
     Raises ``TuningError`` when the run produced no result (nothing is written then)."""
+    facts = {**LOCAL_DEFAULTS, **(outputs or {})}
     if request.target == "aws":
         done = _run_aws(request, outputs or {})
     else:
