@@ -12,7 +12,7 @@ from typing import Any
 import pandas as pd
 
 from analysis.frames import PICK_COLUMNS
-from analysis.sources import notes_html
+from analysis.sources import notes_html, readable_html
 from tuning.engine.pricing import PRICES, request_cost_breakdown
 from tuning.outputs import pulumi_command
 
@@ -207,7 +207,9 @@ class Decision:
     sentences: list[str] = field(default_factory=list)
 
     def _repr_html_(self) -> str:
-        return notes_html(self.sentences) + ("" if self.picks.empty else picks_view(self.picks).to_html())
+        return notes_html(self.sentences) + (
+            "" if self.picks.empty else readable_html(picks_view(self.picks))
+        )
 
 
 def decide(

@@ -39,7 +39,12 @@ class Loaded:
     def _repr_html_(self) -> str:
         """Notebook display: the sentences, then the table."""
         shown = self.frame if self.view is None else self.view
-        return notes_html(self.notes) + ("" if shown.empty else shown.to_html(max_rows=60))
+        return notes_html(self.notes) + ("" if shown.empty else readable_html(shown))
+
+
+def readable_html(frame: pd.DataFrame) -> str:
+    """A table for reading: numbers to 2 decimals, an empty cell where a figure is unknown (not NaN)."""
+    return frame.to_html(max_rows=60, na_rep="", float_format=lambda value: f"{value:,.2f}")
 
 
 def notes_html(notes: list[str]) -> str:
@@ -213,8 +218,10 @@ def tuning_runs(context: Context, results_dir: str | Path) -> Loaded:
     return Loaded(combined, notes, view=executions.run_summary(combined))
 
 
-def invocations(context: Context, results_dir: str | Path) -> Loaded:
-    """Per-invocation records: REPORT lines from the log group, and results files' records for the rest."""
+def invocations(context: Context, results_dir: str | Path, runs: pd.DataFrame | None = None) -> Loaded:
+    """Per-invocation records with their ``run``: results files' own, and REPORT lines from the log group,
+    each the run's whose window and sizes it falls in (``runs``: ``tuning_runs``' frame; default: the
+    results files' runs), else ``live traffic``."""
     notes: list[str] = []
     report_lines = pd.DataFrame(columns=logs.COLUMNS)
     if context.read_aws:
@@ -226,7 +233,9 @@ def invocations(context: Context, results_dir: str | Path) -> Loaded:
             notes.append(f"Could not read log group `{group}`: {error}")
         if report_lines.empty and not notes:
             notes.append(f"No REPORT lines in `{group}` since {context.start:%Y-%m-%d %H:%M} UTC.")
-    combined = logs.invocations_for_charts(report_lines, _results(results_dir).invocations)
+    saved = _results(results_dir)
+    windows = saved.stats if runs is None else runs
+    combined = logs.invocations_for_charts(report_lines, saved.invocations, windows)
     if not combined.empty:
         counts = combined.groupby("source").size()
         notes.append("Invocations: " + ", ".join(f"{n} from {source}" for source, n in counts.items()) + ".")

@@ -106,17 +106,20 @@ def test_metrics_per_alias_and_function_total(executed_report: dict[str, Any]) -
     assert rows["(function)"]["ConcurrentExecutions Maximum"] == 5
 
 
-def test_invocations_from_report_lines_completed_by_local_records(executed_report: dict[str, Any]) -> None:
+def test_invocations_carry_their_run_and_other_traffic_stays_apart(executed_report: dict[str, Any]) -> None:
+    """The seeded REPORT lines fall in no run's window: live traffic (run null), never merged into the local
+    run's sizes, whose every record stays in the report with its run."""
     rows = executed_report["summary"]["invocations"]["rows"]
-    sources = {}
-    for row in rows:
-        sources.setdefault(row["memory_mb"], set()).add(row["source"])
-    assert {sources[m].pop() for m in aws_data.REPORT_MEMORY} == {"REPORT lines"}
-    assert sources[256] == {"local runs (emulated)"}
-    assert len(rows) == 5 * len(aws_data.REPORT_MEMORY) + 10 * 4
-    cold_128 = [r for r in rows if r["memory_mb"] == 128 and r["cold"]]
+    live = [r for r in rows if r["run"] is None]
+    assert len(live) == 5 * len(aws_data.REPORT_MEMORY)
+    assert {r["source"] for r in live} == {"live traffic"}
+    assert {r["version"] for r in live} == {"1", "2"}
+    local = [r for r in rows if r["run"] is not None]
+    assert len(local) == 10 * len(aws_data.POWER_VALUES)
+    assert {r["source"] for r in local} == {"local runs (emulated)"}
+    assert len({r["run"] for r in local}) == 1
+    cold_128 = [r for r in live if r["memory_mb"] == 128 and r["cold"]]
     assert [r["init_ms"] for r in cold_128] == [pytest.approx(250.0 * 1769 / 128, abs=0.01)]
-    assert {r["version"] for r in rows if r["source"] == "REPORT lines"} == {"1", "2"}
 
 
 def test_recommendation_per_strategy(executed_report: dict[str, Any]) -> None:
