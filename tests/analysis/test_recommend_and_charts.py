@@ -197,6 +197,24 @@ def test_cold_start_ignores_warm_invocations(tmp_path: Path) -> None:
     )
     figure = charts.cold_start(invocations, report_dir=tmp_path)
     assert [label.get_text() for label in figure.axes[0].get_xticklabels()] == ["128"]
+    # one cold start is a point, not a distribution: the chart says so
+    assert "n = 1" in [text.get_text() for text in figure.axes[0].texts]
+    assert "few samples: n = 1" in figure.axes[0].get_title()
+
+
+def test_enough_samples_carry_no_warning(tmp_path: Path) -> None:
+    invocations = pd.DataFrame(
+        {
+            "source": ["REPORT lines"] * 6,
+            "memory_mb": [128] * 6,
+            "duration_ms": [5.0, 6.0, 7.0, 8.0, 9.0, 10.0],
+            "init_ms": [math.nan] * 6,
+            "max_memory_used_mb": [70] * 6,
+        }
+    )
+    figure = charts.duration_distribution(invocations, report_dir=tmp_path)
+    assert "n = 6" in [text.get_text() for text in figure.axes[0].texts]
+    assert "few samples" not in figure.axes[0].get_title()
 
 
 def test_power_tuning_view_gives_each_run_its_own_panel(tmp_path: Path) -> None:
