@@ -25,7 +25,9 @@ import psutil
 
 from api.names import DEFAULT_STACK
 from emulator.children import GRACE_S, let_child_stop
-from emulator.local_stack import PROJECT_ROOT, LocalStack, StackSettings
+from emulator.local_stack import LocalStack, StackSettings
+from settings.aws_limits import MEMORY_MB
+from settings.paths import LOCAL_DIR, REPO_ROOT, REPORTS_DIR, RESULTS_DIR
 from tuning.cli import num_argument, power_values_argument
 from tuning.engine.inputs import DEFAULT_POWER_VALUES, MIN_NUM
 from tuning.errors import TuningError
@@ -35,9 +37,8 @@ from tuning.record import TuningRun
 from tuning.run import Saved, run_and_save, run_request
 from tuning.runners.rounds import Sampling
 
-DEMO_OUTPUTS = PROJECT_ROOT / ".local" / "demo" / "outputs.json"
-RESULTS_DIR = PROJECT_ROOT / "results"
-REPORT_PATH = PROJECT_ROOT / "reports" / "power-tuning.html"
+DEMO_OUTPUTS = LOCAL_DIR / "demo" / "outputs.json"
+REPORT_PATH = REPORTS_DIR / "power-tuning.html"
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report Ctrl-C
 
 
@@ -50,7 +51,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--power-values",
         type=power_values_argument,
         default=list(DEFAULT_POWER_VALUES),
-        help="memory sizes to tune (MB, comma-separated, 128-10240)",
+        help=f"memory sizes to tune (MB, comma-separated, {MEMORY_MB[0]}-{MEMORY_MB[1]})",
     )
     parser.add_argument(
         "--num", type=num_argument, default=20, help=f"invocations per memory size (at least {MIN_NUM}; 20)"
@@ -185,7 +186,7 @@ def run_scenario(client: ApiClient) -> None:
 def _run_step(title: str, command: list[str], *, grace_s: float = GRACE_S) -> None:
     """Run one CLI step with its own progress output on this terminal; fail the demo if it fails."""
     print(f"\n{title}\n  $ {' '.join(command)}", flush=True)
-    process = subprocess.Popen(command, cwd=PROJECT_ROOT)
+    process = subprocess.Popen(command, cwd=REPO_ROOT)
     try:
         returncode = process.wait()
     except KeyboardInterrupt:
@@ -273,8 +274,8 @@ def run(args: argparse.Namespace) -> int:
                 "\nPicks of this run (timings emulated on this machine; apply them after tuning on AWS, then "
                 "`pulumi up`):",
                 *pick_lines(saved.run),
-                f"  results  {saved.path.relative_to(PROJECT_ROOT)}",
-                f"  report   {REPORT_PATH.relative_to(PROJECT_ROOT)}",
+                f"  results  {saved.path.relative_to(REPO_ROOT)}",
+                f"  report   {REPORT_PATH.relative_to(REPO_ROOT)}",
                 sep="\n",
             )
     except DemoStepError as error:

@@ -7,12 +7,15 @@ Power Tuning's autoOptimize is never used: the stack's config stays the one sour
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 from api.outputs import AWS_RUN_KEYS, LOCAL_OUTPUTS, OutputsError, running_local_outputs
+from settings.arguments import in_range, whole
+from settings.aws_limits import MEMORY_MB
 from tuning.compare import DEFAULT_MAX_REGRESSION, CompareError, compare_files
 from tuning.engine.analyzer import DEFAULT_BALANCED_WEIGHT, STRATEGIES
 from tuning.engine.confidence import METRICS
@@ -41,9 +44,12 @@ def power_values_argument(text: str) -> list[int]:
 
 def num_argument(text: str) -> int:
     """An argparse type for ``--num`` (this CLI and the demo): Power Tuning's minimum of 5 invocations."""
-    if not text.strip().isdigit() or int(text) < MIN_NUM:
-        raise argparse.ArgumentTypeError(f"must be an integer of at least {MIN_NUM}, got {text!r}")
-    return int(text)
+    return in_range(
+        lambda given: whole(given.strip()),
+        MIN_NUM,
+        math.inf,
+        lambda given: f"must be an integer of at least {MIN_NUM}, got {given!r}",
+    )(text)
 
 
 def num_or_auto_argument(text: str) -> int | str:
@@ -60,17 +66,13 @@ def num_or_auto_argument(text: str) -> int | str:
 
 def _number(low: float, high: float, *, low_included: bool = True) -> Callable[[str], float]:
     """An argparse type for a number within [low, high] (or (low, high]); NaN and words are refused."""
-
-    def parse(text: str) -> float:
-        try:
-            value = float(text)
-        except ValueError:
-            value = float("nan")
-        if not (low <= value if low_included else low < value) or not value <= high:
-            raise argparse.ArgumentTypeError(f"must be a number from {low:g} to {high:g}, got {text!r}")
-        return value
-
-    return parse
+    return in_range(
+        float,
+        low,
+        high,
+        lambda text: f"must be a number from {low:g} to {high:g}, got {text!r}",
+        low_included=low_included,
+    )
 
 
 def _mix(text: str) -> dict[str, int]:
@@ -94,7 +96,8 @@ def add_run_arguments(run: argparse.ArgumentParser) -> None:
         "--power-values",
         type=power_values_argument,
         default=list(DEFAULT_POWER_VALUES),
-        help=f"memory sizes in MB, comma-separated, 128-10240 (default {DEFAULT_POWER_VALUES_TEXT})",
+        help=f"memory sizes in MB, comma-separated, {MEMORY_MB[0]}-{MEMORY_MB[1]} "
+        f"(default {DEFAULT_POWER_VALUES_TEXT})",
     )
     run.add_argument(
         "--num",

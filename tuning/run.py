@@ -10,6 +10,7 @@ from typing import Any
 from tqdm import tqdm
 
 from api.names import DEFAULT_REGION, LOCAL_ACCOUNT_ID, LOCAL_FUNCTION_NAME
+from settings.stack_files import read_stack_settings
 from tuning.engine.analyzer import DEFAULT_BALANCED_WEIGHT
 from tuning.engine.confidence import run_confidence
 from tuning.engine.pricing import PRICES_AS_OF
@@ -22,9 +23,14 @@ from tuning.runners.local import run_local
 from tuning.runners.rounds import RoundReport, Sampled, Sampling, first_num, merged_note
 from tuning.summary import format_table, pick_lines, power_rows
 
-# Without stack outputs the local runner tunes a private function; it is priced like the stack's default.
+# Without stack outputs the local runner tunes a private function (priced as in _local_defaults).
 LOCAL_FUNCTION_ARN = f"arn:aws:lambda:{DEFAULT_REGION}:{LOCAL_ACCOUNT_ID}:function:{LOCAL_FUNCTION_NAME}"
-LOCAL_DEFAULTS = {"function_name": LOCAL_FUNCTION_NAME, "region": DEFAULT_REGION, "architecture": "arm64"}
+
+
+def _local_defaults() -> dict[str, str]:
+    """What a local run without stack outputs is labelled and priced as: the project's architecture."""
+    architecture = read_stack_settings(None).settings.architecture
+    return {"function_name": LOCAL_FUNCTION_NAME, "region": DEFAULT_REGION, "architecture": architecture}
 
 
 @dataclass(frozen=True)
@@ -214,7 +220,7 @@ def run_and_save(request: RunRequest, outputs: dict | None) -> Saved:
     record and its printout.
 
     Raises ``TuningError`` when the run produced no result (nothing is written then)."""
-    facts = {**LOCAL_DEFAULTS, **(outputs or {})}
+    facts = {**_local_defaults(), **(outputs or {})}
     if request.target == "aws":
         done = _run_aws(request, outputs or {})
     else:
