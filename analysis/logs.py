@@ -170,3 +170,15 @@ def per_memory_summary(invocations: pd.DataFrame) -> pd.DataFrame:
             "source": grouped["source"].agg(lambda s: ", ".join(sorted(set(s.dropna())))),
         }
     ).rename_axis(["run", "memory MB"])
+
+
+def newest_run_invocations(invocations: pd.DataFrame, runs: pd.DataFrame) -> pd.DataFrame:
+    """The invocations of the newest run (by start) that has any: what the per-size charts draw, one run's
+    workload only; empty when no run has invocation records."""
+    if invocations.empty or runs.empty:
+        return invocations.iloc[0:0]
+    recorded = runs[runs["run"].isin(set(invocations["run"].dropna()))]
+    if recorded.empty:
+        return invocations.iloc[0:0]
+    newest = recorded.sort_values("started").iloc[-1]["run"]
+    return invocations[invocations["run"] == newest]

@@ -273,7 +273,7 @@ def _jsonable(value: Any) -> Any:
     if isinstance(value, Loaded):
         return {"rows": _jsonable(value.frame), "notes": value.notes}
     if isinstance(value, pd.DataFrame):
-        frame = value.reset_index() if value.index.name else value
+        frame = value.reset_index() if any(value.index.names) else value  # named index levels are columns
         return [
             {key: (None if _missing(item) else _plain(item)) for key, item in row.items()}
             for row in frame.to_dict(orient="records")

@@ -74,6 +74,25 @@ def test_averages_recovered_from_the_visualization_url(executed_report: dict[str
         assert row["average_price_usd"] == pytest.approx(with_stats[power]["average_price_usd"], rel=1e-6)
 
 
+def test_every_runs_per_size_values_are_a_table_stats_less_executions_included(
+    executed_report: dict[str, Any],
+) -> None:
+    rows = executed_report["summary"]["per_size"]
+    by_run: dict[str, dict[int, dict]] = {}
+    for row in rows:
+        by_run.setdefault(row["run"], {})[row["memory MB"]] = row
+    no_stats = by_run["no-stats"]
+    assert sorted(no_stats) == list(aws_data.POWER_VALUES)
+    assert {row["averages from"] for row in no_stats.values()} == {"visualization"}
+    # rounded for reading: 8 + 300 × 1769/1024 + 0.925 ms to 2 decimals
+    assert no_stats[1024]["avg ms"] == pytest.approx(527.17, abs=0.02)
+    assert no_stats[1024]["avg ms"] == round(no_stats[1024]["avg ms"], 2)
+    # the picks flattened once: one size per strategy in each measured run
+    for sizes in by_run.values():
+        named = [s for row in sizes.values() for s in row["picked by"].split(", ") if s]
+        assert sorted(named) == ["balanced", "cost", "speed"]
+
+
 def test_failed_runs_carry_their_cause(executed_report: dict[str, Any]) -> None:
     runs = _runs(executed_report["summary"])
     caught, failed = runs["caught-error"], runs["failed-init"]
