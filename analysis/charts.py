@@ -282,12 +282,24 @@ def duration_distribution(invocations: pd.DataFrame, report_dir: str | Path) -> 
         invocations, "duration_ms", "duration, ms", f"Duration per invocation by memory size — {source}", ax
     )
     _log_scale(ax.yaxis, ax.set_yscale)
+    _sample_counts(ax, groups)
+    return _save(fig, report_dir, "duration_distribution")
+
+
+FEW_SAMPLES = 5  # below this many per size a box is not a distribution; the chart says so
+
+
+def _sample_counts(ax: Any, groups: dict[int, pd.Series]) -> None:
+    """``n = k`` above each size, and a warning in the title when a size rests on very few samples."""
     for i, values in enumerate(groups.values()):  # counts along the top edge, clear of the data
         ax.text(
-            i, 1.01, f"n={len(values)}", transform=ax.get_xaxis_transform(), ha="center", fontsize="small"
+            i, 1.01, f"n = {len(values)}", transform=ax.get_xaxis_transform(), ha="center", fontsize="small"
         )
-    ax.set_title(ax.get_title(), pad=16)
-    return _save(fig, report_dir, "duration_distribution")
+    fewest = min((len(values) for values in groups.values()), default=0)
+    warning = (
+        f"\n(few samples: n = {fewest} at some size; not a distribution)" if fewest < FEW_SAMPLES else ""
+    )
+    ax.set_title(ax.get_title() + warning, pad=16)
 
 
 def cold_start(invocations: pd.DataFrame, report_dir: str | Path) -> Figure:
@@ -303,6 +315,7 @@ def cold_start(invocations: pd.DataFrame, report_dir: str | Path) -> Figure:
     ax.plot(range(len(medians)), medians, ":", color="tab:orange", label="median")
     ax.set_ylim(bottom=0, top=max(values.max() for values in groups.values()) * 1.15)  # room for the legend
     ax.legend(fontsize="small")
+    _sample_counts(ax, groups)
     return _save(fig, report_dir, "cold_start")
 
 

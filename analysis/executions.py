@@ -15,11 +15,11 @@ from typing import Any
 import pandas as pd
 
 from analysis.cloudwatch import parse_since
-from analysis.frames import POWER_COLUMNS
+from analysis.frames import PICK_COLUMNS, POWER_COLUMNS, pick_flags
 from settings.lazy_imports import boto3_client
 from tuning.engine.analyzer import DEFAULT_BALANCED_WEIGHT
 from tuning.history import execution_history, failure_cause
-from tuning.results import per_power_stats
+from tuning.record import per_power_stats, picks_of
 
 # The results files' columns (so executions and results files concatenate) plus what only executions have
 COLUMNS = [*POWER_COLUMNS, "status", "cause"]
@@ -68,6 +68,7 @@ def execution_rows(description: dict, history: list[dict] | None, architecture: 
         run = {**base, "status": "succeeded", "optimum_power": output["power"], "stats_from": stats_from}
         if not stats:
             return [{**run, "cause": missing}]
+        picks = picks_of(stats, base["balanced_weight"])
         return [
             {
                 **run,
@@ -75,6 +76,7 @@ def execution_rows(description: dict, history: list[dict] | None, architecture: 
                 "average_duration_ms": entry["averageDuration"],
                 "average_price_usd": entry["averagePrice"],
                 "is_optimum": entry["value"] == output["power"],
+                **pick_flags(picks, entry["value"]),
             }
             for entry in stats
         ]
@@ -151,3 +153,27 @@ def run_summary(runs: pd.DataFrame) -> pd.DataFrame:
             }
         )
     return pd.DataFrame(rows).sort_values("started", ascending=False).set_index("run")
+
+
+def per_size_view(runs: pd.DataFrame) -> pd.DataFrame:
+    """Every measured run's per-size values for reading, one block per run (executions whose averages came
+    from the visualization URL included): ms to 2 decimals, $ per million invocations, the strategies that
+    picked the size."""
+    measured = runs[(runs["status"] == "succeeded") & runs["power"].notna()] if not runs.empty else runs
+    if measured.empty:
+        return pd.DataFrame()
+    picked = measured[list(PICK_COLUMNS.values())].fillna(False).astype(bool)
+    view = pd.DataFrame(
+        {
+            "run": measured["run"],
+            "memory MB": measured["power"].astype(int),
+            "avg ms": measured["average_duration_ms"].astype(float).round(2),
+            "$ per 1M invocations": (measured["average_price_usd"].astype(float) * 1e6).round(4),
+            "picked by": [
+                ", ".join(strategy for strategy, column in PICK_COLUMNS.items() if row[column])
+                for _, row in picked.iterrows()
+            ],
+            "averages from": measured["stats_from"],
+        }
+    )
+    return view.set_index(["run", "memory MB"])

@@ -3,15 +3,17 @@ invocation, or one per skipped size with its cause."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from tuning.engine.analyzer import DEFAULT_BALANCED_WEIGHT
-from tuning.results import DEFAULT_RESULTS_DIR, load_results, per_power_stats, result_paths
+from tuning.engine.analyzer import STRATEGIES
+from tuning.record import Pick, TuningRun, read_run
+from tuning.results import DEFAULT_RESULTS_DIR, result_paths
 
+PICK_COLUMNS = {strategy: f"{strategy}_pick" for strategy in STRATEGIES}
 RUN_COLUMNS = [
     "run",
     "source",
@@ -34,6 +36,8 @@ POWER_COLUMNS = [
     "average_duration_ms",
     "average_price_usd",
     "is_optimum",
+    # True where that strategy's pick is this size: the record's picks, flattened once here
+    *PICK_COLUMNS.values(),
     "stats_from",
     # the results file's `confidence` entry of the size (NaN when the file has none)
     "n",
@@ -63,24 +67,31 @@ INVOCATION_COLUMNS = [
 ]
 
 
-def _run_row(path: Path, document: dict[str, Any]) -> dict[str, Any]:
-    meta, execution_input, output = document["metadata"], document["input"], document["output"]
+def pick_flags(picks: Mapping[str, Pick], power: int) -> dict[str, bool]:
+    """``{"cost_pick": …, "speed_pick": …, "balanced_pick": …}`` of one size."""
+    return {
+        column: strategy in picks and picks[strategy].power == power
+        for strategy, column in PICK_COLUMNS.items()
+    }
+
+
+def _run_row(path: Path, record: TuningRun) -> dict[str, Any]:
+    meta = record.metadata
     return {
         "run": path.stem,
         "source": meta.get("source"),
         "emulated": bool(meta.get("emulated")),
-        "runtime": (document.get("emulation") or {}).get("runtime"),
+        "runtime": (record.emulation or {}).get("runtime"),
         "function_name": meta.get("function_name"),
         "region": meta.get("region"),
         "architecture": meta.get("architecture"),
         "started": meta.get("started"),
         "ended": meta.get("ended"),
         "execution_arn": meta.get("execution_arn"),
-        "strategy": execution_input.get("strategy", "cost"),
-        # the balanced pick of this run can only be recomputed with the weight it was run with
-        "balanced_weight": execution_input.get("balancedWeight", DEFAULT_BALANCED_WEIGHT),
-        "num": execution_input.get("num"),
-        "optimum_power": output.get("power"),
+        "strategy": record.input.strategy,
+        "balanced_weight": record.input.balanced_weight,
+        "num": record.input.num,
+        "optimum_power": record.output.get("power"),
     }
 
 
@@ -89,11 +100,11 @@ def results_frame(location: str | Path | Iterable[str | Path] = DEFAULT_RESULTS_
     and the 95% intervals of both with the number of invocations behind them."""
     rows = []
     for path in result_paths(location):
-        document = load_results(path)
-        run = _run_row(path, document)
-        stats, origin = per_power_stats(document["output"])
-        intervals = {entry["power"]: entry for entry in document["confidence"]}
-        for stat in stats:
+        record = read_run(path)
+        run = _run_row(path, record)
+        origin = record.stats_origin
+        intervals = {entry["power"]: entry for entry in record.confidence}
+        for stat in record.stats:
             interval = intervals.get(stat["value"], {})
             rows.append(
                 {
@@ -102,6 +113,7 @@ def results_frame(location: str | Path | Iterable[str | Path] = DEFAULT_RESULTS_
                     "average_duration_ms": stat["averageDuration"],
                     "average_price_usd": stat["averagePrice"],
                     "is_optimum": stat["value"] == run["optimum_power"],
+                    **pick_flags(record.picks, stat["value"]),
                     "stats_from": origin,
                     **{column: interval.get(key) for key, column in _CONFIDENCE_COLUMNS.items()},
                 }
@@ -116,12 +128,12 @@ def invocations_frame(location: str | Path | Iterable[str | Path] = DEFAULT_RESU
     """One row per invocation: every local run, and AWS runs whose REPORT lines were read from the logs."""
     rows = []
     for path in result_paths(location):
-        document = load_results(path)
-        for record in document["invocations"]:
+        run = read_run(path)
+        for record in run.invocations or ():
             rows.append(
                 {
                     "run": path.stem,
-                    "function_name": document["metadata"].get("function_name"),
+                    "function_name": run.metadata.get("function_name"),
                     **{key: record.get(key) for key in INVOCATION_COLUMNS[2:]},
                 }
             )
@@ -132,9 +144,9 @@ def skipped_frame(location: str | Path | Iterable[str | Path] = DEFAULT_RESULTS_
     """One row per memory size a run skipped because it failed there, with the cause."""
     rows = []
     for path in result_paths(location):
-        document = load_results(path)
-        meta = document["metadata"]
-        for entry in document["skipped"]:
+        record = read_run(path)
+        meta = record.metadata
+        for entry in record.skipped:
             rows.append(
                 {
                     "run": path.stem,

@@ -104,35 +104,60 @@ def _row(event: dict) -> dict | None:
     }
 
 
-def invocations_for_charts(report_lines: pd.DataFrame, local_invocations: pd.DataFrame) -> pd.DataFrame:
-    """The per-invocation records the distribution charts draw: per memory size, the REPORT lines when the
-    log group has some, else the results files' own records (local runs measure the same fields).
+LIVE_TRAFFIC = "live traffic"
 
-    ``local_invocations`` is ``analysis.frames.invocations_frame`` (``power``, ``duration_ms``, ``init_ms``,
-    ``max_memory_used_mb``, ``cold``).
-    """
-    covered = set(report_lines["memory_mb"].dropna().astype(int)) if not report_lines.empty else set()
-    frames = [report_lines] if not report_lines.empty else []
-    if not local_invocations.empty:
-        local = local_invocations.rename(columns={"power": "memory_mb"})
-        local = local[~local["memory_mb"].astype(int).isin(covered)]
-        if not local.empty:
-            # results files are named <time>_<aws|local>_<function>.json; local timings are emulated
-            emulated = local["run"].astype(str).str.contains("_local_")
-            label = emulated.map({True: "local runs (emulated)", False: "results files"})
-            frames.append(local.assign(source=label).reindex(columns=COLUMNS))
+
+def invocations_for_charts(
+    report_lines: pd.DataFrame, run_invocations: pd.DataFrame, runs: pd.DataFrame
+) -> pd.DataFrame:
+    """Every per-invocation record with the ``run`` it belongs to (None for other traffic), workloads kept
+    apart: a run's own records (``analysis.frames.invocations_frame``) stay its own; a REPORT line belongs to
+    a run when it comes from a published version (Power Tuning's ``RAM<n>``, never ``$LATEST``) at one of the
+    run's sizes within its window (``runs``: ``run``, ``started``, ``ended``, ``power`` rows). Every other
+    line is its own series, ``live traffic``, never merged into a run's sizes. A run whose results file holds
+    its REPORT lines is not counted twice."""
+    own = set(run_invocations["run"].dropna()) if not run_invocations.empty else set()
+    frames = []
+    if not report_lines.empty:
+        lines = report_lines.assign(run=[_run_of(line, runs) for line in report_lines.itertuples()])
+        lines = lines[~lines["run"].isin(own)]
+        lines.loc[lines["run"].isna(), "source"] = LIVE_TRAFFIC
+        frames.append(lines.reindex(columns=[*COLUMNS, "run"]))
+    if not run_invocations.empty:
+        local = run_invocations.rename(columns={"power": "memory_mb"})
+        # results files are named <time>_<aws|local>_<function>.json; local timings are emulated
+        emulated = local["run"].astype(str).str.contains("_local_")
+        label = emulated.map({True: "local runs (emulated)", False: "results files"})
+        frames.append(local.assign(source=label).reindex(columns=[*COLUMNS, "run"]))
+    frames = [frame for frame in frames if not frame.empty]
     if not frames:
-        return pd.DataFrame(columns=COLUMNS)
-    return pd.concat(frames, ignore_index=True)
+        return pd.DataFrame(columns=[*COLUMNS, "run"])
+    combined = pd.concat(frames, ignore_index=True)
+    combined["run"] = combined["run"].astype(object).where(combined["run"].notna(), None)  # JSON null
+    return combined
+
+
+def _run_of(line: Any, runs: pd.DataFrame) -> str | None:
+    if runs.empty or line.version in (None, "$LATEST") or pd.isna(line.memory_mb):
+        return None
+    inside = runs[
+        (runs["started"] <= line.timestamp)
+        & (line.timestamp <= runs["ended"])
+        & (runs["power"] == int(line.memory_mb))
+    ]
+    return None if inside.empty else str(inside.iloc[0]["run"])
 
 
 def per_memory_summary(invocations: pd.DataFrame) -> pd.DataFrame:
-    """One row per memory size: how many invocations (cold ones), duration percentiles, median init and
-    peak memory, and where the records come from — the table a reader scans before the charts."""
+    """One row per (run, memory size), other traffic as run ``live traffic``: how many invocations (cold
+    ones), duration percentiles, median init and peak memory, and where the records come from — the table a
+    reader scans before the charts."""
     if invocations.empty:
         return pd.DataFrame()
     frame = invocations.astype({"duration_ms": float, "init_ms": float, "max_memory_used_mb": float})
-    grouped = frame.groupby("memory_mb")
+    # one block of rows per run, and one for other traffic: never one size's figures from two workloads
+    series = frame["run"].fillna(LIVE_TRAFFIC) if "run" in frame else LIVE_TRAFFIC
+    grouped = frame.assign(series=series).groupby(["series", "memory_mb"])
     return pd.DataFrame(
         {
             "invocations": grouped.size(),
@@ -144,4 +169,16 @@ def per_memory_summary(invocations: pd.DataFrame) -> pd.DataFrame:
             "peak memory MB": grouped["max_memory_used_mb"].max(),
             "source": grouped["source"].agg(lambda s: ", ".join(sorted(set(s.dropna())))),
         }
-    ).rename_axis("memory MB")
+    ).rename_axis(["run", "memory MB"])
+
+
+def newest_run_invocations(invocations: pd.DataFrame, runs: pd.DataFrame) -> pd.DataFrame:
+    """The invocations of the newest run (by start) that has any: what the per-size charts draw, one run's
+    workload only; empty when no run has invocation records."""
+    if invocations.empty or runs.empty:
+        return invocations.iloc[0:0]
+    recorded = runs[runs["run"].isin(set(invocations["run"].dropna()))]
+    if recorded.empty:
+        return invocations.iloc[0:0]
+    newest = recorded.sort_values("started").iloc[-1]["run"]
+    return invocations[invocations["run"] == newest]

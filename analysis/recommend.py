@@ -11,8 +11,8 @@ from typing import Any
 
 import pandas as pd
 
-from analysis.sources import notes_html
-from tuning.engine.analyzer import DEFAULT_BALANCED_WEIGHT, STRATEGIES, find_optimum
+from analysis.frames import PICK_COLUMNS
+from analysis.sources import notes_html, readable_html
 from tuning.engine.pricing import PRICES, request_cost_breakdown
 from tuning.outputs import pulumi_command
 
@@ -105,23 +105,22 @@ def recommend(
     *,
     current_memory: int | None,
     stack: str | None,
-    balanced_weight: float = DEFAULT_BALANCED_WEIGHT,
 ) -> pd.DataFrame:
-    """One row per strategy: the chosen memory against the current one, monthly cost and saving, the command.
+    """One row per strategy the run picked for (``*_pick`` columns: the record's picks): the chosen memory
+    against the current one, monthly cost and saving, the command.
 
     The saving is NaN when the current memory was not among the run's power values (nothing to compare with).
     """
     if run_stats.empty:
         return pd.DataFrame(columns=RECOMMENDATION_COLUMNS)
-    entries = [
-        {"value": int(r.power), "averagePrice": r.average_price_usd, "averageDuration": r.average_duration_ms}
-        for r in run_stats.itertuples()
-    ]
     monthly = dict(zip(costs["power"], costs["monthly_cost"], strict=True))
     durations = dict(zip(costs["power"], costs["average_duration_ms"], strict=True))
     rows = []
-    for strategy in STRATEGIES:
-        optimum = find_optimum(entries, strategy=strategy, balanced_weight=balanced_weight)
+    for strategy, column in PICK_COLUMNS.items():
+        picked = run_stats[run_stats[column].fillna(False).astype(bool)]
+        if picked.empty:
+            continue
+        optimum = picked.iloc[0]
         chosen = int(optimum["power"])
         current_cost = monthly.get(current_memory, float("nan"))
         rows.append(
@@ -129,9 +128,9 @@ def recommend(
                 "strategy": strategy,
                 "memory_mb": chosen,
                 "current_memory_mb": current_memory,
-                "duration_ms": optimum["duration"],
+                "duration_ms": optimum["average_duration_ms"],
                 "current_duration_ms": durations.get(current_memory, float("nan")),
-                "cost_per_invocation": optimum["cost"],
+                "cost_per_invocation": optimum["average_price_usd"],
                 "monthly_cost": monthly[chosen],
                 "current_monthly_cost": current_cost,
                 "monthly_saving": current_cost - monthly[chosen],
@@ -208,7 +207,9 @@ class Decision:
     sentences: list[str] = field(default_factory=list)
 
     def _repr_html_(self) -> str:
-        return notes_html(self.sentences) + ("" if self.picks.empty else picks_view(self.picks).to_html())
+        return notes_html(self.sentences) + (
+            "" if self.picks.empty else readable_html(picks_view(self.picks))
+        )
 
 
 def decide(
@@ -232,14 +233,7 @@ def decide(
     costs = cost_table(
         run, mix=mix, requests_per_month=requests_per_month, architecture=architecture, region=region
     )
-    weight = first.get("balanced_weight")
-    picks = recommend(
-        run,
-        costs,
-        current_memory=outputs.get("memory_size"),
-        stack=stack,
-        balanced_weight=DEFAULT_BALANCED_WEIGHT if pd.isna(weight) else float(weight),
-    )
+    picks = recommend(run, costs, current_memory=outputs.get("memory_size"), stack=stack)
     started = f"{first['started']:%Y-%m-%d %H:%M} UTC"
     head = f"From run `{first['run']}` ({first['source']}, {architecture}, {started})"
     if price_region(region) != region:

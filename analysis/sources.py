@@ -23,6 +23,7 @@ from api import outputs as stack_outputs
 from settings.lazy_imports import boto3_client
 from tuning import results
 from tuning.outputs import load_outputs
+from tuning.record import read_run
 
 _AWS_ERRORS = (BotoCoreError, ClientError)
 _CODE = re.compile(r"`([^`]+)`")  # notes mark commands and names like Markdown does
@@ -39,7 +40,12 @@ class Loaded:
     def _repr_html_(self) -> str:
         """Notebook display: the sentences, then the table."""
         shown = self.frame if self.view is None else self.view
-        return notes_html(self.notes) + ("" if shown.empty else shown.to_html(max_rows=60))
+        return notes_html(self.notes) + ("" if shown.empty else readable_html(shown))
+
+
+def readable_html(frame: pd.DataFrame) -> str:
+    """A table for reading: numbers to 2 decimals, an empty cell where a figure is unknown (not NaN)."""
+    return frame.to_html(max_rows=60, na_rep="", float_format=lambda value: f"{value:,.2f}")
 
 
 def notes_html(notes: list[str]) -> str:
@@ -115,7 +121,7 @@ def _newest_readable_results(results_dir: str | Path) -> tuple[Path | None, dict
     paths = results.result_paths(results_dir) if Path(results_dir).is_dir() else []
     for path in reversed(paths):
         try:
-            return path, results.load_results(path)["metadata"]
+            return path, dict(read_run(path).metadata)
         except (ValueError, OSError):
             continue
     return None, {}
@@ -211,8 +217,10 @@ def tuning_runs(context: Context, results_dir: str | Path) -> Loaded:
     return Loaded(combined, notes, view=executions.run_summary(combined))
 
 
-def invocations(context: Context, results_dir: str | Path) -> Loaded:
-    """Per-invocation records: REPORT lines from the log group, and results files' records for the rest."""
+def invocations(context: Context, results_dir: str | Path, runs: pd.DataFrame | None = None) -> Loaded:
+    """Per-invocation records with their ``run``: results files' own, and REPORT lines from the log group,
+    each the run's whose window and sizes it falls in (``runs``: ``tuning_runs``' frame; default: the
+    results files' runs), else ``live traffic``."""
     notes: list[str] = []
     report_lines = pd.DataFrame(columns=logs.COLUMNS)
     if context.read_aws:
@@ -224,7 +232,9 @@ def invocations(context: Context, results_dir: str | Path) -> Loaded:
             notes.append(f"Could not read log group `{group}`: {error}")
         if report_lines.empty and not notes:
             notes.append(f"No REPORT lines in `{group}` since {context.start:%Y-%m-%d %H:%M} UTC.")
-    combined = logs.invocations_for_charts(report_lines, _results(results_dir).invocations)
+    saved = _results(results_dir)
+    windows = saved.stats if runs is None else runs
+    combined = logs.invocations_for_charts(report_lines, saved.invocations, windows)
     if not combined.empty:
         counts = combined.groupby("source").size()
         notes.append("Invocations: " + ", ".join(f"{n} from {source}" for source, n in counts.items()) + ".")
@@ -263,7 +273,7 @@ def _jsonable(value: Any) -> Any:
     if isinstance(value, Loaded):
         return {"rows": _jsonable(value.frame), "notes": value.notes}
     if isinstance(value, pd.DataFrame):
-        frame = value.reset_index() if value.index.name else value
+        frame = value.reset_index() if any(value.index.names) else value  # named index levels are columns
         return [
             {key: (None if _missing(item) else _plain(item)) for key, item in row.items()}
             for row in frame.to_dict(orient="records")

@@ -1,9 +1,9 @@
 """``make demo``: the whole system offline in one command, as a new user's first look.
 
 Starts the local stack on free ports, drives a short CRUD scenario over HTTP on the REST routes and the
-tutorial endpoint, runs the local power tuning, executes the analysis notebook into
-``reports/power-tuning.html``, prints where everything is and the recommendation, then stops the stack and
-checks that no process is left behind.
+tutorial endpoint, runs the local power tuning through the library (``tuning.run``), executes the analysis
+notebook into ``reports/power-tuning.html``, prints where everything is and the picks the run's record holds,
+then stops the stack and checks that no process is left behind.
 Any failed step stops the demo with its cause and a non-zero exit code.
 """
 
@@ -19,7 +19,6 @@ import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import psutil
@@ -31,6 +30,12 @@ from settings.aws_limits import MEMORY_MB
 from settings.paths import LOCAL_DIR, REPO_ROOT, REPORTS_DIR, RESULTS_DIR
 from tuning.cli import num_argument, power_values_argument
 from tuning.engine.inputs import DEFAULT_POWER_VALUES, MIN_NUM
+from tuning.errors import TuningError
+from tuning.outputs import pulumi_command
+from tuning.payloads import DEFAULT_MIX, parse_mix
+from tuning.record import TuningRun
+from tuning.run import Saved, run_and_save, run_request
+from tuning.runners.rounds import Sampling
 
 DEMO_OUTPUTS = LOCAL_DIR / "demo" / "outputs.json"
 REPORT_PATH = REPORTS_DIR / "power-tuning.html"
@@ -191,22 +196,35 @@ def _run_step(title: str, command: list[str], *, grace_s: float = GRACE_S) -> No
         raise DemoStepError(f"{title} failed (exit code {returncode}); its output is above")
 
 
-def _newest_results(since: float) -> Path:
-    candidates = [p for p in RESULTS_DIR.glob("*_local_*.json") if p.stat().st_mtime >= since]
-    if not candidates:
-        raise DemoStepError(f"the tuning run wrote no results file under {RESULTS_DIR}")
-    return max(candidates, key=lambda p: p.stat().st_mtime)
+TUNING_TITLE = "Power tuning on the local runtime (each memory size gets its CPU share)"
 
 
-def _recommendation(results_path: Path) -> tuple[int, str]:
-    """Power Tuning's pick (cost strategy) from the results file, and a sentence about it."""
-    output = json.loads(results_path.read_text(encoding="utf-8")).get("output") or {}
-    if "power" not in output:
-        raise DemoStepError(f"{results_path} has no recommendation (output.power)")
-    return output["power"], (
-        f"{output['power']} MB — {output['duration']:.1f} ms average, ${output['cost']:.3g} per invocation "
-        f"(strategy: cost; timings emulated on this machine)"
-    )
+def tune(outputs: dict[str, Any], power_values: list[int], num: int) -> Saved:
+    """The local tuning run through the library, as ``python -m tuning run --target local`` does it."""
+    print(f"\n{TUNING_TITLE}:", flush=True)
+    try:
+        request = run_request(
+            "local",
+            outputs,
+            power_values=power_values,
+            sampling=Sampling(num),
+            mix=parse_mix(DEFAULT_MIX),
+            results_dir=RESULTS_DIR,
+        )
+        saved = run_and_save(request, outputs)
+    except (ValueError, TuningError) as error:
+        raise DemoStepError(f"{TUNING_TITLE} failed: {error}") from None
+    print(saved.text, flush=True)
+    return saved
+
+
+def pick_lines(run: TuningRun) -> list[str]:
+    """The picks the record holds, one line per strategy, with the command that applies each."""
+    return [
+        f"  {strategy:<8} {pick.power:>5} MB  {pick.duration:.1f} ms  ${pick.cost * 1e6:.3f} per million "
+        f"invocations  →  {pulumi_command(pick.power, DEFAULT_STACK)}"
+        for strategy, pick in run.picks.items()
+    ]
 
 
 def _leftover_processes(before: set[int]) -> list[psutil.Process]:
@@ -235,27 +253,30 @@ def run(args: argparse.Namespace) -> int:
         if not args.skip_tuning:
             tuning_started = time.time()
             since = datetime.fromtimestamp(tuning_started - 60, UTC).isoformat(timespec="seconds")
-            python = sys.executable
-            _run_step(
-                "Power tuning on the local runtime (each memory size gets its CPU share):",
-                [python, "-m", "tuning", "run", "--target", "local", "--outputs", str(DEMO_OUTPUTS),
-                 "--power-values", ",".join(map(str, args.power_values)), "--num", str(args.num)],
-            )  # fmt: skip
-            results = _newest_results(tuning_started)
+            saved = tune(outputs, args.power_values, args.num)
             stack.flush_telemetry()
             _run_step(
                 "Analysis notebook → reports/power-tuning.html:",
-                [python, "-m", "analysis", "report", "--outputs", str(DEMO_OUTPUTS), "--since", since],
+                [
+                    sys.executable,
+                    "-m",
+                    "analysis",
+                    "report",
+                    "--outputs",
+                    str(DEMO_OUTPUTS),
+                    "--since",
+                    since,
+                ],
             )
             if not REPORT_PATH.exists() or REPORT_PATH.stat().st_mtime < tuning_started:
                 raise DemoStepError(f"the report step did not write {REPORT_PATH}")
-            power, sentence = _recommendation(results)
             print(
-                f"\nRecommendation: {sentence}\n"
-                f"  results  {results.relative_to(REPO_ROOT)}\n"
-                f"  report   {REPORT_PATH.relative_to(REPO_ROOT)}\n"
-                f"  apply    pulumi config set memorySize {power} -s {DEFAULT_STACK} && pulumi up"
-                "  (after tuning on AWS)"
+                "\nPicks of this run (timings emulated on this machine; apply them after tuning on AWS, then "
+                "`pulumi up`):",
+                *pick_lines(saved.run),
+                f"  results  {saved.path.relative_to(REPO_ROOT)}",
+                f"  report   {REPORT_PATH.relative_to(REPO_ROOT)}",
+                sep="\n",
             )
     except DemoStepError as error:
         print(f"\ndemo failed: {error}", file=sys.stderr)

@@ -13,33 +13,23 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from api.names import DEFAULT_REGION, LOCAL_ACCOUNT_ID, LOCAL_FUNCTION_NAME
 from api.outputs import AWS_RUN_KEYS, LOCAL_OUTPUTS, OutputsError, running_local_outputs
 from settings.arguments import in_range, whole
 from settings.aws_limits import MEMORY_MB
-from settings.stack_files import read_stack_settings
 from tuning.compare import DEFAULT_MAX_REGRESSION, CompareError, compare_files
 from tuning.engine.analyzer import DEFAULT_BALANCED_WEIGHT, STRATEGIES
 from tuning.engine.confidence import METRICS
 from tuning.engine.inputs import DEFAULT_POWER_VALUES, MIN_NUM, check_power_values
 from tuning.errors import InterruptedRunError, TuningError
 from tuning.outputs import PulumiMissingError, StackError, load_outputs, set_memory_size
-from tuning.payloads import DEFAULT_MIX, parse_mix, weighted_payload
-from tuning.run import run_and_save
-from tuning.runners.aws import DEFAULT_POLL_INTERVAL_S, build_execution_input
+from tuning.payloads import DEFAULT_MIX, parse_mix
+from tuning.run import run_and_save, run_request
+from tuning.runners.aws import DEFAULT_POLL_INTERVAL_S
 from tuning.runners.local import CPU_LIMITERS, INIT_CPU_MODES, check_function_dir
-from tuning.runners.rounds import AUTO, DEFAULT_MAX_NUM, DEFAULT_PRECISION, Sampling, first_num
+from tuning.runners.rounds import AUTO, DEFAULT_MAX_NUM, DEFAULT_PRECISION, Sampling
 
 DEFAULT_POWER_VALUES_TEXT = ",".join(map(str, DEFAULT_POWER_VALUES))
-# Without stack outputs the local runner tunes a private function (priced as in _local_defaults).
-LOCAL_FUNCTION_ARN = f"arn:aws:lambda:{DEFAULT_REGION}:{LOCAL_ACCOUNT_ID}:function:{LOCAL_FUNCTION_NAME}"
 EXIT_USAGE, EXIT_FAILED, EXIT_INTERRUPTED = 2, 1, 130  # 130 = 128 + SIGINT, as shells report Ctrl-C
-
-
-def _local_defaults() -> dict[str, str]:
-    """What a local run without stack outputs is labelled and priced as: the project's architecture."""
-    architecture = read_stack_settings(None).settings.architecture
-    return {"function_name": LOCAL_FUNCTION_NAME, "region": DEFAULT_REGION, "architecture": architecture}
 
 
 def power_values_argument(text: str) -> list[int]:
@@ -279,27 +269,33 @@ def command_run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> in
         except ValueError as error:
             parser.error(f"--function-dir: {error}")
     outputs = _read_outputs(parser, args)
-    facts = {**_local_defaults(), **(outputs or {})}
-    args.sampling = Sampling(
+    sampling = Sampling(
         None if args.num == AUTO else args.num,
         precision=DEFAULT_PRECISION if args.precision is None else args.precision / 100,
         max_num=args.max_num or DEFAULT_MAX_NUM,
     )
-    payload = weighted_payload(args.mix)
     try:
-        execution_input = build_execution_input(
-            (outputs or {}).get("function_arn", LOCAL_FUNCTION_ARN),
+        request = run_request(
+            args.target,
+            outputs,
             power_values=args.power_values,
-            num=first_num(args.sampling, payload),
-            payload=payload,
+            sampling=sampling,
+            mix=args.mix,
             strategy=args.strategy,
             balanced_weight=args.balanced_weight,
             parallel=args.parallel,
+            stack=args.stack,
+            results_dir=args.results_dir,
+            function_dir=args.function_dir,
+            init_cpu=args.init_cpu,
+            cpu_limiter=args.cpu_limiter,
+            poll_interval_s=args.poll_interval,
+            skip_failing=args.skip_failing,
         )
     except ValueError as error:
         parser.error(str(error))
     try:
-        saved = run_and_save(args, outputs, facts, execution_input)
+        saved = run_and_save(request, outputs)
     except ValueError as error:  # input the runner refuses before measuring (e.g. an unusable --cpu-limiter)
         parser.error(str(error))
     except InterruptedRunError as error:

@@ -10,14 +10,12 @@ size regressed; 1: one did; 2: the files cannot be compared (the message says wh
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from tuning.engine.confidence import SIGNIFICANCE, Sample, compare_samples, metric_statistic, size_samples
-from tuning.engine.stats import discard_of
-from tuning.results import load_results, per_power_stats
+from tuning.record import TuningRun, read_run
 
 DEFAULT_MAX_REGRESSION = 10.0  # percent
 EXIT_PASSED, EXIT_REGRESSED = 0, 1
@@ -36,17 +34,16 @@ class CompareError(ValueError):
     """Two files that cannot be compared; the message names the reason and the fix."""
 
 
-def read_run(path: Path) -> dict[str, Any]:
+def read_compared(path: Path) -> TuningRun:
     """One results file, or CompareError saying why it cannot be read."""
     try:
-        return load_results(path)
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError, ValueError) as error:
+        return read_run(path)
+    except (OSError, UnicodeDecodeError, ValueError) as error:
         raise CompareError(f"cannot read results file {path}: {error}") from None
 
 
-def _samples(path: Path, document: Mapping[str, Any]) -> dict[int, Sample]:
-    stats, _ = per_power_stats(document["output"])
-    samples = size_samples((stat["value"] for stat in stats), document.get("invocations") or [])
+def _samples(path: Path, run: TuningRun) -> dict[int, Sample]:
+    samples = size_samples((stat["value"] for stat in run.stats), run.invocations or [])
     if not samples:
         raise CompareError(
             f"{path} has no per-invocation data (its `invocations` are empty): compare needs every "
@@ -55,30 +52,30 @@ def _samples(path: Path, document: Mapping[str, Any]) -> dict[int, Sample]:
     return samples
 
 
-def check_comparable(base: Mapping[str, Any], new: Mapping[str, Any]) -> None:
+def check_comparable(base: TuningRun, new: TuningRun) -> None:
     """CompareError unless both runs measured the same function, the same way, with the same trimming."""
     for key, problem, fix in _SAME:
-        ours, theirs = base["metadata"].get(key), new["metadata"].get(key)
+        ours, theirs = base.metadata.get(key), new.metadata.get(key)
         if ours != theirs:
             raise CompareError(f"{problem}: BASE has {key} {ours!r}, NEW has {theirs!r}; {fix}")
-    if discard_of(base["input"]) != discard_of(new["input"]):
+    if base.input.discard != new.input.discard:
         raise CompareError(
-            f"different trimming: BASE drops {discard_of(base['input']):g} at each end, NEW "
-            f"{discard_of(new['input']):g} (discardTopBottom/onlyColdStarts); rerun NEW with BASE's settings"
+            f"different trimming: BASE drops {base.input.discard:g} at each end, NEW "
+            f"{new.input.discard:g} (discardTopBottom/onlyColdStarts); rerun NEW with BASE's settings"
         )
 
 
-def notes(base: Mapping[str, Any], new: Mapping[str, Any]) -> list[str]:
+def notes(base: TuningRun, new: TuningRun) -> list[str]:
     """What the reader should know but that does not stop the comparison: emulated timings from two CPUs
     differ for that reason alone; a different function folder is what a gate compares."""
     found = []
-    cpus = [(run.get("emulation") or {}).get("host_cpu") for run in (base, new)]
+    cpus = [(run.emulation or {}).get("host_cpu") for run in (base, new)]
     if cpus[0] != cpus[1]:
         found.append(
             f"BASE was emulated on {cpus[0]!r}, NEW on {cpus[1]!r}: part of any change is the machine; "
             "make the baseline on the machine that runs the gate"
         )
-    folders = [run["metadata"].get("function_dir") for run in (base, new)]
+    folders = [run.metadata.get("function_dir") for run in (base, new)]
     if folders[0] != folders[1]:
         found.append(f"function folders: BASE {folders[0]}, NEW {folders[1]}")
     return found
@@ -96,8 +93,8 @@ def _verdict(change: Mapping[str, float], max_regression: float, metric: str) ->
 
 
 def compare_runs(
-    base: Mapping[str, Any],
-    new: Mapping[str, Any],
+    base: TuningRun,
+    new: TuningRun,
     *,
     metric: str = "duration",
     max_regression: float = DEFAULT_MAX_REGRESSION,
@@ -121,13 +118,13 @@ def compare_runs(
             raise CompareError(f"--power {missing} not measured in both runs (both have {common})")
         common = sorted(set(powers))
     column = "durations" if metric == "duration" else "billed"  # the cost is priced from billed ms
-    meta = base["metadata"]
+    meta = base.metadata
     rows = []
     for power in common:
         statistic = metric_statistic(
             metric,
             power,
-            discard=discard_of(base["input"]),
+            discard=base.input.discard,
             architecture=meta["architecture"],
             region=meta["region"],
         )
@@ -189,7 +186,7 @@ def compare_files(
     powers: Sequence[int] | None,
 ) -> tuple[int, str]:
     """The gate: (exit code, what to print). CompareError for files that cannot be compared."""
-    base, new = read_run(base_path), read_run(new_path)
+    base, new = read_compared(base_path), read_compared(new_path)
     rows = compare_runs(
         base,
         new,
@@ -201,7 +198,7 @@ def compare_files(
     )
     regressed = [row for row in rows if row["regressed"]]
     lines = [
-        f"{metric.capitalize()} of {new['metadata'].get('function_name')}: NEW {new_path} against BASE "
+        f"{metric.capitalize()} of {new.metadata.get('function_name')}: NEW {new_path} against BASE "
         f"{base_path} (Power Tuning's trimmed mean; 95% bootstrap interval; two-sided permutation test)",
         format_comparison(rows, metric),
         *(f"note: {note}" for note in notes(base, new)),

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -10,21 +9,80 @@ from typing import Any
 
 from tqdm import tqdm
 
+from api.names import DEFAULT_REGION, LOCAL_ACCOUNT_ID, LOCAL_FUNCTION_NAME
+from settings.stack_files import read_stack_settings
+from tuning.engine.analyzer import DEFAULT_BALANCED_WEIGHT
 from tuning.engine.confidence import run_confidence
 from tuning.engine.pricing import PRICES_AS_OF
-from tuning.engine.stats import discard_of
 from tuning.outputs import pulumi_command
-from tuning.payloads import seed_events
-from tuning.results import per_power_stats, write_results
-from tuning.runners.aws import run_aws
+from tuning.payloads import seed_events, weighted_payload
+from tuning.record import ExecutionInput, TuningRun, measured_run, per_power_stats
+from tuning.results import DEFAULT_RESULTS_DIR, write_results
+from tuning.runners.aws import DEFAULT_POLL_INTERVAL_S, build_execution_input, run_aws
 from tuning.runners.local import run_local
-from tuning.runners.rounds import RoundReport, Sampled, Sampling, merged_note
+from tuning.runners.rounds import RoundReport, Sampled, Sampling, first_num, merged_note
 from tuning.summary import format_table, pick_lines, power_rows
+
+# Without stack outputs the local runner tunes a private function (priced as in _local_defaults).
+LOCAL_FUNCTION_ARN = f"arn:aws:lambda:{DEFAULT_REGION}:{LOCAL_ACCOUNT_ID}:function:{LOCAL_FUNCTION_NAME}"
+
+
+def _local_defaults() -> dict[str, str]:
+    """What a local run without stack outputs is labelled and priced as: the project's architecture."""
+    architecture = read_stack_settings(None).settings.architecture
+    return {"function_name": LOCAL_FUNCTION_NAME, "region": DEFAULT_REGION, "architecture": architecture}
+
+
+@dataclass(frozen=True)
+class RunRequest:
+    """What one tuning run is asked to do, checked by whoever builds it (the CLI, the demo): the Power
+    Tuning input, where to run it and how to sample, and what only one target uses."""
+
+    target: str  # "aws" | "local"
+    execution_input: ExecutionInput
+    sampling: Sampling
+    mix: dict[str, int]
+    stack: str | None = None
+    results_dir: Path = DEFAULT_RESULTS_DIR
+    function_dir: Path | None = None  # local: tune this folder's handler instead of function/
+    init_cpu: str = "boost"  # local
+    cpu_limiter: str = "auto"  # local
+    poll_interval_s: float = DEFAULT_POLL_INTERVAL_S  # aws
+    skip_failing: bool = False  # aws
+
+
+def run_request(
+    target: str,
+    outputs: dict[str, Any] | None,
+    *,
+    power_values: list[int],
+    sampling: Sampling,
+    mix: dict[str, int],
+    strategy: str = "cost",
+    balanced_weight: float = DEFAULT_BALANCED_WEIGHT,
+    parallel: bool = False,
+    **where: Any,
+) -> RunRequest:
+    """The request of a run of ``outputs``' function (the local default without outputs), its Power Tuning
+    input built and checked here; ``where`` are RunRequest's other fields. ValueError names what is refused
+    (e.g. a ``num`` too small for the mix's smallest share)."""
+    payload = weighted_payload(mix)
+    execution_input = build_execution_input(
+        (outputs or {}).get("function_arn", LOCAL_FUNCTION_ARN),
+        power_values=power_values,
+        num=first_num(sampling, payload),
+        payload=payload,
+        strategy=strategy,
+        balanced_weight=balanced_weight,
+        parallel=parallel,
+    )
+    return RunRequest(target, ExecutionInput.from_json(execution_input), sampling, mix, **where)
 
 
 @dataclass
 class Saved:
     path: Path
+    run: TuningRun  # what the file holds: its picks are what the printout shows
     text: str  # the table, the picks, where the file is, the command that applies the result
     memory_mb: int  # the run's optimum: what that command (and --apply) sets
 
@@ -90,20 +148,21 @@ def round_line(report: RoundReport, sampling: Sampling) -> str:
     return f"round {report.index} ({report.num} per size): {', '.join(sizes)}; {upcoming}"
 
 
-def _run_local(args: argparse.Namespace, outputs: dict | None, execution_input: dict) -> _Finished:
+def _run_local(request: RunRequest, outputs: dict | None) -> _Finished:
+    execution_input = request.execution_input
     progress = _Progress(
-        len(execution_input["powerValues"]), execution_input["num"], args.sampling, count_invocations=True
+        len(execution_input.power_values), execution_input.num, request.sampling, count_invocations=True
     )
     try:
         local = run_local(
-            execution_input,
+            execution_input.to_json(),
             outputs=outputs,
-            init_cpu=args.init_cpu,
-            cpu_limiter=args.cpu_limiter,
+            init_cpu=request.init_cpu,
+            cpu_limiter=request.cpu_limiter,
             seed=seed_events(),
             on_invocation=progress.invocation,
-            **({"function_dir": args.function_dir} if args.function_dir else {}),
-            sampling=args.sampling,
+            **({"function_dir": request.function_dir} if request.function_dir else {}),
+            sampling=request.sampling,
             on_round=progress.round,
         )
     finally:
@@ -131,16 +190,16 @@ def _shown(path: Path) -> str:
     return str(resolved.relative_to(Path.cwd())) if resolved.is_relative_to(Path.cwd()) else str(resolved)
 
 
-def _run_aws(args: argparse.Namespace, outputs: dict, execution_input: dict) -> _Finished:
-    progress = _Progress(0, 0, args.sampling, count_invocations=False)  # the runner's bar counts sizes
+def _run_aws(request: RunRequest, outputs: dict) -> _Finished:
+    progress = _Progress(0, 0, request.sampling, count_invocations=False)  # the runner's bar counts sizes
     aws = run_aws(
         outputs,
-        execution_input,
+        request.execution_input.to_json(),
         seed=seed_events(),
-        poll_interval_s=args.poll_interval,
-        log_delivery_wait_s=args.poll_interval,
-        sampling=args.sampling,
-        skip_failing=args.skip_failing,
+        poll_interval_s=request.poll_interval_s,
+        log_delivery_wait_s=request.poll_interval_s,
+        sampling=request.sampling,
+        skip_failing=request.skip_failing,
         on_round=progress.round,
     )
     return _Finished(
@@ -156,46 +215,54 @@ def _run_aws(args: argparse.Namespace, outputs: dict, execution_input: dict) -> 
     )
 
 
-def run_and_save(
-    args: argparse.Namespace, outputs: dict | None, facts: dict[str, Any], execution_input: dict
-) -> Saved:
-    """Run on ``args.target``, write ``results/<time>_<target>_<function>[_<folder>].json``, return the
-    printout.
+def run_and_save(request: RunRequest, outputs: dict | None) -> Saved:
+    """Run on ``request.target``, write ``results/<time>_<target>_<function>[_<folder>].json``, return the
+    record and its printout.
 
     Raises ``TuningError`` when the run produced no result (nothing is written then)."""
-    if args.target == "aws":
-        done = _run_aws(args, outputs or {}, execution_input)
+    facts = {**_local_defaults(), **(outputs or {})}
+    if request.target == "aws":
+        done = _run_aws(request, outputs or {})
     else:
-        done = _run_local(args, outputs, execution_input)
+        done = _run_local(request, outputs)
         facts = {
             **facts,
             "architecture": done.emulation.get("architecture_priced", facts["architecture"]),
             "runtime": done.emulation["runtime"],
         }
-    stats, _ = per_power_stats(done.output)
+    run = _record(request, done, facts)
+    path = write_results(
+        run,
+        variant=request.function_dir.resolve().name if request.function_dir else None,
+        results_dir=request.results_dir,
+    )
+    return compose(run, done, facts, request, path)
+
+
+def _record(request: RunRequest, done: _Finished, facts: dict[str, Any]) -> TuningRun:
     # local runs: every invocation; AWS: the REPORT lines read back (none when the logs were unreadable)
     confidence = run_confidence(
-        [stat["value"] for stat in stats],
+        [stat["value"] for stat in per_power_stats(done.output)[0]],
         done.invocations or [],
-        discard=discard_of(execution_input),
+        discard=request.execution_input.discard,
         architecture=facts["architecture"],
         region=facts["region"],
     )
-    path = write_results(
-        source=args.target,
+    return measured_run(
+        source=request.target,
         function_name=facts["function_name"],
         region=facts["region"],
         architecture=facts["architecture"],
         started=done.started,
         ended=done.ended,
-        execution_input=execution_input,
+        execution_input=request.execution_input,
         output=done.output,
         execution_arn=done.execution_arn,
         invocations=done.invocations,
         emulation=done.emulation,
         extra={
-            "mix": args.mix,
-            "stack": args.stack,
+            "mix": request.mix,
+            "stack": request.stack,
             "prices_as_of": PRICES_AS_OF,
             "notes": done.notes,
             "sampling": done.sampled.describe(),
@@ -203,10 +270,7 @@ def run_and_save(
         },
         confidence=confidence,
         skipped=done.skipped,
-        variant=args.function_dir.resolve().name if args.function_dir else None,
-        results_dir=args.results_dir,
     )
-    return compose(done, confidence, facts, args, path)
 
 
 def sampling_lines(sampled: Sampled) -> list[str]:
@@ -225,44 +289,38 @@ def sampling_lines(sampled: Sampled) -> list[str]:
     return lines
 
 
-def compose(
-    done: _Finished,
-    confidence: list[dict[str, Any]],
-    facts: dict[str, Any],
-    args: argparse.Namespace,
-    path: Path,
-) -> Saved:
-    """The table (skipped sizes as rows with their cause), for ``--num auto`` the n reached per size, each
-    strategy's pick and the command to apply the run's optimum through Pulumi."""
-    output = done.output
-    stats, _ = per_power_stats(output)
+def compose(run: TuningRun, done: _Finished, facts: dict[str, Any], request: RunRequest, path: Path) -> Saved:
+    """The table (skipped sizes as rows with their cause), for ``--num auto`` the n reached per size, the
+    picks the record holds per strategy and the command to apply the run's optimum through Pulumi."""
+    output = run.output
     rows = power_rows(
         output,
-        stats,
-        done.invocations,
+        run.stats,
+        run.invocations,
         architecture=facts["architecture"],
         region=facts["region"],
-        mix=args.mix,
-        confidence=confidence,
+        mix=request.mix,
+        confidence=run.confidence,
     )
-    label = f"emulated on this machine, {facts['runtime']}" if args.target == "local" else "measured on AWS"
-    code = f" with the code in {done.metadata['function_dir']}" if args.function_dir else ""
+    label = f"emulated on this machine, {facts['runtime']}" if run.source == "local" else "measured on AWS"
+    code = f" with the code in {done.metadata['function_dir']}" if request.function_dir else ""
     lines = [
         f"Power Tuning of {facts['function_name']}{code} ({label}; {facts['architecture']}, "
-        f"{facts['region']}; list prices as of {PRICES_AS_OF}; * = this run's {args.strategy} optimum)",
-        format_table(rows, done.skipped),
+        f"{facts['region']}; list prices as of {PRICES_AS_OF}; * = this run's "
+        f"{run.input.strategy} optimum)",
+        format_table(rows, run.skipped),
         *sampling_lines(done.sampled),
         "",
         "Picks by strategy (Power Tuning's rules; within noise = 95% intervals of its metric overlap):",
-        *pick_lines(stats, confidence, args.balanced_weight),
+        *pick_lines(run),
     ]
-    command = pulumi_command(output["power"], args.stack or "<stack>")
+    command = pulumi_command(output["power"], request.stack or "<stack>")
     lines += [
         *(f"note: {note}" for note in done.notes),
         "",
         f"Results: {path}",
         "Apply with Pulumi:",
         f"  {command}",
+        "  pulumi up",
     ]
-    lines.append("  pulumi up")
-    return Saved(path, "\n".join(lines), output["power"])
+    return Saved(path, run, "\n".join(lines), output["power"])

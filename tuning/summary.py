@@ -8,10 +8,10 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from tuning.engine.analyzer import STRATEGIES, find_optimum
 from tuning.engine.confidence import noise_phrase, within_noise
 from tuning.engine.pricing import request_cost_breakdown
 from tuning.engine.stats import nearest_rank
+from tuning.record import TuningRun
 
 NOT_AVAILABLE = "n/a"
 HEADERS = (
@@ -116,22 +116,17 @@ def format_table(rows: Sequence[Mapping[str, Any]], skipped: Sequence[Mapping[st
     return "\n".join([render(HEADERS), render(["-" * w for w in widths]), *body])
 
 
-def strategy_picks(stats: Sequence[Mapping[str, Any]], balanced_weight: float) -> dict[str, dict[str, Any]]:
-    """What each strategy would pick from the same stats (the tool's rules and ties)."""
-    return {strategy: find_optimum(stats, strategy, balanced_weight) for strategy in STRATEGIES}
-
-
-def pick_lines(
-    stats: Sequence[Mapping[str, Any]], confidence: Sequence[Mapping[str, Any]], balanced_weight: float
-) -> list[str]:
-    """One line per strategy: its pick, the pick's figures, and the sizes within noise of it
+def pick_lines(run: TuningRun) -> list[str]:
+    """One line per strategy: the pick the record holds, its figures, and the sizes within noise of it
     (``tuning.engine.confidence.within_noise``: their 95% intervals of the strategy's metric overlap)."""
+    stats = run.stats
     tested = [stat["value"] for stat in stats]
+    weight = run.input.balanced_weight
     lines = []
-    for strategy, pick in strategy_picks(stats, balanced_weight).items():
-        others = within_noise(pick["power"], confidence, strategy, stats, balanced_weight)
+    for strategy, pick in run.picks.items():
+        others = within_noise(pick.power, run.confidence, strategy, stats, weight)
         lines.append(
-            f"  {strategy:<8} {pick['power']:>5} MB  {pick['duration']:.2f} ms  ${pick['cost']:.3e} per "
-            f"invocation; {noise_phrase(pick['power'], others, tested)}"
+            f"  {strategy:<8} {pick.power:>5} MB  {pick.duration:.2f} ms  ${pick.cost:.3e} per "
+            f"invocation; {noise_phrase(pick.power, others, tested)}"
         )
     return lines

@@ -25,6 +25,7 @@ from tests.support.power_tuning_fake import (
     fake_definition,
     realistic_output,
 )
+from tuning.record import ExecutionInput, measured_run
 from tuning.results import write_results
 
 FUNCTION = "crud-fn"
@@ -175,20 +176,22 @@ def write_local_results(results_dir: Path, started: datetime) -> Path:
         for power, records in measurements
         for index, (duration, billed) in enumerate(records)
     ]
-    return write_results(
+    run = measured_run(
         source="local",
         function_name=FUNCTION,
         region=REGION,
         architecture="arm64",
         started=started,
         ended=started + timedelta(minutes=2),
-        execution_input={"powerValues": list(POWER_VALUES), "num": 10, "strategy": "cost"},
+        execution_input=ExecutionInput.from_json(
+            {"lambdaARN": FUNCTION_ARN, "powerValues": list(POWER_VALUES), "num": 10, "strategy": "cost"}
+        ),
         output=realistic_output(POWER_VALUES, 10),
         invocations=invocations,
         emulation={"cpu_limiter": "duty-cycle"},
         skipped=[{"power": 64, "cause": SKIPPED_CAUSE}],
-        results_dir=results_dir,
     )
+    return write_results(run, results_dir=results_dir)
 
 
 def seed_all(tmp: Path) -> dict[str, Any]:

@@ -190,42 +190,55 @@ def test_report_lines_stop_at_max_lines(moto_endpoint: str) -> None:
     assert len(logs.fetch_report_lines(aws_data.LOG_GROUP, now - timedelta(hours=1), max_lines=3)) == 3
 
 
-def test_charts_prefer_report_lines_and_fill_the_other_sizes_from_results() -> None:
-    report_lines = pd.DataFrame(
-        [{"source": "REPORT lines", "memory_mb": 128, "duration_ms": 10.0, "init_ms": None, "cold": False}]
-    ).reindex(columns=logs.COLUMNS)
+def test_each_run_keeps_its_own_invocations_and_other_traffic_is_live_traffic() -> None:
+    """A run's REPORT lines (a published version, one of its sizes, inside its window) are the run's; the
+    $LATEST line and the line outside every window are live traffic; a run's own records are never
+    replaced by other traffic at the same size."""
+    at = pd.Timestamp("2026-11-27T10:01Z")
+
+    def line(version: str, minutes: int, duration: float) -> dict:
+        return {
+            "source": "REPORT lines",
+            "timestamp": at + pd.Timedelta(minutes=minutes),
+            "version": version,
+            "memory_mb": 1024,
+            "duration_ms": duration,
+            "cold": False,
+        }
+
+    report_lines = pd.DataFrame([line("7", 0, 10.0), line("$LATEST", 0, 386.0), line("7", 60, 20.0)]).reindex(
+        columns=logs.COLUMNS
+    )
+    runs = pd.DataFrame(
+        [
+            {
+                "run": "aws-run",
+                "started": pd.Timestamp("2026-11-27T10:00Z"),
+                "ended": pd.Timestamp("2026-11-27T10:05Z"),
+                "power": 1024,
+            }
+        ]
+    )
     local = pd.DataFrame(
         [
             {
                 "run": "20261127T000000Z_local_fn",
-                "power": 128,
+                "power": 1024,
                 "duration_ms": 99.0,
                 "init_ms": 5.0,
                 "cold": True,
-            },
-            {
-                "run": "20261127T000000Z_local_fn",
-                "power": 256,
-                "duration_ms": 50.0,
-                "init_ms": None,
-                "cold": False,
-            },
-            {
-                "run": "20261127T000000Z_aws_fn",
-                "power": 512,
-                "duration_ms": 20.0,
-                "init_ms": None,
-                "cold": False,
-            },
+            }
         ]
     )
-    merged = logs.invocations_for_charts(report_lines, local)
-    assert dict(zip(merged["memory_mb"], merged["source"], strict=True)) == {
-        128: "REPORT lines",
-        256: "local runs (emulated)",
-        512: "results files",
-    }
-    assert merged.loc[merged["memory_mb"] == 128, "duration_ms"].tolist() == [10.0]
+    merged = logs.invocations_for_charts(report_lines, local, runs)
+    by_run = merged.groupby(merged["run"].fillna("none"))["duration_ms"].apply(sorted).to_dict()
+    assert by_run == {"aws-run": [10.0], "20261127T000000Z_local_fn": [99.0], "none": [20.0, 386.0]}
+    assert set(merged.loc[merged["run"].isna(), "source"]) == {"live traffic"}
+    assert merged.loc[merged["run"] == "20261127T000000Z_local_fn", "source"].tolist() == [
+        "local runs (emulated)"
+    ]
+    assert merged["run"].isna().sum() == 2
+    assert None in merged["run"].tolist()  # null in summary.json, not NaN
 
 
 # --- executions --------------------------------------------------------------------------------------------
@@ -444,11 +457,13 @@ def test_per_memory_summary() -> None:
             "cold": [True, False, False, False],
         }
     )
-    summary = logs.per_memory_summary(invocations)
-    row = summary.loc[128]
-    assert (row["invocations"], row["cold"], row["p50 ms"], row["max ms"]) == (3, 1, 20.0, 30.0)
+    summary = logs.per_memory_summary(invocations.assign(run=["r1", "r1", None, "r2"]))
+    row = summary.loc[("r1", 128)]
+    assert (row["invocations"], row["cold"], row["p50 ms"], row["max ms"]) == (2, 1, 10.0, 30.0)
     assert (row["median init ms"], row["peak memory MB"], row["source"]) == (100.0, 60, "REPORT lines")
-    assert summary.loc[256, "source"] == "local runs (emulated)"
+    # a line of other traffic at the same size is its own row, never merged into the run's
+    assert summary.loc[("live traffic", 128), "invocations"] == 1
+    assert summary.loc[("r2", 256), "source"] == "local runs (emulated)"
     assert logs.per_memory_summary(invocations.iloc[0:0]).empty
 
 
@@ -512,5 +527,5 @@ def test_per_memory_percentiles_are_measured_values_like_the_cli_table() -> None
             "cold": [False] * 10,
         }
     )
-    row = logs.per_memory_summary(invocations).loc[128]
+    row = logs.per_memory_summary(invocations).loc[("live traffic", 128)]
     assert (row["p50 ms"], row["p90 ms"]) == (5.0, 9.0)

@@ -74,6 +74,25 @@ def test_averages_recovered_from_the_visualization_url(executed_report: dict[str
         assert row["average_price_usd"] == pytest.approx(with_stats[power]["average_price_usd"], rel=1e-6)
 
 
+def test_every_runs_per_size_values_are_a_table_stats_less_executions_included(
+    executed_report: dict[str, Any],
+) -> None:
+    rows = executed_report["summary"]["per_size"]
+    by_run: dict[str, dict[int, dict]] = {}
+    for row in rows:
+        by_run.setdefault(row["run"], {})[row["memory MB"]] = row
+    no_stats = by_run["no-stats"]
+    assert sorted(no_stats) == list(aws_data.POWER_VALUES)
+    assert {row["averages from"] for row in no_stats.values()} == {"visualization"}
+    # rounded for reading: 8 + 300 × 1769/1024 + 0.925 ms to 2 decimals
+    assert no_stats[1024]["avg ms"] == pytest.approx(527.17, abs=0.02)
+    assert no_stats[1024]["avg ms"] == round(no_stats[1024]["avg ms"], 2)
+    # the picks flattened once: one size per strategy in each measured run
+    for sizes in by_run.values():
+        named = [s for row in sizes.values() for s in row["picked by"].split(", ") if s]
+        assert sorted(named) == ["balanced", "cost", "speed"]
+
+
 def test_failed_runs_carry_their_cause(executed_report: dict[str, Any]) -> None:
     runs = _runs(executed_report["summary"])
     caught, failed = runs["caught-error"], runs["failed-init"]
@@ -106,17 +125,20 @@ def test_metrics_per_alias_and_function_total(executed_report: dict[str, Any]) -
     assert rows["(function)"]["ConcurrentExecutions Maximum"] == 5
 
 
-def test_invocations_from_report_lines_completed_by_local_records(executed_report: dict[str, Any]) -> None:
+def test_invocations_carry_their_run_and_other_traffic_stays_apart(executed_report: dict[str, Any]) -> None:
+    """The seeded REPORT lines fall in no run's window: live traffic (run null), never merged into the local
+    run's sizes, whose every record stays in the report with its run."""
     rows = executed_report["summary"]["invocations"]["rows"]
-    sources = {}
-    for row in rows:
-        sources.setdefault(row["memory_mb"], set()).add(row["source"])
-    assert {sources[m].pop() for m in aws_data.REPORT_MEMORY} == {"REPORT lines"}
-    assert sources[256] == {"local runs (emulated)"}
-    assert len(rows) == 5 * len(aws_data.REPORT_MEMORY) + 10 * 4
-    cold_128 = [r for r in rows if r["memory_mb"] == 128 and r["cold"]]
+    live = [r for r in rows if r["run"] is None]
+    assert len(live) == 5 * len(aws_data.REPORT_MEMORY)
+    assert {r["source"] for r in live} == {"live traffic"}
+    assert {r["version"] for r in live} == {"1", "2"}
+    local = [r for r in rows if r["run"] is not None]
+    assert len(local) == 10 * len(aws_data.POWER_VALUES)
+    assert {r["source"] for r in local} == {"local runs (emulated)"}
+    assert len({r["run"] for r in local}) == 1
+    cold_128 = [r for r in live if r["memory_mb"] == 128 and r["cold"]]
     assert [r["init_ms"] for r in cold_128] == [pytest.approx(250.0 * 1769 / 128, abs=0.01)]
-    assert {r["version"] for r in rows if r["source"] == "REPORT lines"} == {"1", "2"}
 
 
 def test_recommendation_per_strategy(executed_report: dict[str, Any]) -> None:

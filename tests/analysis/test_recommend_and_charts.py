@@ -11,6 +11,8 @@ import pytest
 from IPython.display import Image, Markdown
 
 from analysis import charts, recommend
+from analysis.frames import pick_flags
+from tuning.record import picks_of
 
 
 def _run(
@@ -22,6 +24,10 @@ def _run(
     """Per-power rows of one successful run: power → (duration ms, price $), and optionally power →
     (duration low, high ms, cost low, high $) as the results file's confidence gives them (else NaN)."""
     nothing = (math.nan,) * 4
+    # the record's picks, as the results file carries them (the engine's rules, weight 0.5)
+    picks = picks_of(
+        [{"value": p, "averageDuration": d, "averagePrice": c} for p, (d, c) in points.items()], 0.5
+    )
     return pd.DataFrame(
         [
             {
@@ -35,6 +41,7 @@ def _run(
                 "power": power,
                 "average_duration_ms": duration,
                 "average_price_usd": price,
+                **pick_flags(picks, power),
                 **dict(
                     zip(
                         ["duration_low_ms", "duration_high_ms", "cost_low_usd", "cost_high_usd"],
@@ -190,6 +197,24 @@ def test_cold_start_ignores_warm_invocations(tmp_path: Path) -> None:
     )
     figure = charts.cold_start(invocations, report_dir=tmp_path)
     assert [label.get_text() for label in figure.axes[0].get_xticklabels()] == ["128"]
+    # one cold start is a point, not a distribution: the chart says so
+    assert "n = 1" in [text.get_text() for text in figure.axes[0].texts]
+    assert "few samples: n = 1" in figure.axes[0].get_title()
+
+
+def test_enough_samples_carry_no_warning(tmp_path: Path) -> None:
+    invocations = pd.DataFrame(
+        {
+            "source": ["REPORT lines"] * 6,
+            "memory_mb": [128] * 6,
+            "duration_ms": [5.0, 6.0, 7.0, 8.0, 9.0, 10.0],
+            "init_ms": [math.nan] * 6,
+            "max_memory_used_mb": [70] * 6,
+        }
+    )
+    figure = charts.duration_distribution(invocations, report_dir=tmp_path)
+    assert "n = 6" in [text.get_text() for text in figure.axes[0].texts]
+    assert "few samples" not in figure.axes[0].get_title()
 
 
 def test_power_tuning_view_gives_each_run_its_own_panel(tmp_path: Path) -> None:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+import json
+import re
 import subprocess
 import sys
 import tempfile
@@ -62,3 +64,27 @@ def test_a_failing_step_fails_the_demo_and_still_stops_the_stack() -> None:
     assert completed.returncode == 1
     assert "demo failed: Power tuning" in completed.stderr
     assert leftovers == []
+
+
+def test_the_demo_prints_the_picks_the_record_holds_and_the_report_shows() -> None:
+    """One set of picks: the demo's printout, its results file's ``picks`` and reports/summary.json's
+    ``decision`` name the same memory size per strategy."""
+    completed, leftovers = run_demo("--power-values", "128,1024", "--num", "10")
+    assert completed.returncode == 0, completed.stderr
+    assert leftovers == []
+    printed = completed.stdout.split("Picks of this run", 1)[1].splitlines()
+    shown = {
+        match["strategy"]: int(match["power"])
+        for match in map(re.compile(r"^\s+(?P<strategy>\w+)\s+(?P<power>\d+) MB .*→\s+pulumi").match, printed)
+        if match
+    }
+    [results_line] = [line for line in printed if line.strip().startswith("results ")]
+    results_path = PROJECT_ROOT / results_line.split(None, 1)[1]
+    try:
+        recorded = json.loads(results_path.read_text())["picks"]
+        summary = json.loads((PROJECT_ROOT / "reports" / "summary.json").read_text())
+    finally:
+        results_path.unlink()  # the demo's own run: not left among the user's results
+    assert set(shown) == {"cost", "speed", "balanced"}
+    assert shown == {strategy: pick["power"] for strategy, pick in recorded.items()}
+    assert shown == {row["strategy"]: row["memory_mb"] for row in summary["decision"]}

@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from tests.support.power_tuning_fake import realistic_output
+from tuning.record import ExecutionInput, measured_run
 from tuning.results import write_results
 
 STARTED = datetime(2026, 11, 27, 6, 5, 4, tzinfo=UTC)
@@ -19,17 +20,18 @@ def write_sample(
     output: dict | None = None,
     started: datetime = STARTED,
     execution_input: dict | None = None,
+    variant: str | None = None,
     **extra,
 ) -> Path:
-    return write_results(
+    run = measured_run(
         source=source,
         function_name="crud fn/1",
         region="us-east-1",
         architecture="arm64",
         started=started,
         ended=ENDED,
-        execution_input=execution_input or EXECUTION_INPUT,
+        execution_input=ExecutionInput.from_json(execution_input or EXECUTION_INPUT),
         output=output or realistic_output(),
-        results_dir=tmp_path,
         **extra,
     )
+    return write_results(run, variant=variant, results_dir=tmp_path)

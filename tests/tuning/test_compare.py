@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.support.results_files import write_sample
+from tests.support.results_files import EXECUTION_INPUT, write_sample
 from tuning.cli import main
 from tuning.engine.analyzer import build_output
 
@@ -133,7 +133,7 @@ def test_the_cost_metric_gates_on_the_price_per_invocation(
         ({"architecture": "x86_64"}, "different architectures: BASE has architecture 'arm64', NEW has"),
         ({"source": "aws"}, "one run is local (emulated), the other on AWS"),
         (
-            {"execution_input": {"onlyColdStarts": True}},
+            {"execution_input": {**EXECUTION_INPUT, "onlyColdStarts": True}},
             "different trimming: BASE drops 0.2 at each end, NEW 0",
         ),
     ],

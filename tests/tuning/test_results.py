@@ -13,7 +13,7 @@ import api.files
 from tests.support.power_tuning_fake import realistic_output
 from tests.support.results_files import EXECUTION_INPUT
 from tests.support.results_files import write_sample as _write
-from tuning.results import load_results
+from tuning.record import SCHEMA_VERSION, read_run
 
 
 def test_file_name_and_content(tmp_path: Path) -> None:
@@ -28,7 +28,8 @@ def test_file_name_and_content(tmp_path: Path) -> None:
     assert saved["output"] == realistic_output()
     assert saved["invocations"] == invocations
     assert saved["emulation"] == {"limiter": "dutycycle"}
-    assert load_results(path) == {**saved, "confidence": [], "skipped": []}  # older files read the same
+    assert saved["schema_version"] == SCHEMA_VERSION
+    assert read_run(path).to_json() == saved  # the record is what the file holds
 
 
 def test_confidence_and_skipped_sit_beside_power_tunings_output(tmp_path: Path) -> None:
@@ -90,4 +91,4 @@ def test_not_a_results_file(tmp_path: Path) -> None:
     path = tmp_path / "x.json"
     path.write_text('{"power": 128}')
     with pytest.raises(ValueError, match="not a tuning results file"):
-        load_results(path)
+        read_run(path)

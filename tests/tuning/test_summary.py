@@ -3,6 +3,9 @@ picks with the sizes within noise of them."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
+from tuning.record import ExecutionInput, TuningRun, measured_run
 from tuning.summary import format_table, pick_lines, power_rows
 
 STATS = [
@@ -64,8 +67,25 @@ def test_a_run_whose_every_size_was_skipped_still_prints_its_causes() -> None:
     assert table.splitlines()[2] == "     128  skipped: Task timed out after 10.00 seconds"
 
 
+def _run(confidence: list[dict]) -> TuningRun:
+    moment = datetime(2026, 12, 7, tzinfo=UTC)
+    return measured_run(
+        source="aws",
+        function_name="f",
+        region="us-east-1",
+        architecture="arm64",
+        started=moment,
+        ended=moment,
+        execution_input=ExecutionInput.from_json(
+            {"lambdaARN": "arn:aws:lambda:us-east-1:1:function:f", "num": 10, "balancedWeight": 0.5}
+        ),
+        output={"power": 128, "stats": STATS},
+        confidence=confidence,
+    )
+
+
 def test_picks_name_the_sizes_within_noise() -> None:
-    lines = pick_lines(STATS, CONFIDENCE, 0.5)
+    lines = pick_lines(_run(CONFIDENCE))
     # cost: 128's [1.9, 2.1]e-8 meets 1024's [2.0, 3.2]e-8; speed: [18, 22.5] and [95, 105] do not meet
     assert (
         lines[0] == "  cost       128 MB  100.00 ms  $2.000e-08 per invocation; 128–1024 MB are within noise"
@@ -73,4 +93,4 @@ def test_picks_name_the_sizes_within_noise() -> None:
     assert (
         lines[1] == "  speed     1024 MB  20.00 ms  $3.000e-08 per invocation; no other size is within noise"
     )
-    assert pick_lines(STATS, [], 0.5)[2].endswith("; no interval (no per-invocation data)")
+    assert pick_lines(_run([]))[2].endswith("; no interval (no per-invocation data)")

@@ -104,6 +104,14 @@ def find_optimum(
     return {"power": best["power"], "cost": best["cost"], "duration": best["duration"]}
 
 
+def strategy_picks(
+    stats: Iterable[Mapping[str, Any]], balanced_weight: float = DEFAULT_BALANCED_WEIGHT
+) -> dict[str, dict[str, Any]]:
+    """What each strategy picks from the same stats (the tool's rules and ties), computed once per run."""
+    stats = list(stats)
+    return {strategy: find_optimum(stats, strategy, balanced_weight) for strategy in STRATEGIES}
+
+
 def executor_stats(
     power: int,
     invocations: Sequence[tuple[float, float]],
@@ -192,4 +200,5 @@ __all__ = [
     "executor_stats",
     "find_optimum",
     "is_failed_output",
+    "strategy_picks",
 ]

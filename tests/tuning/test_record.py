@@ -1,0 +1,86 @@
+"""The tuning record: the results file's schema by version, its checks naming the field, the picks kept."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tests.support.power_tuning_fake import realistic_output
+from tests.support.results_files import write_sample
+from tuning.record import ExecutionInput, Pick, read_run
+
+BASELINE = Path(__file__).parents[2] / "results" / "baseline" / "local.json"
+
+
+def _rewrite(path: Path, change) -> Path:
+    document = json.loads(path.read_text())
+    change(document)
+    path.write_text(json.dumps(document))
+    return path
+
+
+def test_a_version_1_file_loads_and_gets_its_picks_on_reading(tmp_path: Path) -> None:
+    """The committed baseline predates recorded picks; its cost pick is the tool's own ``output.power``."""
+    path = shutil.copy(BASELINE, tmp_path / "old.json")
+    document = json.loads(Path(path).read_text())
+    assert document["schema_version"] == 1
+    assert "picks" not in document
+    run = read_run(path)
+    assert run.picks["cost"].power == document["output"]["power"]
+    fastest = min(document["output"]["stats"], key=lambda stat: stat["averageDuration"])
+    assert run.picks["speed"] == Pick(fastest["value"], fastest["averageDuration"], fastest["averagePrice"])
+
+
+def test_picks_are_written_once_and_read_back_not_recomputed(tmp_path: Path) -> None:
+    path = write_sample(tmp_path, output=realistic_output())
+    assert set(json.loads(path.read_text())["picks"]) == {"cost", "speed", "balanced"}
+
+    def planted(document: dict) -> None:  # a pick no arithmetic of these stats would give
+        document["picks"]["cost"] = {"power": 4242, "duration": 1.0, "cost": 2.0}
+
+    assert read_run(_rewrite(path, planted)).picks["cost"] == Pick(4242, 1.0, 2.0)
+
+
+def test_an_unknown_schema_version_is_refused_naming_it(tmp_path: Path) -> None:
+    path = _rewrite(write_sample(tmp_path), lambda document: document.update(schema_version=9))
+    with pytest.raises(ValueError, match=r"schema_version 9; this version of tuning reads 1, 2"):
+        read_run(path)
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        (lambda d: d["input"].update(num="ten"), "input.num"),
+        (lambda d: d["input"].update(powerValues=[64]), "input.powerValues"),
+        (lambda d: d["input"].update(strategy="fast"), "input.strategy"),
+        (lambda d: d["output"].update(power=-1), "output.power"),
+        (lambda d: d["picks"]["speed"].update(power="big"), "picks.speed.power"),
+        (lambda d: d.update(invocations=[{"power": 128, "duration_ms": None}]), "invocations[0].duration_ms"),
+    ],
+)
+def test_a_bad_field_is_named_with_the_file(tmp_path: Path, change, field: str) -> None:
+    path = _rewrite(write_sample(tmp_path), change)
+    with pytest.raises(ValueError, match="field") as raised:
+        read_run(path)
+    assert str(raised.value).startswith(f"{path}: field {field} ")
+
+
+def test_the_input_is_read_the_way_the_tool_reads_it() -> None:
+    arn = "arn:aws:lambda:us-east-1:1:function:f"
+    execution_input = ExecutionInput.from_json(
+        {"lambdaARN": arn, "num": 5, "powerValues": "ALL", "onlyColdStarts": True, "discardTopBottom": 0.3}
+    )
+    assert execution_input.power_values[:2] == (128, 192)
+    assert execution_input.power_values[-1] == 3008
+    assert (execution_input.mode, execution_input.discard) == ("onlyColdStarts", 0.0)
+    assert ExecutionInput.from_json({"lambdaARN": arn, "num": 5}).power_values == (
+        128,
+        256,
+        512,
+        1024,
+        1536,
+        3008,
+    )
