@@ -502,12 +502,13 @@ class GatewayHttpServer(ThreadingHTTPServer):
         gateway: LocalApiGateway,
         on_request: Callable[[str, str, int, float], None] | None = None,
     ) -> None:
+        # Before the bind: a failed bind calls server_close, which reads them.
+        self._connections: set[socket.socket] = set()
+        self._connections_lock = threading.Lock()
         super().__init__(address, _RequestHandler)
         self.gateway = gateway
         self.on_request = on_request
         gateway.port = self.server_address[1]
-        self._connections: set[socket.socket] = set()
-        self._connections_lock = threading.Lock()
 
     def process_request(self, request: Any, client_address: Any) -> None:
         with self._connections_lock:
