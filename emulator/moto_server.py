@@ -363,7 +363,8 @@ def serve(host: str, port: int, *, stop_on_sigint: bool = True, state_dir: Path 
     server = make_server(host, port, app, threaded=True, request_handler=MotoRequestHandler)
     bound_host, bound_port = server.server_address[:2]
     os.environ["MOTO_PORT"] = str(bound_port)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    # A short poll: stop (every test's teardown) waits for the loop's next look, 0.5 s by default.
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
