@@ -148,16 +148,17 @@ class LocalStack:
         return self.outputs
 
     def _start_backends(self, gateway: LocalApiGateway) -> None:
-        # boto3 (173 ms) and the runtime (190 ms) load only once the ports are taken (measured 2026-12-02):
-        # usage errors and a port already in use answer at once.
+        # The moto child boots while boto3 and the runtime load here. They load only once the ports are
+        # taken: usage errors and a port already in use answer at once.
+        self._moto = MotoServer(self.settings.host, state_dir=self.settings.state_dir)
+        self._moto.spawn()
         import boto3
 
         from emulator.runtime import LambdaRuntime
         from emulator.table import create_table
 
         assert self._server is not None
-        self._moto = MotoServer(self.settings.host, state_dir=self.settings.state_dir)
-        endpoint = self._moto.start()
+        endpoint = self._moto.wait_ready()
         credentials = aws_env(endpoint)  # moto's fake credentials, never the user's
         session = boto3.session.Session(
             aws_access_key_id=credentials["AWS_ACCESS_KEY_ID"],

@@ -396,6 +396,13 @@ class MotoServer:
         self._stderr = tempfile.TemporaryFile(mode="w+")  # noqa: SIM115 (closed by stop())
 
     def start(self) -> str:
+        """Spawn the child and wait until it serves; returns its endpoint URL."""
+        self.spawn()
+        return self.wait_ready()
+
+    def spawn(self) -> None:
+        """Start the child without waiting for it: the caller can do its own start-up meanwhile, then
+        ``wait_ready()``."""
         project_root = Path(__file__).resolve().parent.parent
         self._process = subprocess.Popen(
             [
@@ -415,6 +422,9 @@ class MotoServer:
             text=True,
             preexec_fn=_die_with_parent if sys.platform == "linux" else None,
         )
+
+    def wait_ready(self) -> str:
+        """Wait for the spawned child's READY line (raising with its cause if it never comes)."""
         line = self._read_ready_line()
         self.endpoint_url = line.removeprefix(READY_PREFIX).strip()
         # Keep draining stdout: whatever moto prints later can never fill the pipe and stall the server.
