@@ -5,7 +5,8 @@ import pulumi_aws as aws
 
 from components.microservice import Microservice
 from components.power_tuner import PowerTuner
-from components.settings import StackNameError, function_name_for, load_settings
+from components.settings import load_settings
+from settings.rules import StackNameError, function_name_for
 
 settings = load_settings()
 region = aws.config.region
@@ -21,6 +22,7 @@ except StackNameError as error:
 service = Microservice("crud", settings=settings, function_name=function_name)
 
 pulumi.export("api_url", service.api_url)
+pulumi.export("api_type", service.api_type)
 if service.api_key is not None:
     pulumi.export("api_key", service.api_key)
 pulumi.export("function_name", service.function_name)

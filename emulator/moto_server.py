@@ -34,6 +34,7 @@ from typing import Any
 
 from api.names import DEFAULT_REGION
 from emulator.state import DurableState, StateError, key_of
+from settings.paths import REPO_ROOT
 
 READY_PREFIX = "READY "
 _PERCENTILE = re.compile(r"p(\d{1,2}(?:\.\d+)?)")
@@ -73,7 +74,7 @@ def cloudwatch_percentile(values: list[float], percentile: float) -> float | Non
 def _patch_moto(state: DurableState | None = None) -> None:
     """Teach moto's CloudWatch the ``pNN`` statistics and let Step Functions run definitions; with ``state``,
     journal every DynamoDB write it applies (inside the lock that makes requests atomic: in their order)."""
-    # moto loads only in the server's own process: importing its server takes 1.3 s (measured 2026-12-02).
+    # moto loads only in the server's own process: importing its server is slow (README: import costs).
     from moto.cloudwatch import models as cloudwatch_models
     from moto.core.config import default_user_config
 
@@ -403,7 +404,6 @@ class MotoServer:
     def spawn(self) -> None:
         """Start the child without waiting for it: the caller can do its own start-up meanwhile, then
         ``wait_ready()``."""
-        project_root = Path(__file__).resolve().parent.parent
         self._process = subprocess.Popen(
             [
                 sys.executable,
@@ -416,7 +416,7 @@ class MotoServer:
                 "--child",
                 *(["--state", str(self.state_dir)] if self.state_dir is not None else []),
             ],
-            cwd=project_root,
+            cwd=REPO_ROOT,
             stdout=subprocess.PIPE,
             stderr=self._stderr,
             text=True,
@@ -475,6 +475,10 @@ class MotoServer:
         request = urllib.request.Request(f"{self.endpoint_url}/moto-api/reset", method="POST")  # noqa: S310
         with urllib.request.urlopen(request, timeout=10):  # noqa: S310 (http:// checked above)
             pass
+
+    @property
+    def pid(self) -> int | None:
+        return self._process.pid if self._process is not None else None
 
     def stop(self) -> None:
         self._terminate()

@@ -29,6 +29,7 @@ Prints progress while it runs and a summary at the end; exits 1 on any violation
 from __future__ import annotations
 
 import argparse
+import contextlib
 import http.client
 import itertools
 import json
@@ -53,6 +54,7 @@ from emulator.faults import FAULTS, fault_argument, latency_argument, percent_ar
 from emulator.local_stack import LocalStack, StackSettings
 from emulator.moto_server import aws_env
 from emulator.runtime import function_dir_argument
+from settings.arguments import in_range
 
 MAX_TRIES = 6  # per logical operation: after that the client gives up on it (and says so in the ledger)
 BACKOFF_BASE_S, BACKOFF_CAP_S = 0.05, 2.0
@@ -536,17 +538,14 @@ class SharedIds:
 # --- the run --------------------------------------------------------------------------------------------
 
 
-def _positive(kind: type, what: str, high: float) -> Callable[[str], Any]:
-    def parse(text: str) -> Any:
-        try:
-            value = kind(text)
-        except ValueError:
-            value = 0
-        if not 0 < value <= high:
-            raise argparse.ArgumentTypeError(f"{text!r} is not {what} (more than 0, at most {high:g})")
-        return value
-
-    return parse
+def _positive(kind: Callable[[str], Any], what: str, high: float) -> Callable[[str], Any]:
+    return in_range(
+        kind,
+        0,
+        high,
+        lambda text: f"{text!r} is not {what} (more than 0, at most {high:g})",
+        low_included=False,
+    )
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -705,11 +704,17 @@ class Crash:
 def crash(stack: LocalStack) -> int:
     """kill -9 of every process of the stack at once (its moto server and execution environments): stopped
     first, so none sees another die and stops cleanly; then the in-process parts let go of their ports."""
-    processes = psutil.Process().children(recursive=True)
+    processes = []
+    for pid in stack.process_ids():
+        with contextlib.suppress(psutil.NoSuchProcess):
+            process = psutil.Process(pid)
+            processes += [process, *process.children(recursive=True)]
     for process in processes:
-        process.send_signal(signal.SIGSTOP)
+        with contextlib.suppress(psutil.NoSuchProcess):
+            process.send_signal(signal.SIGSTOP)
     for process in processes:
-        process.kill()
+        with contextlib.suppress(psutil.NoSuchProcess):
+            process.kill()
     psutil.wait_procs(processes, timeout=10)
     stack.stop()
     return len(processes)

@@ -97,6 +97,14 @@ def test_missing_or_wrong_key_is_forbidden_and_never_reaches_the_function(routes
     assert function.events == []
 
 
+def test_without_api_key_auth_a_request_without_key_reaches_the_function(routes: RouteTable) -> None:
+    """authMode none: the stack's methods need no key, and the event carries no apiKey identity."""
+    function = FakeFunction()
+    open_gateway = LocalApiGateway(routes, api_key=KEY, invoke=function, require_api_key=False)
+    assert open_gateway.handle(request("GET", "/prod/items", key=None)).status == 200
+    assert function.events[0]["requestContext"]["identity"]["apiKey"] is None
+
+
 def test_proxy_event_has_the_rest_v1_shape(routes: RouteTable) -> None:
     function = FakeFunction()
     headers = [("Accept", "text/plain"), ("Accept", "application/json"), ("Content-Type", "application/json")]
