@@ -143,15 +143,16 @@ class LocalStack:
 
     def _start_backends(self, gateway: LocalApiGateway) -> None:
         # boto3 and the runtime load only once the ports are taken: usage errors and a taken port answer
-        # at once (README: import costs).
+        # at once (README: import costs). The moto child boots meanwhile.
+        self._moto = MotoServer(self.settings.host, state_dir=self.settings.state_dir)
+        self._moto.spawn()
         import boto3
 
         from emulator.runtime import LambdaRuntime
         from emulator.table import create_table
 
         assert self._server is not None
-        self._moto = MotoServer(self.settings.host, state_dir=self.settings.state_dir)
-        endpoint = self._moto.start()
+        endpoint = self._moto.wait_ready()
         credentials = aws_env(endpoint)  # moto's fake credentials, never the user's
         session = boto3.session.Session(
             aws_access_key_id=credentials["AWS_ACCESS_KEY_ID"],

@@ -394,7 +394,8 @@ def serve(host: str, port: int, *, stop_on_sigint: bool = True, state_dir: Path 
     server = make_server(host, port, app, threaded=True, request_handler=MotoRequestHandler)
     bound_host, bound_port = server.server_address[:2]
     os.environ["MOTO_PORT"] = str(bound_port)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    # A short poll: stop (every test's teardown) waits for the loop's next look, 0.5 s by default.
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
@@ -426,6 +427,13 @@ class MotoServer:
         self._stderr = tempfile.TemporaryFile(mode="w+")  # noqa: SIM115 (closed by stop())
 
     def start(self) -> str:
+        """Spawn the child and wait until it serves; returns its endpoint URL."""
+        self.spawn()
+        return self.wait_ready()
+
+    def spawn(self) -> None:
+        """Start the child without waiting for it: the caller can do its own start-up meanwhile, then
+        ``wait_ready()``."""
         self._process = subprocess.Popen(
             [
                 sys.executable,
@@ -444,6 +452,9 @@ class MotoServer:
             text=True,
             preexec_fn=_die_with_parent if sys.platform == "linux" else None,
         )
+
+    def wait_ready(self) -> str:
+        """Wait for the spawned child's READY line (raising with its cause if it never comes)."""
         line = self._read_ready_line()
         self.endpoint_url = line.removeprefix(READY_PREFIX).strip()
         # Keep draining stdout: whatever moto prints later can never fill the pipe and stall the server.

@@ -250,9 +250,16 @@ def test_cors_as_the_stack_configures_it(served_stack: ServedStack) -> None:
     assert (status, headers["Access-Control-Allow-Origin"]) == (200, "*")
 
 
-def test_a_closed_terminal_sighup_stops_it_as_cleanly(tmp_path: Path) -> None:
-    stack = start_stack(tmp_path / "outputs.json")
+def test_the_unprivileged_cpu_limiter_serves_is_labelled_and_a_closed_terminal_stops_it(
+    tmp_path: Path,
+) -> None:
+    """What users without cgroup rights get (containers, rootless): the SIGSTOP/SIGCONT duty cycle. Its
+    stack is stopped as a closed terminal stops it (SIGHUP), as cleanly as by SIGTERM: one stack, not two."""
+    stack = start_stack(tmp_path / "outputs.json", "--cpu-limiter", "dutycycle", "--memory", "256")
     try:
+        status, _, item = call(stack, "PUT", "/items/duty-1", {"n": 1}, **keyed(stack))
+        assert (status, item["n"]) == (201, 1)
+        assert call(stack, "GET", "/items/duty-1", **keyed(stack))[0] == 200
         children = stack.descendants()
         stack.process.send_signal(signal.SIGHUP)
         returncode = stack.process.wait(timeout=30)
@@ -262,17 +269,6 @@ def test_a_closed_terminal_sighup_stops_it_as_cleanly(tmp_path: Path) -> None:
     _, alive = psutil.wait_procs(children, timeout=10)
     assert alive == []
     assert not stack.outputs_path.exists()
-
-
-def test_the_unprivileged_cpu_limiter_serves_and_is_labelled(tmp_path: Path) -> None:
-    """What users without cgroup rights get (containers, rootless): the SIGSTOP/SIGCONT duty cycle."""
-    stack = start_stack(tmp_path / "outputs.json", "--cpu-limiter", "dutycycle", "--memory", "256")
-    try:
-        status, _, item = call(stack, "PUT", "/items/duty-1", {"n": 1}, **keyed(stack))
-        assert (status, item["n"]) == (201, 1)
-        assert call(stack, "GET", "/items/duty-1", **keyed(stack))[0] == 200
-    finally:
-        stop_stack(stack.process)
     banner = stack.process.stdout.read() if stack.process.stdout else ""
     assert "serverless-crud-local, 256 MB (cpu_limiter=dutycycle, cpu_share=0.1447" in banner
 
