@@ -42,7 +42,7 @@ from typing import Any, Protocol
 from urllib.parse import parse_qsl, unquote
 
 from api.events import PAYLOAD_FORMATS, ProxyRequest, last_header, proxy_event
-from api.names import STAGE
+from api.names import API_KEY_HEADER, STAGE
 from api.spec import CORS_ALLOW_HEADERS, CORS_MAX_AGE_S, HTTP_METHODS, load_spec
 from emulator.runtime_api import RequestTooLargeError
 from emulator.throttling import TokenBucket
@@ -50,7 +50,6 @@ from emulator.throttling import TokenBucket
 logger = logging.getLogger(__name__)
 
 MAX_BODY_BYTES = 10 * 1024 * 1024  # API Gateway's payload limit
-API_KEY_HEADER = "x-api-key"
 _ANY_METHOD = "x-amazon-apigateway-any-method"
 _PROXY_RESPONSE_KEYS = {"statusCode", "headers", "multiValueHeaders", "body", "isBase64Encoded"}
 _V2_RESPONSE_KEYS = {"statusCode", "headers", "body", "isBase64Encoded", "cookies"}

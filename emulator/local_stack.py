@@ -25,7 +25,7 @@ from api.outputs import LOCAL_OUTPUTS, remove_outputs_if_ours, url_answers, writ
 from api.spec import OPENAPI_PATH
 from emulator.fault_proxy import FaultProxy
 from emulator.faults import FaultMetrics, FaultPlan
-from emulator.gateway import GatewayHttpServer, LocalApiGateway, RouteTable
+from emulator.gateway import FrontDoor, GatewayHttpServer, LocalApiGateway, RouteTable
 from emulator.moto_server import MotoServer, aws_env
 from emulator.reload import FunctionWatcher
 from emulator.telemetry import MeteredInvoker, Telemetry
@@ -83,6 +83,8 @@ class StackSettings:
     reload: bool = False  # serve edits to the function's code without a restart (make serve; off to measure)
     state_dir: Path | None = None  # keep the tables there across restarts and crashes (None: memory only)
     api_key: str | None = None  # None: a new key each start; a restart on the same state may keep the old one
+    api_type: str = "rest"  # the stack's apiType: "rest" (API keys) or "http" (payload 2.0)
+    auth_mode: str = "api_key"  # the stack's authMode; on http: "none", "iam" or "jwt"
 
 
 class LocalStack:
@@ -128,6 +130,7 @@ class LocalStack:
             invoke=self._not_ready,
             cors_origin=self.cors_origin,
             throttle=self._stage_throttle(),
+            front_door=FrontDoor(self.settings.api_type, self.settings.auth_mode),
         )
         try:
             self._server = GatewayHttpServer(
@@ -229,7 +232,9 @@ class LocalStack:
         function_arn = f"arn:aws:lambda:{DEFAULT_REGION}:{LOCAL_ACCOUNT_ID}:function:{name}"
         return {
             "api_url": f"http://{self.settings.host}:{port}/{STAGE}",
-            "api_key": self.api_key,
+            "api_key": self.api_key,  # also what marks the outputs file as this stack's (see stop)
+            "api_type": self.settings.api_type,
+            "auth_mode": self.settings.auth_mode,
             "function_name": name,
             "function_arn": function_arn,
             "alias_arn": f"{function_arn}:{ALIAS}",
