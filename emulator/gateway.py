@@ -588,12 +588,12 @@ class GatewayHttpServer(ThreadingHTTPServer):
         gateway: LocalApiGateway,
         on_request: Callable[[str, str, int, float], None] | None = None,
     ) -> None:
+        self._connections: set[socket.socket] = set()  # before binding: a failed bind closes the server
+        self._connections_lock = threading.Lock()
         super().__init__(address, _RequestHandler)
         self.gateway = gateway
         self.on_request = on_request
         gateway.port = self.server_address[1]
-        self._connections: set[socket.socket] = set()
-        self._connections_lock = threading.Lock()
 
     def process_request(self, request: Any, client_address: Any) -> None:
         with self._connections_lock:

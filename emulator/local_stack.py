@@ -247,6 +247,11 @@ class LocalStack:
             "endpoint_url": endpoint,
         }
 
+    def process_ids(self) -> list[int]:
+        """Its processes: the moto server and the execution environments (their own children aside)."""
+        moto = [self._moto.pid] if self._moto is not None and self._moto.pid is not None else []
+        return moto + (self._runtime.process_ids() if self._runtime is not None else [])
+
     @property
     def emulation(self) -> dict[str, Any]:
         """How the runtime emulates Lambda's CPU and memory here (limiter, CPU share), for the banner."""

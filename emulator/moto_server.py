@@ -465,6 +465,10 @@ class MotoServer:
         with urllib.request.urlopen(request, timeout=10):  # noqa: S310 (http:// checked above)
             pass
 
+    @property
+    def pid(self) -> int | None:
+        return self._process.pid if self._process is not None else None
+
     def stop(self) -> None:
         self._terminate()
         self._stderr.close()

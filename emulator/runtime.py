@@ -677,6 +677,11 @@ class LambdaRuntime:
         with self._changed:
             self._all.add(environment)
 
+    def process_ids(self) -> list[int]:
+        """The processes of its execution environments (the client each runs), as they are now."""
+        with self._changed:
+            return [e.process.pid for e in self._all if e.process is not None and e.process.poll() is None]
+
     def reload(self) -> None:
         """The function's code changed: the next invocations start new environments (cold, with the new
         code). Idle ones go now; busy ones finish their invocation first (see ``_release``)."""

@@ -29,6 +29,7 @@ Prints progress while it runs and a summary at the end; exits 1 on any violation
 from __future__ import annotations
 
 import argparse
+import contextlib
 import http.client
 import itertools
 import json
@@ -705,11 +706,17 @@ class Crash:
 def crash(stack: LocalStack) -> int:
     """kill -9 of every process of the stack at once (its moto server and execution environments): stopped
     first, so none sees another die and stops cleanly; then the in-process parts let go of their ports."""
-    processes = psutil.Process().children(recursive=True)
+    processes = []
+    for pid in stack.process_ids():
+        with contextlib.suppress(psutil.NoSuchProcess):
+            process = psutil.Process(pid)
+            processes += [process, *process.children(recursive=True)]
     for process in processes:
-        process.send_signal(signal.SIGSTOP)
+        with contextlib.suppress(psutil.NoSuchProcess):
+            process.send_signal(signal.SIGSTOP)
     for process in processes:
-        process.kill()
+        with contextlib.suppress(psutil.NoSuchProcess):
+            process.kill()
     psutil.wait_procs(processes, timeout=10)
     stack.stop()
     return len(processes)
