@@ -23,6 +23,16 @@ HTTP_PAYLOAD: PayloadFormat = "2.0"  # what the HTTP API's integration is config
 PAYLOAD_FORMATS: dict[str, PayloadFormat] = {"rest": REST_PAYLOAD, "http": HTTP_PAYLOAD}  # by apiType
 
 
+def payload_format_of(outputs: Mapping[str, Any] | None) -> PayloadFormat:
+    """The payload format a stack's front door sends, from its outputs' ``api_type`` (absent: REST)."""
+    api_type = (outputs or {}).get("api_type") or "rest"
+    if api_type not in PAYLOAD_FORMATS:
+        raise ValueError(
+            f"the stack outputs' api_type is {api_type!r}: expected one of {', '.join(PAYLOAD_FORMATS)}"
+        )
+    return PAYLOAD_FORMATS[api_type]
+
+
 @dataclass(frozen=True)
 class ProxyRequest:
     """One HTTP request as API Gateway has routed it: what goes into its proxy event."""

@@ -12,6 +12,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from api.events import payload_format_of
 from api.names import DEFAULT_REGION, LOCAL_ACCOUNT_ID, LOCAL_FUNCTION_NAME
 from api.outputs import AWS_RUN_KEYS, LOCAL_OUTPUTS, OutputsError, running_local_outputs
 from tuning.compare import DEFAULT_MAX_REGRESSION, CompareError, compare_files
@@ -276,8 +277,8 @@ def command_run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> in
         precision=DEFAULT_PRECISION if args.precision is None else args.precision / 100,
         max_num=args.max_num or DEFAULT_MAX_NUM,
     )
-    payload = weighted_payload(args.mix)
     try:
+        payload = weighted_payload(args.mix, payload_format_of(outputs))
         execution_input = build_execution_input(
             (outputs or {}).get("function_arn", LOCAL_FUNCTION_ARN),
             power_values=args.power_values,

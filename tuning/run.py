@@ -10,6 +10,7 @@ from typing import Any
 
 from tqdm import tqdm
 
+from api.events import payload_format_of
 from tuning.engine.confidence import run_confidence
 from tuning.engine.pricing import PRICES_AS_OF
 from tuning.engine.stats import discard_of
@@ -100,7 +101,7 @@ def _run_local(args: argparse.Namespace, outputs: dict | None, execution_input: 
             outputs=outputs,
             init_cpu=args.init_cpu,
             cpu_limiter=args.cpu_limiter,
-            seed=seed_events(),
+            seed=seed_events(payload_format=payload_format_of(outputs)),
             on_invocation=progress.invocation,
             **({"function_dir": args.function_dir} if args.function_dir else {}),
             sampling=args.sampling,
@@ -136,7 +137,7 @@ def _run_aws(args: argparse.Namespace, outputs: dict, execution_input: dict) -> 
     aws = run_aws(
         outputs,
         execution_input,
-        seed=seed_events(),
+        seed=seed_events(payload_format=payload_format_of(outputs)),
         poll_interval_s=args.poll_interval,
         log_delivery_wait_s=args.poll_interval,
         sampling=args.sampling,
