@@ -25,6 +25,7 @@ from typing import Any
 import psutil
 
 from api.names import DEFAULT_STACK
+from api.outputs import auth_headers
 from emulator.children import GRACE_S, let_child_stop
 from emulator.local_stack import PROJECT_ROOT, LocalStack, StackSettings
 from tuning.cli import num_argument, power_values_argument
@@ -65,9 +66,9 @@ class Answer:
 class ApiClient:
     """A tiny HTTP client for the demo scenario (stdlib only, JSON in and out)."""
 
-    def __init__(self, api_url: str, api_key: str) -> None:
+    def __init__(self, api_url: str, auth: dict[str, str]) -> None:
         self.api_url = api_url.rstrip("/")
-        self.api_key = api_key
+        self.auth = auth  # what the front door asks for (api.outputs.auth_headers)
 
     def call(
         self,
@@ -76,12 +77,12 @@ class ApiClient:
         body: Any = None,
         headers: dict[str, str] | None = None,
         *,
-        with_key: bool = True,
+        authenticated: bool = True,
     ) -> Answer:
         data = None if body is None else json.dumps(body).encode()
         all_headers = {"Content-Type": "application/json", **(headers or {})}
-        if with_key:
-            all_headers["x-api-key"] = self.api_key
+        if authenticated:
+            all_headers.update(self.auth)
         url = self.api_url + path  # the loopback gateway this demo started
         request = urllib.request.Request(url, data=data, headers=all_headers, method=method)  # noqa: S310
         try:
@@ -106,10 +107,18 @@ def _check(label: str, answer: Answer, expected: int, summary: Callable[[Any], s
     return answer
 
 
-def run_scenario(client: ApiClient) -> None:
-    """Create, read, update, list and delete through both faces of the API, and show the key is enforced."""
+def refusal_status(outputs: dict[str, Any]) -> int:
+    """What the front door answers a request without credentials: 401 from a JWT authorizer, else 403."""
+    return 401 if outputs.get("api_type") == "http" and outputs.get("auth_mode") == "jwt" else 403
+
+
+def run_scenario(client: ApiClient, refused: int = 403) -> None:
+    """Create, read, update, list and delete through both faces of the API, and show the front door's auth
+    is enforced (when it has any: an HTTP API with authMode none has none)."""
     print("REST routes (/items):", flush=True)
-    _check("GET /items without x-api-key", client.call("GET", "/items", with_key=False), 403)
+    if client.auth:
+        label = f"GET /items without {', '.join(client.auth)}"
+        _check(label, client.call("GET", "/items", authenticated=False), refused)
     created = _check(
         "POST /items",
         client.call("POST", "/items", {"name": "espresso", "price": 2.5, "tags": ["hot"]}),
@@ -230,7 +239,7 @@ def run(args: argparse.Namespace) -> int:
         print("Starting the local stack (moto endpoint, table, Lambda runtime, API gateway)…", flush=True)
         outputs = stack.start()
         print(f"  API {outputs['api_url']} · {outputs['memory_size']} MB · AWS {outputs['endpoint_url']}\n")
-        run_scenario(ApiClient(outputs["api_url"], outputs["api_key"]))
+        run_scenario(ApiClient(outputs["api_url"], auth_headers(outputs)), refusal_status(outputs))
         if not args.skip_tuning:
             tuning_started = time.time()
             since = datetime.fromtimestamp(tuning_started - 60, UTC).isoformat(timespec="seconds")

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from emulator.local_stack import LocalStack, StackSettings
 from tests.e2e.served_stack import ServedStack, start_stack, stop_stack
 
 
@@ -17,3 +18,18 @@ def served_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServedSta
         yield stack
     finally:
         stop_stack(stack.process)
+
+
+@pytest.fixture(scope="session", params=["iam", "jwt"])
+def http_api_outputs(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[dict]:
+    """The local stack behind the HTTP API front door (``apiType: http``), in this process, always stopped."""
+    settings = StackSettings(
+        port=0,
+        outputs_path=tmp_path_factory.mktemp("http-api") / "outputs.json",
+        api_type="http",
+        auth_mode=request.param,
+    )
+    with LocalStack(settings) as stack:
+        yield stack.outputs

@@ -13,7 +13,6 @@ import pytest
 import yaml
 
 from api.outputs import auth_headers
-from emulator.local_stack import LocalStack, StackSettings
 from tests.e2e.served_stack import PROJECT_ROOT, ServedStack
 
 POSTMAN = PROJECT_ROOT / "api" / "postman"
@@ -141,21 +140,6 @@ def _replay(outputs: dict, items: list[dict]) -> list[str]:
 def api_key_checks(items: list[dict]) -> list[dict]:
     """The requests that test the REST stage's API key (sent without it): HTTP APIs have no API keys."""
     return [item for item in items if item["request"].get("auth", {}).get("type") == "noauth"]
-
-
-@pytest.fixture(scope="module", params=["iam", "jwt"])
-def http_api_outputs(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[dict]:
-    """The local stack behind the HTTP API front door (``apiType: http``), in this process, always stopped."""
-    settings = StackSettings(
-        port=0,
-        outputs_path=tmp_path_factory.mktemp("http-api") / "outputs.json",
-        api_type="http",
-        auth_mode=request.param,
-    )
-    with LocalStack(settings) as stack:
-        yield stack.outputs
 
 
 @pytest.mark.slow
