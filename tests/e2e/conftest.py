@@ -21,9 +21,9 @@ def served_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServedSta
 
 
 @pytest.fixture(scope="session", params=["iam", "jwt"])
-def http_api_outputs(
+def http_api_stack(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[dict]:
+) -> Iterator[LocalStack]:
     """The local stack behind the HTTP API front door (``apiType: http``), in this process, always stopped."""
     settings = StackSettings(
         port=0,
@@ -32,4 +32,4 @@ def http_api_outputs(
         auth_mode=request.param,
     )
     with LocalStack(settings) as stack:
-        yield stack.outputs
+        yield stack

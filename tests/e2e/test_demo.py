@@ -11,6 +11,7 @@ import psutil
 import pytest
 
 from api.outputs import auth_headers
+from emulator.local_stack import LocalStack
 from programs.demo import ApiClient, refusal_status, run_scenario
 from tests.e2e.served_stack import PROJECT_ROOT
 
@@ -66,9 +67,9 @@ def test_a_failing_step_fails_the_demo_and_still_stops_the_stack() -> None:
     assert leftovers == []
 
 
-def test_the_scenario_runs_on_the_local_http_api(http_api_outputs: dict, capsys) -> None:
-    client = ApiClient(http_api_outputs["api_url"], auth_headers(http_api_outputs))
-    run_scenario(client, refusal_status(http_api_outputs))
+def test_the_scenario_runs_on_the_local_http_api(http_api_stack: LocalStack, capsys) -> None:
+    client = ApiClient(http_api_stack.outputs["api_url"], auth_headers(http_api_stack.outputs))
+    run_scenario(client, refusal_status(http_api_stack.outputs))
     out = capsys.readouterr().out
     assert "✓ GET /items without Authorization" in out
     assert "✓ POST /items" in out

@@ -13,6 +13,7 @@ import pytest
 import yaml
 
 from api.outputs import auth_headers
+from emulator.local_stack import LocalStack
 from tests.e2e.served_stack import PROJECT_ROOT, ServedStack
 
 POSTMAN = PROJECT_ROOT / "api" / "postman"
@@ -149,9 +150,9 @@ def test_the_collection_passes_against_the_local_stack(served_stack: ServedStack
 
 
 @pytest.mark.slow
-def test_the_crud_flows_pass_against_the_local_http_api(http_api_outputs: dict) -> None:
+def test_the_crud_flows_pass_against_the_local_http_api(http_api_stack: LocalStack) -> None:
     keyed = api_key_checks(REQUESTS)
-    assert _replay(http_api_outputs, [item for item in REQUESTS if item not in keyed]) == []
+    assert _replay(http_api_stack.outputs, [item for item in REQUESTS if item not in keyed]) == []
 
 
 @pytest.mark.slow
