@@ -50,6 +50,7 @@ from urllib.parse import urlsplit
 import boto3
 import psutil
 
+from api.outputs import auth_headers
 from emulator.faults import FAULTS, fault_argument, latency_argument, percent_argument, seed_argument
 from emulator.local_stack import LocalStack, StackSettings
 from emulator.moto_server import aws_env
@@ -279,7 +280,7 @@ class Client:
         self,
         index: int,
         api_url: str,
-        api_key: str,
+        auth: dict[str, str],
         shared: SharedIds,
         ledger: Ledger,
         budget: Budget,
@@ -287,7 +288,7 @@ class Client:
     ) -> None:
         parts = urlsplit(api_url)
         self.host, self.port, self.base = parts.hostname or "127.0.0.1", parts.port or 80, parts.path
-        self.api_key = api_key
+        self.auth = auth  # what the front door asks for (api.outputs.auth_headers)
         self.index = index
         self.shared = shared
         self.ledger = ledger
@@ -320,7 +321,7 @@ class Client:
     def send(self, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None) -> Answer:
         if not self.budget.take():
             raise OutOfBudgetError
-        all_headers = {"x-api-key": self.api_key, **(headers or {})}
+        all_headers = {**self.auth, **(headers or {})}
         data = None
         if body is not None:
             data = json.dumps(body).encode()
@@ -347,7 +348,7 @@ class Client:
             raise OutOfBudgetError
         connection = http.client.HTTPConnection(self.host, self.port, timeout=HTTP_TIMEOUT_S)
         try:
-            all_headers = {"x-api-key": self.api_key, "Content-Type": "application/json", **headers}
+            all_headers = {**self.auth, "Content-Type": "application/json", **headers}
             connection.request(method, self.base + path, body=json.dumps(body).encode(), headers=all_headers)
         except (OSError, http.client.HTTPException):
             pass
@@ -772,7 +773,7 @@ def run(args: argparse.Namespace) -> int:
             ledger, shared = Ledger(), SharedIds()
             budget = Budget(args.duration, args.requests)
             clients = [
-                Client(index, outputs["api_url"], outputs["api_key"], shared, ledger, budget, args.seed)
+                Client(index, outputs["api_url"], auth_headers(outputs), shared, ledger, budget, args.seed)
                 for index in range(args.clients)
             ]
             started = time.monotonic()
