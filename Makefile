@@ -25,9 +25,12 @@ LAMBDA_PYTHON_VERSION := 3.13
 # Not the whole venv: its 105 MB of Python (pulumi_aws and test suites aside) took 25-36 s, the install 5 s.
 PRECOMPILED := moto boto3 botocore s3transfer jmespath dateutil urllib3 requests charset_normalizer idna certifi \
 	werkzeug flask flask_cors jinja2 markupsafe itsdangerous click blinker yaml cryptography responses
+# --stack only when STACK= is given (command line or environment), not for the prod default above: make serve
+# then serves Pulumi.yaml's defaults, and report/lab read the running local stack.
+STACK_OPTION = $(if $(filter command line environment,$(origin STACK)),--stack $(STACK))
 # Where report and lab read stack outputs: OUTPUTS= (a file), STACK= (given explicitly), else the running local
 # stack (its .local/outputs.json, when the stack still answers), else the results files alone.
-NOTEBOOK_SOURCE = $(if $(OUTPUTS),--outputs $(OUTPUTS)) $(if $(filter command line environment,$(origin STACK)),--stack $(STACK))
+NOTEBOOK_SOURCE = $(if $(OUTPUTS),--outputs $(OUTPUTS)) $(STACK_OPTION)
 
 # $(call install_venv,DIR,PYTHON,REQUIREMENTS): create the venv DIR with PYTHON unless it has one, install the
 # pinned REQUIREMENTS into it and precompile them. With uv, 190 pins install in about 2 s (pip: 70-130 s):
@@ -103,8 +106,8 @@ format: $(STAMP)  ## Format and fix with ruff; strip notebook outputs
 demo: $(STAMP) lambda-runtime  ## The whole system offline: local stack, scenario, tuning, report
 	$(PY) -m programs.demo
 
-serve: $(STAMP) lambda-runtime  ## Local stack in the foreground (API on http://127.0.0.1:3000/prod; PORT=, STATE=DIR, FAULTS="dynamodb-throttle=5 …")
-	PORT=$(PORT) $(PY) -m emulator serve $(addprefix --fault ,$(FAULTS)) $(if $(STATE),--state $(STATE))
+serve: $(STAMP) lambda-runtime  ## Local stack in the foreground (API on http://127.0.0.1:3000/prod; STACK=prod, PORT=, STATE=DIR, FAULTS="dynamodb-throttle=5 …")
+	PORT=$(PORT) $(PY) -m emulator serve $(addprefix --fault ,$(FAULTS)) $(if $(STATE),--state $(STATE)) $(STACK_OPTION)
 
 tune-local: $(STAMP) lambda-runtime  ## Power tuning on the local emulator (the running local stack, else a private one; ARGS=)
 	$(PY) -m tuning run --target local $(ARGS)

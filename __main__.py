@@ -5,7 +5,8 @@ import pulumi_aws as aws
 
 from components.microservice import Microservice
 from components.power_tuner import PowerTuner
-from components.settings import StackNameError, function_name_for, load_settings
+from components.settings import load_settings
+from settings.rules import StackNameError, function_name_for
 
 settings = load_settings()
 region = aws.config.region

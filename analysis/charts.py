@@ -476,7 +476,7 @@ def render(chart: Callable[..., Figure], *args: Any, report_dir: str | Path, **k
     """Draw one chart for the notebook: the saved PNG for inline display, or a sentence saying what's
     missing. The PNG (not the live figure) is displayed so inline image, HTML export and file are one image.
     """
-    from IPython.display import Image, Markdown  # 115 ms (2026-12-02): only the notebook displays
+    from IPython.display import Image, Markdown  # only the notebook displays (README: import costs)
 
     try:
         chart(*args, report_dir=report_dir, **kwargs)

@@ -16,6 +16,8 @@ from typing import Any
 
 import pandas as pd
 
+from settings.lazy_imports import boto3_client
+
 NAMESPACE = "AWS/Lambda"
 FUNCTION_TOTAL = "(function)"
 # metric → the statistics that make sense for it (percentiles only exist for Duration)
@@ -158,9 +160,7 @@ def fetch_lambda_metrics(
     ``COLUMNS``; an empty frame (same columns) when there is no data.
     """
     if client is None:
-        import boto3  # 173 ms to import (measured 2026-12-02): only a caller without a client pays it
-
-        client = boto3.client("cloudwatch")
+        client = boto3_client("cloudwatch")
     resources = discover_resources(function_name, client)
     for alias in aliases:
         resource = f"{function_name}:{alias}"

@@ -16,6 +16,7 @@ import pandas as pd
 
 from analysis.cloudwatch import parse_since
 from analysis.frames import POWER_COLUMNS
+from settings.lazy_imports import boto3_client
 from tuning.engine.analyzer import DEFAULT_BALANCED_WEIGHT
 from tuning.history import execution_history, failure_cause
 from tuning.results import per_power_stats
@@ -94,9 +95,7 @@ def load_executions(
     span like ``7d``), newest first, as ``COLUMNS``."""
     since = parse_since(since)
     if client is None:
-        import boto3  # 173 ms to import (measured 2026-12-02): only a caller without a client pays it
-
-        client = boto3.client("stepfunctions")
+        client = boto3_client("stepfunctions")
     rows: list[dict] = []
     for page in client.get_paginator("list_executions").paginate(stateMachineArn=state_machine_arn):
         for summary in page.get("executions", []):

@@ -16,8 +16,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from analysis.report import EXIT_USAGE, NOTEBOOK, PROJECT_ROOT, notebook_parameters
+from analysis.report import EXIT_USAGE, NOTEBOOK, notebook_parameters
 from api.outputs import OutputsError
+from settings.paths import REPO_ROOT
 
 LAB_NAME = "power-tuning-lab.ipynb"
 HOST = "127.0.0.1"  # never on other interfaces: the kernel runs code and reads AWS with your credentials
@@ -39,7 +40,7 @@ def prepare(parameters: dict) -> Path:
 def command(copy: Path) -> list[str]:
     """JupyterLab on loopback, opened on ``copy``, serving the project folder (the copy's own folder when
     ``--report-dir`` put it elsewhere: JupyterLab opens nothing outside its root)."""
-    root = PROJECT_ROOT if copy.is_relative_to(PROJECT_ROOT) else copy.parent
+    root = REPO_ROOT if copy.is_relative_to(REPO_ROOT) else copy.parent
     # As root (this project's VMs and CI) Jupyter refuses to start unless told; it still serves loopback only,
     # behind its token.
     as_root = ["--allow-root"] if os.geteuid() == 0 else []
@@ -56,7 +57,7 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     copy = prepare(parameters)
     print(f"JupyterLab on {copy} (a copy rewritten on every run: save your own work under another name)")
-    search_path = [str(PROJECT_ROOT), *filter(None, [os.environ.get("PYTHONPATH")])]
+    search_path = [str(REPO_ROOT), *filter(None, [os.environ.get("PYTHONPATH")])]
     environment = {**os.environ, "PYTHONPATH": os.pathsep.join(search_path)}
     try:
         return subprocess.run(command(copy), env=environment, check=False).returncode

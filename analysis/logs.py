@@ -13,6 +13,7 @@ from typing import Any
 import pandas as pd
 
 from analysis.cloudwatch import parse_since
+from settings.lazy_imports import boto3_client
 from tuning.engine.reports import parse_report_line
 from tuning.engine.stats import nearest_rank
 
@@ -58,9 +59,7 @@ def fetch_report_lines(
     distribution needs thousands.
     """
     if client is None:
-        import boto3  # 173 ms to import (measured 2026-12-02): only a caller without a client pays it
-
-        client = boto3.client("logs")
+        client = boto3_client("logs")
     start = parse_since(start)
     kwargs: dict[str, Any] = {"logGroupName": log_group_name, "startTime": int(start.timestamp() * 1000)}
     if end is not None:

@@ -19,10 +19,10 @@ from analysis.sources import read_outputs
 from api import outputs as stack_outputs
 from api.files import give_umask_mode, write_text_atomically
 from api.outputs import OutputsError, running_local_outputs
+from settings.paths import REPO_ROOT
 from tuning.payloads import DEFAULT_MIX, parse_mix
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-NOTEBOOK = PROJECT_ROOT / "notebooks" / "power_tuning_analysis.ipynb"
+NOTEBOOK = REPO_ROOT / "notebooks" / "power_tuning_analysis.ipynb"
 EXECUTED_NAME = "power-tuning.ipynb"
 HTML_NAME = "power-tuning.html"
 EXIT_USAGE = 2
@@ -80,8 +80,8 @@ def notebook_parameters(args: argparse.Namespace) -> dict:
 
 def execute(parameters: dict, report_dir: Path, progress: bool = True) -> tuple[Path, Path]:
     """Execute the notebook into ``report_dir`` and export it; returns (notebook, html) paths."""
-    # nbconvert (1.7 s) and papermill (0.4 s) load only for a run (measured 2026-12-02): usage errors answer
-    # before a kernel could start.
+    # nbconvert and papermill load only for a run (README: import costs): usage errors answer before a kernel
+    # could start.
     import nbformat
     import papermill
     from nbconvert import HTMLExporter
@@ -96,7 +96,7 @@ def execute(parameters: dict, report_dir: Path, progress: bool = True) -> tuple[
             scratch,
             parameters=parameters,
             kernel_name="python3",
-            cwd=str(PROJECT_ROOT),
+            cwd=str(REPO_ROOT),
             progress_bar=progress,
         )
         exporter = HTMLExporter(embed_images=True)

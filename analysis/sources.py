@@ -20,6 +20,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from analysis import cloudwatch, executions, frames, logs
 from api import outputs as stack_outputs
+from settings.lazy_imports import boto3_client
 from tuning import results
 from tuning.outputs import load_outputs
 
@@ -123,18 +124,16 @@ def _newest_readable_results(results_dir: str | Path) -> tuple[Path | None, dict
 def aws_client(outputs: dict[str, Any], service: str) -> Any:
     """A boto3 client for the stack's region; for the local stack (outputs carry ``endpoint_url``) its
     emulator, with the emulator's dummy credentials so real ones never leave for a local endpoint."""
-    import boto3  # 173 ms to import (measured 2026-12-02): reports from results files alone never do
-
     endpoint = outputs.get("endpoint_url")
     if endpoint:
-        return boto3.client(
+        return boto3_client(
             service,
             endpoint_url=endpoint,
             region_name=outputs.get("region") or "us-east-1",
             aws_access_key_id="testing",
             aws_secret_access_key="testing",  # noqa: S106 -- the emulator's dummy, not a secret
         )
-    return boto3.client(service, region_name=outputs.get("region") or None)
+    return boto3_client(service, region_name=outputs.get("region") or None)
 
 
 @dataclass

@@ -15,6 +15,7 @@ from typing import Any
 
 from api.files import write_text_atomically
 from api.names import API_KEY_HEADER
+from settings.paths import LOCAL_DIR
 
 REQUIRED_KEYS = (
     "function_name",
@@ -26,7 +27,7 @@ REQUIRED_KEYS = (
 )
 AWS_RUN_KEYS = (*REQUIRED_KEYS, "state_machine_arn", "log_group_name")
 # One place for the local stack's file, absolute so that every tool finds it from any working directory.
-LOCAL_OUTPUTS = Path(__file__).resolve().parent.parent / ".local" / "outputs.json"
+LOCAL_OUTPUTS = LOCAL_DIR / "outputs.json"
 
 
 class OutputsError(ValueError):

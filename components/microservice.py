@@ -19,7 +19,7 @@ from api.table import IDEMPOTENCY_TABLE_PATH, load_table_keys, time_to_live_attr
 from components import iam
 from components.openapi_body import build_body
 from components.package import function_archive
-from components.settings import Settings
+from settings.rules import Settings
 
 ALARM_PERIOD_S = 300
 # One JSON object per request, with what ties a request to its Lambda invocation and its trace.

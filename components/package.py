@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pulumi
 
-from components.paths import FUNCTION_DIR
+from settings.paths import FUNCTION_DIR
 
 
 def _kept(name: str) -> bool:

@@ -7,7 +7,6 @@ import os
 import signal
 import sys
 import threading
-from collections.abc import Callable
 from pathlib import Path
 
 from api.outputs import LOCAL_OUTPUTS
@@ -15,6 +14,7 @@ from emulator.faults import FAULTS, fault_argument, latency_argument, seed_argum
 from emulator.limits import CPU_LIMITERS, CgroupError
 from emulator.local_stack import (
     LocalStack,
+    NotEmulatedError,
     PortInUseError,
     StackAlreadyRunningError,
     StackSettings,
@@ -22,28 +22,20 @@ from emulator.local_stack import (
 from emulator.moto_server import project_schemas
 from emulator.runtime import INIT_CPU_MODES, function_dir_argument
 from emulator.state import DurableState, StateError
+from settings.arguments import in_range
+from settings.aws_limits import MEMORY_MB
+from settings.rules import SettingsError
+from settings.stack_files import StackConfig, StackFileError, read_stack_settings
 
-
-def _bounded_int(low: int, high: int, describe: Callable[[str], str]) -> Callable[[str], int]:
-    """An argparse type for an integer in [low, high]; words and out-of-range values get one clear line."""
-
-    def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            value = low - 1
-        if not low <= value <= high:
-            raise argparse.ArgumentTypeError(describe(text))
-        return value
-
-    return parse
-
-
-_port = _bounded_int(0, 65535, lambda text: f"{text!r} is not a TCP port (0-65535; 0 picks a free one)")
-_environments = _bounded_int(
-    1, 64, lambda text: f"{text!r} is not a number of execution environments from 1 to 64"
+_port = in_range(int, 0, 65535, lambda text: f"{text!r} is not a TCP port (0-65535; 0 picks a free one)")
+_environments = in_range(
+    int, 1, 64, lambda text: f"{text!r} is not a number of execution environments from 1 to 64"
 )
-_memory = _bounded_int(128, 10240, lambda text: f"{text!r} is not a memory size in Lambda's 128-10240 MB")
+_memory = in_range(
+    int,
+    *MEMORY_MB,
+    lambda text: f"{text!r} is not a memory size in Lambda's {MEMORY_MB[0]}-{MEMORY_MB[1]} MB",
+)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -62,10 +54,17 @@ def _parser() -> argparse.ArgumentParser:
         "--port", type=_port, default=os.environ.get("PORT", "3000"), help="API port (env PORT; 3000)"
     )
     serve.add_argument(
+        "--stack",
+        default=None,
+        metavar="NAME",
+        help="serve with the settings of Pulumi.NAME.yaml (memory, timeout, throttling, CORS, auth mode, "
+        "architecture label), checked as `pulumi up` checks them (default: Pulumi.yaml's defaults)",
+    )
+    serve.add_argument(
         "--memory",
         type=_memory,
         default=None,
-        help="function memory in MB (default: memorySize in Pulumi.yaml)",
+        help="function memory in MB (default: the stack's memorySize)",
     )
     serve.add_argument(
         "--outputs",
@@ -102,7 +101,7 @@ def _parser() -> argparse.ArgumentParser:
         "--no-throttling",
         dest="throttling",
         action="store_false",
-        help="no stage rate/burst limits (Pulumi.yaml's throttleRateLimit/BurstLimit apply by default)",
+        help="no stage rate/burst limits (the stack's throttleRateLimit/BurstLimit apply by default)",
     )
     serve.add_argument("--quiet", action="store_true", help="no line per request")
     serve.add_argument(
@@ -144,12 +143,22 @@ def _access_line(method: str, path: str, status: int, elapsed_ms: float) -> None
     print(f"{method:6} {path} → {status} ({elapsed_ms:.1f} ms)", flush=True)
 
 
+def _stack_config(stack: str | None) -> StackConfig:
+    """The named stack's settings, or a usage error with the message `pulumi up` would give."""
+    try:
+        return read_stack_settings(stack)
+    except (StackFileError, SettingsError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        raise SystemExit(2) from None
+
+
 def _reload_line(file_name: str) -> None:
     print(f"function changed ({file_name}): new environments from now on", flush=True)
 
 
 def serve(args: argparse.Namespace) -> int:
     settings = StackSettings(
+        stack=_stack_config(args.stack),
         port=args.port,
         memory_mb=args.memory,
         outputs_path=args.outputs,
@@ -174,7 +183,11 @@ def serve(args: argparse.Namespace) -> int:
     # SIGHUP: the terminal closed. Stop as cleanly as on Ctrl-C, so no stale outputs file is left behind.
     for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(signum, lambda *_: stop.set())
-    stack = LocalStack(settings, on_request=None if args.quiet else _access_line, on_reload=_reload_line)
+    try:
+        stack = LocalStack(settings, on_request=None if args.quiet else _access_line, on_reload=_reload_line)
+    except NotEmulatedError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
     try:
         outputs = stack.start()
     except (PortInUseError, StackAlreadyRunningError, CgroupError) as error:
@@ -192,6 +205,16 @@ def serve(args: argparse.Namespace) -> int:
     if stack.faults.active:
         print(stack.faults.summary(), flush=True)
     return 0
+
+
+def _settings_line(stack: LocalStack) -> str:
+    """Which stack's settings are served, and those a client notices."""
+    bucket = stack.throttle
+    throttle = f"{bucket.rate:g} req/s, burst {bucket.burst}" if bucket is not None else "off"
+    return (
+        f"{stack.settings.stack.source}: throttling {throttle}, CORS {stack.cors_origin or 'off'}, "
+        f"timeout {stack.timeout_s:g} s, architecture {stack.architecture} (a label)"
+    )
 
 
 def _banner(stack: LocalStack, outputs: dict, outputs_path: Path) -> None:
@@ -214,10 +237,16 @@ def _banner(stack: LocalStack, outputs: dict, outputs_path: Path) -> None:
         if stack.faults.active or latency_ms
         else ""
     )
+    key = (
+        f"{outputs['api_key']}  (header x-api-key)"
+        if stack.auth_mode == "api_key"
+        else "none needed (authMode none)"
+    )
     print(
         f"local stack ready (Ctrl-C stops it)\n"
+        f"  settings   {_settings_line(stack)}\n"
         f"  API        {outputs['api_url']}  (routes from api/openapi.yaml)\n"
-        f"  API key    {outputs['api_key']}  (header x-api-key)\n"
+        f"  API key    {key}\n"
         f"  function   {outputs['function_name']}, {outputs['memory_size']} MB ({emulation or 'emulated'})\n"
         f"  runtime    {stack.emulation['runtime']}  (AWS's runtime interface client, .lambda-venv)\n"
         f"  AWS        {outputs['endpoint_url']}  (moto: DynamoDB, CloudWatch, Logs, Step Functions)\n"

@@ -20,6 +20,8 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
+from settings.arguments import in_range, whole
+
 logger = logging.getLogger(__name__)
 
 FAULTS = {
@@ -62,20 +64,12 @@ def fault_argument(text: str) -> tuple[str, float]:
     return name, _number(percent)
 
 
-def percent_argument(text: str) -> float:
-    """A percentage for every fault at once (chaos's ``--rate``)."""
-    if not 0 <= _number(text) <= 100:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a percentage from 0 to 100")
-    return _number(text)
+# A percentage for every fault at once (chaos's ``--rate``).
+percent_argument = in_range(float, 0, 100, lambda text: f"{text!r} is not a percentage from 0 to 100")
 
 
 def _whole(high: int, what: str) -> Callable[[str], int]:
-    def parse(text: str) -> int:
-        if not text.isdigit() or int(text) > high:  # ASCII digits only: no sign, no "²"
-            raise argparse.ArgumentTypeError(f"{text!r} is not {what} (a whole number from 0 to {high})")
-        return int(text)
-
-    return parse
+    return in_range(whole, 0, high, lambda text: f"{text!r} is not {what} (a whole number from 0 to {high})")
 
 
 seed_argument = _whole(2**32 - 1, "a seed")

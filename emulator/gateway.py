@@ -300,7 +300,8 @@ class LocalApiGateway:
             )
         route, path_parameters = matched
         presented_key = last_header(request.headers, API_KEY_HEADER)
-        key_required = operation.api_key_required and not http_api  # HTTP APIs have no API keys
+        # HTTP APIs have no API keys; a REST stack with authMode none has methods without one
+        key_required = operation.api_key_required and not http_api and self.front_door.auth_mode == "api_key"
         if http_api:
             authorization = last_header(request.headers, "authorization")
             refusal = _http_api_auth_refusal(self.front_door.auth_mode, authorization, request_id)
@@ -461,7 +462,7 @@ class _RequestHandler(BaseHTTPRequestHandler):
 
     protocol_version = "HTTP/1.1"
     # Headers and body leave in two writes; with Nagle on, the body waits for the client's delayed ACK
-    # (~40 ms per request on Linux), which measured 48 ms per warm GET for a 4 ms invocation.
+    # (Linux's delayed-ACK timer) on every keep-alive request.
     disable_nagle_algorithm = True
     server_version = "LocalApiGateway"
     sys_version = ""

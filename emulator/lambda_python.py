@@ -32,8 +32,8 @@ from pathlib import Path
 
 from api.files import write_text_atomically
 from api.names import LAMBDA_RUNTIME
+from settings.paths import REPO_ROOT
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
 REQUIREMENTS = Path(__file__).with_name("lambda-runtime") / "requirements.txt"
 VENVS = REPO_ROOT / ".lambda-venv"
 _VERSION = LAMBDA_RUNTIME.removeprefix("python")  # "3.13"

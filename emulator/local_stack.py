@@ -8,7 +8,6 @@ them in reverse order — the outputs file goes too, so no tool is ever pointed 
 from __future__ import annotations
 
 import errno
-import functools
 import json
 import secrets
 import string
@@ -17,8 +16,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-
-import yaml
 
 from api.names import ALIAS, DEFAULT_REGION, LOCAL_ACCOUNT_ID, LOCAL_FUNCTION_NAME, LOCAL_TABLE_NAME, STAGE
 from api.outputs import LOCAL_OUTPUTS, remove_outputs_if_ours, url_answers, write_outputs
@@ -30,8 +27,8 @@ from emulator.moto_server import MotoServer, aws_env
 from emulator.reload import FunctionWatcher
 from emulator.telemetry import MeteredInvoker, Telemetry
 from emulator.throttling import TokenBucket
-
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+from settings.paths import FUNCTION_DIR
+from settings.stack_files import StackConfig, read_stack_settings
 
 
 class PortInUseError(RuntimeError):
@@ -42,49 +39,36 @@ class StackAlreadyRunningError(RuntimeError):
     """Another local stack owns the outputs file and still answers: two stacks must not share it."""
 
 
-@functools.cache
-def _pulumi_config() -> dict[str, Any]:
-    """Pulumi.yaml's typed config (read once); empty when the file is missing or unreadable."""
-    try:
-        project = yaml.safe_load((PROJECT_ROOT / "Pulumi.yaml").read_text(encoding="utf-8")) or {}
-    except (OSError, yaml.YAMLError):
-        return {}
-    return project.get("config") or {}
-
-
-def pulumi_default(key: str, fallback: Any) -> Any:
-    """A config default from Pulumi.yaml, so the local stack runs the function as the prod stack would."""
-    config = _pulumi_config()
-    entry = config.get(key, config.get(f"serverless-crud:{key}"))
-    if isinstance(entry, dict):
-        return entry.get("default", entry.get("value", fallback))
-    return fallback if entry is None else entry
+class NotEmulatedError(ValueError):
+    """The stack's settings ask for something the local stack cannot stand in for."""
 
 
 @dataclass
 class StackSettings:
-    """What ``make serve`` can change; everything else mirrors the prod stack."""
+    """What ``make serve`` can change; the rest is the named stack's settings (``--stack``), as `pulumi up`
+    reads them."""
 
     host: str = "127.0.0.1"
     port: int = 3000  # 0 picks a free port (tests, demo)
-    memory_mb: int | None = None  # None → Pulumi.yaml's memorySize default
+    stack: StackConfig = field(default_factory=lambda: read_stack_settings(None))  # the project defaults
+    memory_mb: int | None = None  # None → the stack's memorySize
     function_name: str = LOCAL_FUNCTION_NAME
     table_name: str = LOCAL_TABLE_NAME
     outputs_path: Path = LOCAL_OUTPUTS
-    function_dir: Path = PROJECT_ROOT / "function"  # another package (bench/tutorial_function) to compare
+    function_dir: Path = FUNCTION_DIR  # another package (bench/tutorial_function) to compare
     max_environments: int = 4
     init_cpu: str = "boost"
     cpu_limiter: str = "auto"
-    throttling: bool = True  # the stage's rate and burst limits from Pulumi.yaml; off to measure the function
-    timeout_s: float | None = None  # None → Pulumi.yaml's timeout default
+    throttling: bool = True  # the stack's stage rate and burst limits; off to measure the function
+    timeout_s: float | None = None  # None → the stack's timeout
     faults: dict[str, float] = field(default_factory=dict)  # fault name → percent (emulator.faults.FAULTS)
     fault_seed: int | None = None  # None: a random seed, printed so the run can be repeated
     dynamodb_latency_ms: int = 0  # added to each of the function's DynamoDB requests
     reload: bool = False  # serve edits to the function's code without a restart (make serve; off to measure)
     state_dir: Path | None = None  # keep the tables there across restarts and crashes (None: memory only)
     api_key: str | None = None  # None: a new key each start; a restart on the same state may keep the old one
-    api_type: str = "rest"  # the stack's apiType: "rest" (API keys) or "http" (payload 2.0)
-    auth_mode: str = "api_key"  # the stack's authMode; on http: "none", "iam" or "jwt"
+    api_type: str = "rest"  # the front door: "rest" (API keys) or "http" (payload 2.0)
+    auth_mode: str | None = None  # None → the stack's authMode; on http: "none", "iam" or "jwt"
 
 
 class LocalStack:
@@ -100,10 +84,20 @@ class LocalStack:
         self.settings = settings
         self._on_reload = on_reload
         self._watcher: FunctionWatcher | None = None
-        self.memory_mb = int(settings.memory_mb or pulumi_default("memorySize", 1024))
-        self.architecture = str(pulumi_default("architecture", "arm64"))
-        cors_origin = str(pulumi_default("corsAllowOrigin", "*"))
-        self.cors_origin = cors_origin or None  # "" turns CORS off, as in the Pulumi program
+        stack = settings.stack.settings
+        self.memory_mb = settings.memory_mb or stack.memory_size
+        self.architecture = stack.architecture  # a label: the emulator runs the host's instruction set
+        self.cors_origin = stack.cors_allow_origin
+        self.front_door = FrontDoor(settings.api_type, settings.auth_mode or stack.auth_mode)
+        if self.front_door.auth_mode == "iam" and not self.front_door.http:
+            raise NotEmulatedError(
+                f"{settings.stack.source} sets authMode iam, which the local gateway cannot check on REST "
+                f"(SigV4 needs AWS's signing keys): serve another stack, or without --stack (api_key)"
+            )
+        self.auth_mode = self.front_door.auth_mode
+        self.timeout_s = settings.timeout_s or float(stack.timeout)
+        self.throttle = self._stage_throttle()  # the stage's rate and burst limits; None = unlimited
+        # With authMode none the key only marks the outputs file as this stack's (remove_outputs_if_ours).
         # As API Gateway makes them: 40 letters and digits (token_urlsafe's could start with "-", which a
         # command line then reads as an option, e.g. `make load API_KEY=-…`).
         self.api_key = settings.api_key or "".join(
@@ -129,8 +123,8 @@ class LocalStack:
             api_key=self.api_key,
             invoke=self._not_ready,
             cors_origin=self.cors_origin,
-            throttle=self._stage_throttle(),
-            front_door=FrontDoor(self.settings.api_type, self.settings.auth_mode),
+            throttle=self.throttle,
+            front_door=self.front_door,
         )
         try:
             self._server = GatewayHttpServer(
@@ -151,8 +145,8 @@ class LocalStack:
         return self.outputs
 
     def _start_backends(self, gateway: LocalApiGateway) -> None:
-        # boto3 (173 ms) and the runtime (190 ms) load only once the ports are taken (measured 2026-12-02):
-        # usage errors and a port already in use answer at once.
+        # boto3 and the runtime load only once the ports are taken: usage errors and a taken port answer
+        # at once (README: import costs).
         import boto3
 
         from emulator.runtime import LambdaRuntime
@@ -192,7 +186,7 @@ class LocalStack:
             init_cpu=self.settings.init_cpu,
             cpu_limiter=self.settings.cpu_limiter,
             max_environments=self.settings.max_environments,
-            timeout_s=self.settings.timeout_s or float(pulumi_default("timeout", 10)),
+            timeout_s=self.timeout_s,
             faults=self.faults if self.faults.active else None,
         )
         gateway.invoke = MeteredInvoker(self._runtime.invoke, self._telemetry)
@@ -211,8 +205,8 @@ class LocalStack:
     def _stage_throttle(self) -> TokenBucket | None:
         if not self.settings.throttling:
             return None
-        rate = float(pulumi_default("throttleRateLimit", 100))
-        return TokenBucket(rate, int(pulumi_default("throttleBurstLimit", 200)))
+        stack = self.settings.stack.settings
+        return TokenBucket(float(stack.throttle_rate_limit), stack.throttle_burst_limit)
 
     def _function_environment(self, endpoint: str) -> dict[str, str]:
         """What the Pulumi component gives the function (with a cursor key made at start), on the emulator."""
@@ -234,7 +228,7 @@ class LocalStack:
             "api_url": f"http://{self.settings.host}:{port}/{STAGE}",
             "api_key": self.api_key,  # also what marks the outputs file as this stack's (see stop)
             "api_type": self.settings.api_type,
-            "auth_mode": self.settings.auth_mode,
+            "auth_mode": self.auth_mode,
             "function_name": name,
             "function_arn": function_arn,
             "alias_arn": f"{function_arn}:{ALIAS}",

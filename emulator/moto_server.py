@@ -34,6 +34,7 @@ from typing import Any
 
 from api.names import DEFAULT_REGION
 from emulator.state import DurableState, StateError, key_of
+from settings.paths import REPO_ROOT
 
 READY_PREFIX = "READY "
 _PERCENTILE = re.compile(r"p(\d{1,2}(?:\.\d+)?)")
@@ -73,7 +74,7 @@ def cloudwatch_percentile(values: list[float], percentile: float) -> float | Non
 def _patch_moto(state: DurableState | None = None) -> None:
     """Teach moto's CloudWatch the ``pNN`` statistics and let Step Functions run definitions; with ``state``,
     journal every DynamoDB write it applies (inside the lock that makes requests atomic: in their order)."""
-    # moto loads only in the server's own process: importing its server takes 1.3 s (measured 2026-12-02).
+    # moto loads only in the server's own process: importing its server is slow (README: import costs).
     from moto.cloudwatch import models as cloudwatch_models
     from moto.core.config import default_user_config
 
@@ -395,7 +396,6 @@ class MotoServer:
         self._stderr = tempfile.TemporaryFile(mode="w+")  # noqa: SIM115 (closed by stop())
 
     def start(self) -> str:
-        project_root = Path(__file__).resolve().parent.parent
         self._process = subprocess.Popen(
             [
                 sys.executable,
@@ -408,7 +408,7 @@ class MotoServer:
                 "--child",
                 *(["--state", str(self.state_dir)] if self.state_dir is not None else []),
             ],
-            cwd=project_root,
+            cwd=REPO_ROOT,
             stdout=subprocess.PIPE,
             stderr=self._stderr,
             text=True,

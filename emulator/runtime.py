@@ -46,9 +46,7 @@ from emulator.runtime_api import (
     RuntimeApi,
     Started,
 )
-
-REPO_ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_FUNCTION_DIR = REPO_ROOT / "function"
+from settings.paths import FUNCTION_DIR
 
 
 def check_function_dir(function_dir: Path, handler: str = HANDLER) -> None:
@@ -485,7 +483,7 @@ class LambdaRuntime:
         function_name: str,
         memory_mb: int,
         environment: dict[str, str],
-        function_dir: Path = DEFAULT_FUNCTION_DIR,
+        function_dir: Path = FUNCTION_DIR,
         handler: str = HANDLER,
         timeout_s: float = 30.0,
         init_cpu: str = "boost",

@@ -55,6 +55,7 @@ from emulator.faults import FAULTS, fault_argument, latency_argument, percent_ar
 from emulator.local_stack import LocalStack, StackSettings
 from emulator.moto_server import aws_env
 from emulator.runtime import function_dir_argument
+from settings.arguments import in_range
 
 MAX_TRIES = 6  # per logical operation: after that the client gives up on it (and says so in the ledger)
 BACKOFF_BASE_S, BACKOFF_CAP_S = 0.05, 2.0
@@ -538,17 +539,14 @@ class SharedIds:
 # --- the run --------------------------------------------------------------------------------------------
 
 
-def _positive(kind: type, what: str, high: float) -> Callable[[str], Any]:
-    def parse(text: str) -> Any:
-        try:
-            value = kind(text)
-        except ValueError:
-            value = 0
-        if not 0 < value <= high:
-            raise argparse.ArgumentTypeError(f"{text!r} is not {what} (more than 0, at most {high:g})")
-        return value
-
-    return parse
+def _positive(kind: Callable[[str], Any], what: str, high: float) -> Callable[[str], Any]:
+    return in_range(
+        kind,
+        0,
+        high,
+        lambda text: f"{text!r} is not {what} (more than 0, at most {high:g})",
+        low_included=False,
+    )
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -27,13 +27,14 @@ import psutil
 from api.names import DEFAULT_STACK
 from api.outputs import auth_headers
 from emulator.children import GRACE_S, let_child_stop
-from emulator.local_stack import PROJECT_ROOT, LocalStack, StackSettings
+from emulator.local_stack import LocalStack, StackSettings
+from settings.aws_limits import MEMORY_MB
+from settings.paths import LOCAL_DIR, REPO_ROOT, REPORTS_DIR, RESULTS_DIR
 from tuning.cli import num_argument, power_values_argument
 from tuning.engine.inputs import DEFAULT_POWER_VALUES, MIN_NUM
 
-DEMO_OUTPUTS = PROJECT_ROOT / ".local" / "demo" / "outputs.json"
-RESULTS_DIR = PROJECT_ROOT / "results"
-REPORT_PATH = PROJECT_ROOT / "reports" / "power-tuning.html"
+DEMO_OUTPUTS = LOCAL_DIR / "demo" / "outputs.json"
+REPORT_PATH = REPORTS_DIR / "power-tuning.html"
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report Ctrl-C
 
 
@@ -46,7 +47,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--power-values",
         type=power_values_argument,
         default=list(DEFAULT_POWER_VALUES),
-        help="memory sizes to tune (MB, comma-separated, 128-10240)",
+        help=f"memory sizes to tune (MB, comma-separated, {MEMORY_MB[0]}-{MEMORY_MB[1]})",
     )
     parser.add_argument(
         "--num", type=num_argument, default=20, help=f"invocations per memory size (at least {MIN_NUM}; 20)"
@@ -189,7 +190,7 @@ def run_scenario(client: ApiClient, refused: int = 403) -> None:
 def _run_step(title: str, command: list[str], *, grace_s: float = GRACE_S) -> None:
     """Run one CLI step with its own progress output on this terminal; fail the demo if it fails."""
     print(f"\n{title}\n  $ {' '.join(command)}", flush=True)
-    process = subprocess.Popen(command, cwd=PROJECT_ROOT)
+    process = subprocess.Popen(command, cwd=REPO_ROOT)
     try:
         returncode = process.wait()
     except KeyboardInterrupt:
@@ -260,8 +261,8 @@ def run(args: argparse.Namespace) -> int:
             power, sentence = _recommendation(results)
             print(
                 f"\nRecommendation: {sentence}\n"
-                f"  results  {results.relative_to(PROJECT_ROOT)}\n"
-                f"  report   {REPORT_PATH.relative_to(PROJECT_ROOT)}\n"
+                f"  results  {results.relative_to(REPO_ROOT)}\n"
+                f"  report   {REPORT_PATH.relative_to(REPO_ROOT)}\n"
                 f"  apply    pulumi config set memorySize {power} -s {DEFAULT_STACK} && pulumi up"
                 "  (after tuning on AWS)"
             )

@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import ipaddress
 import json
-import math
 import os
 import re
 import subprocess
@@ -29,13 +28,15 @@ from pathlib import Path
 from api.names import API_KEY_HEADER
 from api.outputs import LOCAL_OUTPUTS, auth_headers, url_answers
 from emulator.children import let_child_stop
-from emulator.local_stack import PROJECT_ROOT, LocalStack, StackSettings
+from emulator.local_stack import LocalStack, StackSettings
 from programs.steps import StepPlan, percentile, read_steps, step_report
+from settings.arguments import in_range, whole
+from settings.paths import LOCAL_DIR, REPO_ROOT, REPORTS_DIR
 from tuning.payloads import DEFAULT_MIX, parse_mix
 
-REPORT_DIR = PROJECT_ROOT / "reports" / "load"
+REPORT_DIR = REPORTS_DIR / "load"
 LOCUSTFILE = Path(__file__).resolve().parent / "locustfile.py"
-PRIVATE_OUTPUTS = PROJECT_ROOT / ".local" / "load" / "outputs.json"  # a private stack, for this run only
+PRIVATE_OUTPUTS = LOCAL_DIR / "load" / "outputs.json"  # a private stack, for this run only
 MAX_USERS = 200
 MAX_DURATION_S = 30 * 60
 MAX_REQUESTS = 1_000_000
@@ -64,9 +65,10 @@ def parse_duration(text: str) -> int:
 
 
 def _bounded_integer(name: str, text: str, low: int, high: int) -> int:
-    if not text.strip().isdigit() or not low <= int(text) <= high:
-        raise UsageError(f"{name} must be an integer from {low} to {high}, got {text!r}")
-    return int(text)
+    def message(given: str) -> str:
+        return f"{name} must be an integer from {low} to {high}, got {given!r}"
+
+    return in_range(lambda given: whole(given.strip()), low, high, message, error=UsageError)(text)
 
 
 def _users(text: str) -> int:
@@ -193,13 +195,10 @@ def summarize(stats_json: Path, duration_s: float) -> list[str]:
 
 
 def _number(name: str, text: str, low: float, high: float, unit: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = math.nan
-    if not low <= value <= high:  # NaN fails too
-        raise UsageError(f"{name} must be a number of {unit} from {low:g} to {high:g}, got {text!r}")
-    return value
+    def message(given: str) -> str:
+        return f"{name} must be a number of {unit} from {low:g} to {high:g}, got {given!r}"
+
+    return in_range(float, low, high, message, error=UsageError)(text)
 
 
 def _step_plan(args: argparse.Namespace, users: int, duration_s: int) -> StepPlan:
@@ -251,7 +250,7 @@ def run(args: argparse.Namespace) -> int:
             "LOAD_AUTH_HEADERS": json.dumps(auth),
             "LOAD_MIX": args.mix,
             "LOAD_USER_RATE": str(user_rate),
-            "PYTHONPATH": str(PROJECT_ROOT),
+            "PYTHONPATH": str(REPO_ROOT),
         }
         pace = f"{user_rate:g} requests/s each" if user_rate else "back to back"
         if plan is None:  # either way a shape in the locustfile sets the users and ends the run
@@ -312,7 +311,7 @@ def _report_steps(steps_file: Path, plan: StepPlan) -> int:
 def _run_locust(command: list[str], environment: dict[str, str], duration_s: int) -> tuple[int, bool]:
     """Locust's exit code, and whether Ctrl-C ended it early (it then stops its users and still writes its
     reports, which ``subprocess.run`` would cut short with SIGKILL)."""
-    process = subprocess.Popen(command, cwd=PROJECT_ROOT, env=environment)
+    process = subprocess.Popen(command, cwd=REPO_ROOT, env=environment)
     try:
         return process.wait(timeout=duration_s + LOCUST_OVERRUN_S), False
     except subprocess.TimeoutExpired:

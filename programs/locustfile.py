@@ -125,7 +125,7 @@ elif os.environ.get("LOAD_DURATION_S"):
     class ConstantShape(LoadTestShape):
         """``LOAD_USERS`` users until ``LOAD_DURATION_S`` has passed since they started. Timed here, not by
         ``--run-time``: gevent's clock stands still while locust imports, and ``--run-time`` fired early by
-        that much (a 3 s run lasted 0.85 s after its users started on the loaded 2-core VM)."""
+        that much (README: figures behind the code)."""
 
         users = int(os.environ["LOAD_USERS"])
         duration_s = float(os.environ["LOAD_DURATION_S"])

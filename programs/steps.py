@@ -21,7 +21,7 @@ class StepPlan:
 
     first_users: int = 2
     step_users: int = 2
-    step_s: int = 15  # 10 s measured: p99 of ~200 requests at 20 req/s, not of the slowest one or two
+    step_s: int = 15  # long enough for a p99 of many requests, not of the slowest one or two
     max_users: int = 200
     max_s: int = 300
     max_requests: int = 200_000
@@ -31,7 +31,7 @@ class StepPlan:
     @property
     def settle_s(self) -> int:
         """The first seconds of a step that are not measured: its users just started, and the environments
-        they need, whose cold starts took up to 3 s on the loaded 2-core VM. Half a step, at most 5 s."""
+        they need, whose cold starts take seconds on a loaded machine. Half a step, at most 5 s."""
         return min(5, self.step_s // 2)
 
     def users(self, index: int) -> int:

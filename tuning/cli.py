@@ -7,6 +7,7 @@ Power Tuning's autoOptimize is never used: the stack's config stays the one sour
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -15,6 +16,9 @@ from typing import Any
 from api.events import payload_format_of
 from api.names import DEFAULT_REGION, LOCAL_ACCOUNT_ID, LOCAL_FUNCTION_NAME
 from api.outputs import AWS_RUN_KEYS, LOCAL_OUTPUTS, OutputsError, running_local_outputs
+from settings.arguments import in_range, whole
+from settings.aws_limits import MEMORY_MB
+from settings.stack_files import read_stack_settings
 from tuning.compare import DEFAULT_MAX_REGRESSION, CompareError, compare_files
 from tuning.engine.analyzer import DEFAULT_BALANCED_WEIGHT, STRATEGIES
 from tuning.engine.confidence import METRICS
@@ -28,10 +32,15 @@ from tuning.runners.local import CPU_LIMITERS, INIT_CPU_MODES, check_function_di
 from tuning.runners.rounds import AUTO, DEFAULT_MAX_NUM, DEFAULT_PRECISION, Sampling, first_num
 
 DEFAULT_POWER_VALUES_TEXT = ",".join(map(str, DEFAULT_POWER_VALUES))
-# Without stack outputs the local runner tunes a private function; it is priced like the stack's default.
+# Without stack outputs the local runner tunes a private function (priced as in _local_defaults).
 LOCAL_FUNCTION_ARN = f"arn:aws:lambda:{DEFAULT_REGION}:{LOCAL_ACCOUNT_ID}:function:{LOCAL_FUNCTION_NAME}"
-LOCAL_DEFAULTS = {"function_name": LOCAL_FUNCTION_NAME, "region": DEFAULT_REGION, "architecture": "arm64"}
 EXIT_USAGE, EXIT_FAILED, EXIT_INTERRUPTED = 2, 1, 130  # 130 = 128 + SIGINT, as shells report Ctrl-C
+
+
+def _local_defaults() -> dict[str, str]:
+    """What a local run without stack outputs is labelled and priced as: the project's architecture."""
+    architecture = read_stack_settings(None).settings.architecture
+    return {"function_name": LOCAL_FUNCTION_NAME, "region": DEFAULT_REGION, "architecture": architecture}
 
 
 def power_values_argument(text: str) -> list[int]:
@@ -46,9 +55,12 @@ def power_values_argument(text: str) -> list[int]:
 
 def num_argument(text: str) -> int:
     """An argparse type for ``--num`` (this CLI and the demo): Power Tuning's minimum of 5 invocations."""
-    if not text.strip().isdigit() or int(text) < MIN_NUM:
-        raise argparse.ArgumentTypeError(f"must be an integer of at least {MIN_NUM}, got {text!r}")
-    return int(text)
+    return in_range(
+        lambda given: whole(given.strip()),
+        MIN_NUM,
+        math.inf,
+        lambda given: f"must be an integer of at least {MIN_NUM}, got {given!r}",
+    )(text)
 
 
 def num_or_auto_argument(text: str) -> int | str:
@@ -65,17 +77,13 @@ def num_or_auto_argument(text: str) -> int | str:
 
 def _number(low: float, high: float, *, low_included: bool = True) -> Callable[[str], float]:
     """An argparse type for a number within [low, high] (or (low, high]); NaN and words are refused."""
-
-    def parse(text: str) -> float:
-        try:
-            value = float(text)
-        except ValueError:
-            value = float("nan")
-        if not (low <= value if low_included else low < value) or not value <= high:
-            raise argparse.ArgumentTypeError(f"must be a number from {low:g} to {high:g}, got {text!r}")
-        return value
-
-    return parse
+    return in_range(
+        float,
+        low,
+        high,
+        lambda text: f"must be a number from {low:g} to {high:g}, got {text!r}",
+        low_included=low_included,
+    )
 
 
 def _mix(text: str) -> dict[str, int]:
@@ -99,7 +107,8 @@ def add_run_arguments(run: argparse.ArgumentParser) -> None:
         "--power-values",
         type=power_values_argument,
         default=list(DEFAULT_POWER_VALUES),
-        help=f"memory sizes in MB, comma-separated, 128-10240 (default {DEFAULT_POWER_VALUES_TEXT})",
+        help=f"memory sizes in MB, comma-separated, {MEMORY_MB[0]}-{MEMORY_MB[1]} "
+        f"(default {DEFAULT_POWER_VALUES_TEXT})",
     )
     run.add_argument(
         "--num",
@@ -271,7 +280,7 @@ def command_run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> in
         except ValueError as error:
             parser.error(f"--function-dir: {error}")
     outputs = _read_outputs(parser, args)
-    facts = {**LOCAL_DEFAULTS, **(outputs or {})}
+    facts = {**_local_defaults(), **(outputs or {})}
     args.sampling = Sampling(
         None if args.num == AUTO else args.num,
         precision=DEFAULT_PRECISION if args.precision is None else args.precision / 100,

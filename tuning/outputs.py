@@ -15,11 +15,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from api.outputs import REQUIRED_KEYS, OutputsError, check_outputs, read_outputs_file
+from settings.paths import REPO_ROOT
 
 if TYPE_CHECKING:
     from pulumi.automation import CommandError, LocalWorkspace, PulumiCommand
 
-PROJECT_DIR = Path(__file__).resolve().parents[1]  # Pulumi.yaml and Pulumi.<stack>.yaml
 MEMORY_KEY = "memorySize"
 
 
@@ -44,7 +44,7 @@ def pulumi_cli() -> PulumiCommand:
 def _workspace() -> LocalWorkspace:
     from pulumi.automation import LocalWorkspace
 
-    return LocalWorkspace(work_dir=str(PROJECT_DIR), pulumi_command=pulumi_cli())
+    return LocalWorkspace(work_dir=str(REPO_ROOT), pulumi_command=pulumi_cli())
 
 
 def _cli_message(error: CommandError) -> str:

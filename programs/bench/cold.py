@@ -15,6 +15,7 @@ faster warm at 128 MB.
 from __future__ import annotations
 
 import argparse
+import math
 import random
 import statistics
 import sys
@@ -25,10 +26,11 @@ from tqdm import tqdm
 from emulator.limits import CPU_LIMITERS, plan_limits
 from emulator.runtime import INIT_CPU_MODES, Invocation, LambdaRuntime
 from emulator.table import dynamodb_client, private_table
+from settings.arguments import in_range
+from settings.aws_limits import MEMORY_MB
+from settings.paths import FUNCTION_DIR
 
-ROOT = Path(__file__).resolve().parents[2]
-
-FUNCTIONS = {"ours": ROOT / "function", "tutorial": Path(__file__).resolve().parent / "tutorial_function"}
+FUNCTIONS = {"ours": FUNCTION_DIR, "tutorial": Path(__file__).resolve().parent / "tutorial_function"}
 TABLE = "bench-items"
 ITEM_ID = "bench-1"
 EVENT = {"operation": "read", "payload": {"Key": {"id": ITEM_ID}}}
@@ -41,16 +43,13 @@ def _sizes(text: str) -> list[int]:
         sizes = [int(part) for part in text.split(",") if part.strip()]
     except ValueError:
         raise argparse.ArgumentTypeError(f"sizes must be comma-separated integers, got {text!r}") from None
-    if not sizes or any(not 128 <= size <= 10240 for size in sizes):
-        raise argparse.ArgumentTypeError("sizes must be Lambda memory sizes from 128 to 10240 MB")
+    low, high = MEMORY_MB
+    if not sizes or any(not low <= size <= high for size in sizes):
+        raise argparse.ArgumentTypeError(f"sizes must be Lambda memory sizes from {low} to {high} MB")
     return sizes
 
 
-def _positive(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError("must be at least 1")
-    return value
+_positive = in_range(int, 1, math.inf, lambda text: f"must be at least 1, got {text!r}")
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import http.client
 import json
+import math
 import statistics
 import sys
 import tempfile
@@ -20,6 +21,7 @@ from pathlib import Path
 from analysis.sources import aws_client
 from api.names import STAGE
 from emulator.local_stack import LocalStack, StackSettings
+from settings.arguments import in_range, whole
 from tuning.engine.reports import parse_report_line
 from tuning.engine.stats import nearest_rank
 
@@ -49,11 +51,13 @@ def _report_durations(outputs: dict, count: int) -> list[float]:
     return [report["duration_ms"] for report in reports if report is not None]
 
 
-def _count(text: str) -> int:
-    """At least one timed request: the medians of none would end the run with a StatisticsError."""
-    if not text.strip().isdigit() or int(text) < 1:
-        raise argparse.ArgumentTypeError(f"must be a whole number of requests, at least 1, got {text!r}")
-    return int(text)
+# At least one timed request: the medians of none would end the run with a StatisticsError.
+_count = in_range(
+    lambda text: whole(text.strip()),
+    1,
+    math.inf,
+    lambda text: f"must be a whole number of requests, at least 1, got {text!r}",
+)
 
 
 def main() -> int:

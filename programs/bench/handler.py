@@ -35,12 +35,10 @@ from api.events import HTTP_PAYLOAD, REST_PAYLOAD, PayloadFormat
 from api.names import CURSOR_KEY_VARIABLE, IDEMPOTENCY_TABLE_VARIABLE, idempotency_table_name
 from emulator.moto_server import apply_aws_env, running_moto
 from emulator.table import create_table
+from settings.paths import FUNCTION_DIR
 from tuning.engine.stats import nearest_rank
 from tuning.payloads import proxy_event
 
-ROOT = Path(__file__).resolve().parents[2]
-
-FUNCTION_DIR = ROOT / "function"
 TUTORIAL_APP = Path(__file__).resolve().parent / "tutorial_function" / "app.py"
 TABLE = "bench-items"
 BENCH_KEY = {CURSOR_KEY_VARIABLE: "bench-cursor-key"}  # init as deployed: with a key (no warning)

@@ -105,12 +105,24 @@ SHORT_RUN = ["--duration", "3", "--requests", "400", "--clients", "4", "--seed",
 
 @pytest.mark.slow
 def test_a_short_run_under_faults_finds_no_violation(capsys: pytest.CaptureFixture[str]) -> None:
-    assert chaos.main([*SHORT_RUN, "--rate", "10"]) == 0
+    assert chaos.main([*SHORT_RUN, "--rate", "10", "--no-crash"]) == 0
     out = capsys.readouterr().out
     assert "  violations   0" in out
     faults_line = next(line for line in out.splitlines() if line.startswith("  faults "))
     assert "dynamodb-throttle" in faults_line
     assert "  statuses     " in out
+
+
+@pytest.mark.slow
+def test_a_crash_and_restart_on_the_same_state_loses_no_acknowledged_write(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert chaos.main([*SHORT_RUN, "--rate", "0", "--duration", "4"]) == 0
+    out = capsys.readouterr().out
+    assert "  violations   0" in out
+    crash_line = next(line for line in out.splitlines() if line.startswith("  crash "))
+    assert "restarted on the same state" in crash_line
+    assert "kill -9 of 0 " not in crash_line  # it did kill the stack's processes
 
 
 @pytest.mark.slow
@@ -130,7 +142,10 @@ def test_a_function_that_acknowledges_writes_it_did_not_make_fails_the_audit(
             " 'isBase64Encoded': False}\n"
             "    return _serve(event, context)\n"
         )
-    assert chaos.main([*SHORT_RUN, "--rate", "0", "--function-dir", str(broken)]) == chaos.EXIT_VIOLATIONS
+    assert (
+        chaos.main([*SHORT_RUN, "--rate", "0", "--no-crash", "--function-dir", str(broken)])
+        == chaos.EXIT_VIOLATIONS
+    )
     out = capsys.readouterr().out
     assert "  violations   0" not in out
     assert "but the item is gone and no delete was made" in out

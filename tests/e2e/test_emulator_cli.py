@@ -49,6 +49,7 @@ def restored_signal_handlers() -> Iterator[None]:
             ["serve", "--dynamodb-latency-ms", "fast"],
             "argument --dynamodb-latency-ms: 'fast' is not a latency",
         ),
+        (["serve", "--stack", "nope"], "error: no stack file Pulumi.nope.yaml"),
         (["demo", "--power-values", "64"], "argument --power-values: Power values must be integers"),
         (["demo", "--power-values", "128,x"], "argument --power-values:"),
         (["demo", "--num", "2"], "argument --num: must be an integer of at least 5, got '2'"),

@@ -222,6 +222,7 @@ def test_ctrl_c_while_polling_says_the_execution_keeps_running() -> None:
         "region": "us-east-1",
         "function_name": "crud-fn",
         "state_machine_arn": "arn:sm",
+        "architecture": "arm64",
         "memory_size": 1024,
     }
     execution_input = build_execution_input(ARN, power_values=[128], num=5, payload={})

@@ -9,7 +9,6 @@ import pytest
 
 from tests.support import fake_pulumi
 from tuning.outputs import (
-    PROJECT_DIR,
     REQUIRED_KEYS,
     OutputsError,
     PulumiMissingError,
@@ -17,6 +16,9 @@ from tuning.outputs import (
     load_outputs,
     set_memory_size,
 )
+
+PROJECT_DIR = Path(__file__).resolve().parents[2]  # where Pulumi.yaml is
+assert (PROJECT_DIR / "Pulumi.yaml").is_file()
 
 OUTPUTS = {
     "function_name": "crud",

@@ -56,8 +56,8 @@ def _resample_rows(cold: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """``RESAMPLES`` rows of invocation indices drawn with replacement, cold starts among cold starts and warm
     invocations among warm ones (a stratified bootstrap). A rerun has as many cold starts as this run (one per
     new environment), so a resample must too: drawn freely, 3 of 10 invocations would be the one cold start in
-    7% of resamples, beyond what the trimming drops, and a local run's 128 MB interval grew from 34–55 ms to
-    34–256 ms on that alone."""
+    7% of resamples, beyond what the trimming drops, and widen a local run's interval on that alone (README:
+    figures behind the code)."""
     columns = []
     for stratum in (np.flatnonzero(cold), np.flatnonzero(~cold)):
         if stratum.size:

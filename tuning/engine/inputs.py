@@ -6,8 +6,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from settings.aws_limits import MEMORY_MB
+
 MIN_NUM = 5  # the tool's executor refuses fewer invocations per size ("Missing num or num below 5")
-MIN_MEMORY_MB, MAX_MEMORY_MB = 128, 10240  # what Lambda accepts as MemorySize
 DEFAULT_POWER_VALUES = (128, 256, 512, 1024, 1536, 3008)  # the tool's deploy-time default
 ALL_POWER_VALUES = tuple(range(128, 3009, 64))  # powerValues "ALL"
 
@@ -30,18 +31,13 @@ def check_num(num: object) -> int:
 
 
 def check_power_values(power_values: Sequence[int]) -> None:
-    """Memory sizes Lambda accepts (128–10240 MB, integers), at least one, no repeats."""
+    """Memory sizes Lambda accepts (``MEMORY_MB``, integers), at least one, no repeats."""
+    low, high = MEMORY_MB
     if not power_values:
         raise ValueError("powerValues must list at least one memory size")
     for value in power_values:
-        if (
-            isinstance(value, bool)
-            or not isinstance(value, int)
-            or not MIN_MEMORY_MB <= value <= MAX_MEMORY_MB
-        ):
-            raise ValueError(
-                f"Power values must be integers from {MIN_MEMORY_MB} to {MAX_MEMORY_MB}, got {value!r}"
-            )
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+            raise ValueError(f"Power values must be integers from {low} to {high}, got {value!r}")
     if len(set(power_values)) != len(power_values):
         raise ValueError(f"Power values must not repeat: {list(power_values)}")
 

@@ -19,6 +19,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from tqdm import tqdm
 
 from api.names import ALIAS
+from settings.lazy_imports import boto3_client
 from tuning.engine.analyzer import DEFAULT_BALANCED_WEIGHT, STRATEGIES, is_failed_output
 from tuning.engine.inputs import check_num, check_power_values, order_for_deployed, validate_function_arn
 from tuning.engine.reports import parse_report_line, total_billed_ms, total_duration_ms
@@ -372,9 +373,7 @@ def run_aws(
     the tool's analyzer computes over the REPORT lines of every round (``tuning.runners.rounds``), and the
     notes say so. ``skip_failing`` reruns an execution that failed at some sizes without them."""
     if client_factory is None:
-        import boto3  # 173 ms to import (measured 2026-12-02): local runs never do
-
-        client_factory = boto3.client
+        client_factory = boto3_client
     sampling = sampling or Sampling(execution_input["num"])
     if sampling.auto and not outputs.get("log_group_name"):
         raise ValueError(
@@ -393,7 +392,7 @@ def run_aws(
         reports_required=sampling.auto,
     )
     order_for_deployed(execution_input["powerValues"], int(outputs["memory_size"]))  # refused before starting
-    architecture, region = outputs.get("architecture", "x86_64"), execution_input["lambdaARN"].split(":")[3]
+    architecture, region = outputs["architecture"], execution_input["lambdaARN"].split(":")[3]
     try:
         sampled = sample(
             execution_input["powerValues"],

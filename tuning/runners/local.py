@@ -25,19 +25,19 @@ from typing import Any
 from api.names import LOCAL_TABLE_NAME
 from emulator.limits import CPU_LIMITERS as CPU_LIMITERS  # the CLI's choices, re-exported: one list
 from emulator.limits import cpu_share, host_cores, plan_limits
-from emulator.local_stack import pulumi_default
-from emulator.runtime import DEFAULT_FUNCTION_DIR, Invocation, LambdaRuntime, check_init_cpu
 from emulator.runtime import INIT_CPU_MODES as INIT_CPU_MODES  # the CLI's choices, re-exported
+from emulator.runtime import Invocation, LambdaRuntime, check_init_cpu
 from emulator.runtime import check_function_dir as check_function_dir  # the CLI's check, re-exported
 from emulator.table import function_environment, private_table
+from settings.paths import FUNCTION_DIR
+from settings.stack_files import read_stack_settings
 from tuning.engine.inputs import ALL_POWER_VALUES, DEFAULT_POWER_VALUES, MIN_NUM, validate_function_arn
 from tuning.errors import TuningError
 from tuning.payloads import expand_payloads
 from tuning.results import InvocationRecord
 from tuning.runners.rounds import RoundReport, RoundResult, Sampled, Sampling, merged_output, sample
 
-# The handler every tuned folder provides, as the deployed function's (Pulumi's `handler`): function/ by
-# default, or another folder given with --function-dir.
+# Said in every local results file beside the figures, so nobody reads them as Lambda's.
 EMULATION_NOTE = "timings are this machine's CPU, not Lambda's; the price uses the configured architecture"
 
 
@@ -112,13 +112,14 @@ def parallel_environments(num: int, memory_mb: int, cores: int) -> int:
 def _target(execution_input: dict[str, Any], outputs: dict | None) -> _Target:
     function_name, region = validate_function_arn(execution_input.get("lambdaARN", ""))
     outputs = outputs or {}
+    stack = read_stack_settings(None).settings  # what the running local stack's outputs do not say
     return _Target(
         function_name=outputs.get("function_name") or function_name,
         aws_region=outputs.get("region") or region,
         price_region=region,
-        architecture=outputs.get("architecture") or pulumi_default("architecture", "arm64"),
-        timeout_s=float(pulumi_default("timeout", 10)),
-        memory_mb=int(outputs.get("memory_size") or pulumi_default("memorySize", 1024)),
+        architecture=outputs.get("architecture") or stack.architecture,
+        timeout_s=float(stack.timeout),
+        memory_mb=int(outputs.get("memory_size") or stack.memory_size),
     )
 
 
@@ -275,7 +276,7 @@ def run_local(
     cpu_limiter: str = "auto",
     seed: Sequence[dict] = (),
     on_invocation: Callable[[dict], Any] | None = None,
-    function_dir: Path = DEFAULT_FUNCTION_DIR,
+    function_dir: Path = FUNCTION_DIR,
     sampling: Sampling | None = None,
     on_round: Callable[[RoundReport], Any] | None = None,
 ) -> LocalRun:
