@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import errno
 import json
+import logging
 import secrets
 import string
 import threading
@@ -29,6 +30,8 @@ from emulator.telemetry import MeteredInvoker, Telemetry
 from emulator.throttling import TokenBucket
 from settings.paths import FUNCTION_DIR
 from settings.stack_files import StackConfig, read_stack_settings
+
+logger = logging.getLogger(__name__)
 
 
 class PortInUseError(RuntimeError):
@@ -117,6 +120,9 @@ class LocalStack:
     def start(self) -> dict[str, Any]:
         """Bring everything up, failing fast (before anything else starts) when the port is taken."""
         _refuse_if_other_stack_owns(self.settings.outputs_path)
+        caveat = self.front_door.caveat()
+        if caveat is not None:
+            logger.warning("local HTTP API: %s", caveat)
         routes = RouteTable.from_openapi(OPENAPI_PATH)
         gateway = LocalApiGateway(
             routes,
