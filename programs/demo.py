@@ -67,9 +67,10 @@ class Answer:
 class ApiClient:
     """A tiny HTTP client for the demo scenario (stdlib only, JSON in and out)."""
 
-    def __init__(self, api_url: str, auth: dict[str, str]) -> None:
+    def __init__(self, api_url: str, auth: dict[str, str], refused: int = 403) -> None:
         self.api_url = api_url.rstrip("/")
         self.auth = auth  # what the front door asks for (api.outputs.auth_headers)
+        self.refused = refused  # its answer to a request without it
 
     def call(
         self,
@@ -113,13 +114,13 @@ def refusal_status(outputs: dict[str, Any]) -> int:
     return 401 if outputs.get("api_type") == "http" and outputs.get("auth_mode") == "jwt" else 403
 
 
-def run_scenario(client: ApiClient, refused: int = 403) -> None:
+def run_scenario(client: ApiClient) -> None:
     """Create, read, update, list and delete through both faces of the API, and show the front door's auth
     is enforced (when it has any: an HTTP API with authMode none has none)."""
     print("REST routes (/items):", flush=True)
     if client.auth:
         label = f"GET /items without {', '.join(client.auth)}"
-        _check(label, client.call("GET", "/items", authenticated=False), refused)
+        _check(label, client.call("GET", "/items", authenticated=False), client.refused)
     created = _check(
         "POST /items",
         client.call("POST", "/items", {"name": "espresso", "price": 2.5, "tags": ["hot"]}),
@@ -240,7 +241,7 @@ def run(args: argparse.Namespace) -> int:
         print("Starting the local stack (moto endpoint, table, Lambda runtime, API gateway)…", flush=True)
         outputs = stack.start()
         print(f"  API {outputs['api_url']} · {outputs['memory_size']} MB · AWS {outputs['endpoint_url']}\n")
-        run_scenario(ApiClient(outputs["api_url"], auth_headers(outputs)), refusal_status(outputs))
+        run_scenario(ApiClient(outputs["api_url"], auth_headers(outputs), refusal_status(outputs)))
         if not args.skip_tuning:
             tuning_started = time.time()
             since = datetime.fromtimestamp(tuning_started - 60, UTC).isoformat(timespec="seconds")

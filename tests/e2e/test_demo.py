@@ -68,8 +68,8 @@ def test_a_failing_step_fails_the_demo_and_still_stops_the_stack() -> None:
 
 
 def test_the_scenario_runs_on_the_local_http_api(http_api_stack: LocalStack, capsys) -> None:
-    client = ApiClient(http_api_stack.outputs["api_url"], auth_headers(http_api_stack.outputs))
-    run_scenario(client, refusal_status(http_api_stack.outputs))
+    outputs = http_api_stack.outputs
+    run_scenario(ApiClient(outputs["api_url"], auth_headers(outputs), refusal_status(outputs)))
     out = capsys.readouterr().out
     assert "✓ GET /items without Authorization" in out
     assert "✓ POST /items" in out
