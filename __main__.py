@@ -22,6 +22,7 @@ except StackNameError as error:
 service = Microservice("crud", settings=settings, function_name=function_name)
 
 pulumi.export("api_url", service.api_url)
+pulumi.export("api_type", service.api_type)
 if service.api_key is not None:
     pulumi.export("api_key", service.api_key)
 pulumi.export("function_name", service.function_name)

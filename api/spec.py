@@ -17,6 +17,9 @@ CORS_ALLOW_HEADERS = (
     "Idempotency-Key"
 )
 CORS_MAX_AGE_S = "600"
+# The response headers a browser may read; the function sends the same list (function/proxy.py, which imports
+# nothing of the repo: a test ties the two), the HTTP API's own CORS configuration repeats it.
+CORS_EXPOSE_HEADERS = "ETag, Location, Retry-After, Idempotent-Replayed"
 HTTP_METHODS = (
     "get",
     "put",

@@ -1,4 +1,5 @@
-"""Microservice: the DynamoDB table, the Lambda function behind alias `live`, and the REST API in front of it.
+"""Microservice: the DynamoDB table, the Lambda function behind alias `live`, and the front door in front of
+it: the REST API (here) or, with apiType http, the HTTP API (components/http_api.py).
 
 One component because the three only make sense together: the role may touch only this table and this log
 group, the API may invoke only this alias, and the alarms watch this function and this stage.
@@ -17,34 +18,13 @@ from api.names import ALIAS, CURSOR_KEY_VARIABLE, HANDLER, IDEMPOTENCY_TABLE_VAR
 from api.spec import load_spec
 from api.table import IDEMPOTENCY_TABLE_PATH, load_table_keys, time_to_live_attribute
 from components import iam
+from components.front_door import REST_FORMAT, FrontDoor, access_log_group, invoke_permission
+from components.http_api import http_api
 from components.openapi_body import build_body
 from components.package import function_archive
 from settings.rules import Settings
 
 ALARM_PERIOD_S = 300
-# One JSON object per request, with what ties a request to its Lambda invocation and its trace.
-ACCESS_LOG_FORMAT = json.dumps(
-    {
-        "requestId": "$context.requestId",
-        "extendedRequestId": "$context.extendedRequestId",
-        "ip": "$context.identity.sourceIp",
-        "requestTime": "$context.requestTime",
-        "httpMethod": "$context.httpMethod",
-        "resourcePath": "$context.resourcePath",
-        "path": "$context.path",
-        "status": "$context.status",
-        "protocol": "$context.protocol",
-        "responseLength": "$context.responseLength",
-        "responseLatency": "$context.responseLatency",
-        "integrationLatency": "$context.integration.latency",
-        "integrationStatus": "$context.integration.status",
-        "integrationError": "$context.integration.error",
-        "errorMessage": "$context.error.message",
-        "apiKeyId": "$context.identity.apiKeyId",
-        "xrayTraceId": "$context.xrayTraceId",
-    },
-    separators=(",", ":"),
-)
 
 
 def _fingerprint(body: str) -> str:
@@ -53,7 +33,7 @@ def _fingerprint(body: str) -> str:
 
 
 class Microservice(pulumi.ComponentResource):
-    """Table + function + REST API (+ alarms) of one stack; exposes what the stack outputs."""
+    """Table + function + front door (+ alarms) of one stack; exposes what the stack outputs."""
 
     def __init__(
         self,
@@ -86,8 +66,12 @@ class Microservice(pulumi.ComponentResource):
             description="What API Gateway invokes; Power Tuning's RAM<n> aliases live next to it.",
             opts=self._child,
         )
-        api, stage = self._rest_api(function_name, function, alias)
-        self._alarms(function, alias, api, stage)
+        door = (
+            self._http_api(function_name, function, alias)
+            if settings.api_type == "http"
+            else self._rest_api(function_name, function, alias)
+        )
+        self._alarms(function, alias, door)
 
         self.table_name = table.name
         self.idempotency_table_name = records.name
@@ -97,10 +81,9 @@ class Microservice(pulumi.ComponentResource):
         self.log_group_name = log_group.name
         self.memory_size = function.memory_size
         self.architecture = function.architectures.apply(lambda archs: archs[0])
-        self.api_url = stage.invoke_url  # already ends in /prod
-        self.api_key: pulumi.Output[str] | None = (
-            self._api_key(api, stage) if settings.auth_mode == "api_key" else None
-        )
+        self.api_url = door.api_url
+        self.api_key = door.api_key
+        self.api_type = settings.api_type
         self.register_outputs(
             {
                 "table_name": self.table_name,
@@ -223,9 +206,31 @@ class Microservice(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, depends_on=[log_group, role_policy]),
         )
 
+    def _http_api(
+        self, function_name: str, function: aws.lambda_.Function, alias: aws.lambda_.Alias
+    ) -> FrontDoor:
+        """apiType http (components/http_api.py). No API Gateway account role: HTTP APIs write access logs
+        through their service-linked role."""
+        api, stage = http_api(
+            self._name,
+            settings=self._settings,
+            function_name=function_name,
+            alias=alias,
+            permission=lambda execution_arn: invoke_permission(
+                self._name, function=function, alias=alias, execution_arn=execution_arn, child=self._child
+            ),
+            child=self._child,
+        )
+        return FrontDoor(
+            api_url=stage.invoke_url,
+            metric_dimensions={"ApiId": api.id, "Stage": stage.name},
+            server_error_metric="5xx",
+            api_key=None,
+        )
+
     def _rest_api(
         self, function_name: str, function: aws.lambda_.Function, alias: aws.lambda_.Alias
-    ) -> tuple[aws.apigateway.RestApi, aws.apigateway.Stage]:
+    ) -> FrontDoor:
         settings = self._settings
         body = pulumi.Output.json_dumps(
             build_body(
@@ -249,21 +254,14 @@ class Microservice(pulumi.ComponentResource):
             triggers={"redeployment": body.apply(_fingerprint)},
             opts=self._child,
         )
-        access_logs = aws.cloudwatch.LogGroup(
-            f"{self._name}-access-logs",
-            name=f"/aws/apigateway/{function_name}-api/{STAGE}/access",
-            retention_in_days=settings.log_retention_days,
-            opts=self._child,
+        access_logs = access_log_group(
+            self._name,
+            function_name=function_name,
+            retention_days=settings.log_retention_days,
+            child=self._child,
         )
-        permission = aws.lambda_.Permission(
-            f"{self._name}-invoke-permission",
-            action="lambda:InvokeFunction",
-            function=function.name,
-            qualifier=alias.name,
-            principal="apigateway.amazonaws.com",
-            # Only this API's prod stage, any method and path: <execution ARN>/<stage>/<METHOD>/<path>.
-            source_arn=pulumi.Output.concat(api.execution_arn, f"/{STAGE}/*/*"),
-            opts=self._child,
+        permission = invoke_permission(
+            self._name, function=function, alias=alias, execution_arn=api.execution_arn, child=self._child
         )
         account = self._api_gateway_account() if settings.manage_api_gateway_account else None
         stage = aws.apigateway.Stage(
@@ -272,7 +270,7 @@ class Microservice(pulumi.ComponentResource):
             deployment=deployment.id,
             stage_name=STAGE,
             xray_tracing_enabled=settings.tracing,
-            access_log_settings={"destination_arn": access_logs.arn, "format": ACCESS_LOG_FORMAT},
+            access_log_settings={"destination_arn": access_logs.arn, "format": REST_FORMAT},
             # Access logging fails unless the region's account settings already name a CloudWatch role; and
             # the stage goes live only once API Gateway may invoke the alias (no 500s right after a first up).
             opts=pulumi.ResourceOptions(
@@ -291,7 +289,12 @@ class Microservice(pulumi.ComponentResource):
             },
             opts=self._child,
         )
-        return api, stage
+        return FrontDoor(
+            api_url=stage.invoke_url,
+            metric_dimensions={"ApiName": api.name, "Stage": stage.stage_name},
+            server_error_metric="5XXError",
+            api_key=self._api_key(api, stage) if settings.auth_mode == "api_key" else None,
+        )
 
     def _api_gateway_account(self) -> aws.apigateway.Account:
         """The region-wide setting letting API Gateway write logs; kept on destroy: other APIs rely on it."""
@@ -340,8 +343,7 @@ class Microservice(pulumi.ComponentResource):
         self,
         function: aws.lambda_.Function,
         alias: aws.lambda_.Alias,
-        api: aws.apigateway.RestApi,
-        stage: aws.apigateway.Stage,
+        door: FrontDoor,
     ) -> None:
         settings = self._settings
         actions: list[pulumi.Input[str]] = []
@@ -362,7 +364,8 @@ class Microservice(pulumi.ComponentResource):
             "FunctionName": function.name,
             "Resource": pulumi.Output.concat(function.name, ":", alias.name),
         }
-        api_dims = {"ApiName": api.name, "Stage": stage.stage_name}
+        api_dims = door.metric_dimensions
+        server_errors = door.server_error_metric
         latency = settings.latency_alarm_ms
         # One slow cold start must not page anyone: the p99 alarm needs three bad periods in a row, and a
         # period with too few requests for a meaningful p99 (it is then just the slowest) leaves it as it is.
@@ -370,7 +373,7 @@ class Microservice(pulumi.ComponentResource):
         alarms = [  # (name suffix, namespace, metric, dimensions, statistic, threshold, periods, meaning)
             ("function-errors", "AWS/Lambda", "Errors", lambda_dims, "Sum", 1, 1, "failures"),
             ("function-throttles", "AWS/Lambda", "Throttles", lambda_dims, "Sum", 1, 1, "throttles"),
-            ("api-5xx", "AWS/ApiGateway", "5XXError", api_dims, "Sum", 1, 1, "5XX answers"),
+            ("api-5xx", "AWS/ApiGateway", server_errors, api_dims, "Sum", 1, 1, "5XX answers"),
             ("api-latency-p99", "AWS/ApiGateway", "Latency", api_dims, "p99", latency, 3, "ms at p99"),
         ]
         # fmt: on

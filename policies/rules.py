@@ -28,7 +28,9 @@ ALLOWED_MANAGED_POLICIES = frozenset(
     {"arn:aws:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs"}
 )
 HTTP_METHODS = ("get", "put", "post", "delete", "patch", "head", "options", "trace")
-AUTH_MODES = ["api_key", "iam", "none"]
+AUTH_MODES = ["api_key", "iam", "jwt", "none"]
+REST_STAGE = "aws:apigateway/stage:Stage"
+HTTP_STAGE = "aws:apigatewayv2/stage:Stage"
 
 
 def _as_list(value: Any) -> list[Any]:
@@ -136,6 +138,12 @@ def _no_unauthenticated_methods(args: ResourceValidationArgs, report_violation: 
                 f"{args.name}: method {props.get('httpMethod')} needs an API key or authorization."
             )
 
+    elif args.resource_type == "aws:apigatewayv2/route:Route":
+        props = args.props
+        # an HTTP API route is open unless it names AWS_IAM, JWT or a Lambda authorizer (default NONE)
+        if props.get("authorizationType", "NONE") == "NONE":
+            report_violation(f"{args.name}: route {props.get('routeKey')} needs AWS_IAM or a JWT authorizer.")
+
 
 def _log_retention(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
     if args.resource_type == "aws:cloudwatch/logGroup:LogGroup" and not args.props.get("retentionInDays"):
@@ -161,9 +169,29 @@ def _lambda_architecture(args: ResourceValidationArgs, report_violation: ReportV
 
 
 def _stage_access_logs(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
-    is_stage = args.resource_type == "aws:apigateway/stage:Stage"
+    is_stage = args.resource_type in (REST_STAGE, HTTP_STAGE)
     if is_stage and not (args.props.get("accessLogSettings") or {}).get("destinationArn"):
         report_violation(f"{args.name}: stage without access logs; requests could not be audited.")
+
+
+def _positive_throttle(settings: Mapping[str, Any]) -> bool:
+    """Both limits set and above zero (REST's -1 and an absent HTTP API limit both mean the account's)."""
+    return all((settings.get(key) or 0) > 0 for key in ("throttlingRateLimit", "throttlingBurstLimit"))
+
+
+def _stage_throttling(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
+    # REST stages throttle through their MethodSettings (method path */*), HTTP API stages through their
+    # default route settings.
+    if args.resource_type == "aws:apigateway/methodSettings:MethodSettings":
+        if not _positive_throttle(args.props.get("settings") or {}):
+            report_violation(f"{args.name}: method settings without a rate and a burst limit.")
+    elif args.resource_type == HTTP_STAGE and not _positive_throttle(
+        args.props.get("defaultRouteSettings") or {}
+    ):
+        report_violation(
+            f"{args.name}: HTTP API stage without a default route rate and burst limit; one client could "
+            "use the account's whole API Gateway quota."
+        )
 
 
 def _policy(
@@ -192,7 +220,8 @@ LEAST_PRIVILEGE_IAM = _policy(
 )
 NO_UNAUTHENTICATED_METHODS = _policy(
     "no-unauthenticated-methods",
-    "Every API method needs an API key or SigV4 (CORS preflights excepted) unless authMode is 'none'.",
+    "Every REST method needs an API key or SigV4 (CORS preflights excepted), every HTTP API route AWS_IAM or "
+    "a JWT authorizer, unless authMode is 'none'.",
     _no_unauthenticated_methods,
     _schema({"authMode": {"type": "string", "enum": AUTH_MODES, "default": "api_key"}}),
 )
@@ -213,7 +242,14 @@ LAMBDA_ARCHITECTURE = _policy(
     ),
 )
 STAGE_ACCESS_LOGS = _policy(
-    "apigateway-stage-access-logs", "API Gateway stages write access logs.", _stage_access_logs
+    "apigateway-stage-access-logs",
+    "API Gateway stages (REST and HTTP API) write access logs.",
+    _stage_access_logs,
+)
+STAGE_THROTTLING = _policy(
+    "apigateway-stage-throttling",
+    "API Gateway stages set a rate and a burst limit (REST: method settings; HTTP API: default route).",
+    _stage_throttling,
 )
 
 POLICIES: list[ResourceValidationPolicy] = [
@@ -223,4 +259,5 @@ POLICIES: list[ResourceValidationPolicy] = [
     DYNAMODB_PITR,
     LAMBDA_ARCHITECTURE,
     STAGE_ACCESS_LOGS,
+    STAGE_THROTTLING,
 ]

@@ -16,6 +16,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
+from urllib.parse import urlsplit
 
 from settings.aws_limits import ARCHITECTURES, MEMORY_MB, TIMEOUT_S
 
@@ -24,7 +25,10 @@ from settings.aws_limits import ARCHITECTURES, MEMORY_MB, TIMEOUT_S
 LOG_RETENTION_DAYS = (
     1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
 )  # fmt: skip
-AUTH_MODES = ("api_key", "iam", "none")
+API_TYPES = ("rest", "http")  # API Gateway REST API (the seed's front door) or HTTP API (apigatewayv2)
+AUTH_MODES = ("api_key", "iam", "jwt", "none")
+# What each front door can enforce: HTTP APIs have no API keys, REST APIs take no JWT authorizer here.
+AUTH_MODES_BY_API_TYPE = {"rest": ("api_key", "iam", "none"), "http": ("iam", "jwt", "none")}
 TUNING_TIMEOUT_S = (10, 900)  # Power Tuning's totalExecutionTimeout parameter range (template.yml)
 API_GATEWAY_TIMEOUT_MS = 29000  # a REST API integration gives up after 29 s, so a p99 above it cannot be seen
 MAX_RATE_LIMIT = 10000  # API Gateway's default account-level steady-state limit per region
@@ -98,6 +102,9 @@ class Settings:
     alarm_email: str | None
     latency_alarm_ms: int
     idempotency_ttl_hours: int
+    api_type: str
+    jwt_issuer: str | None  # None = not configured
+    jwt_audience: tuple[str, ...]
 
 
 def _parsed_int(key: str, raw: str, allowed: str) -> int:
@@ -180,6 +187,51 @@ def _alarm_email(key: str, raw: str) -> str | None:
     return raw
 
 
+def _jwt_issuer(key: str, raw: str) -> str | None:
+    if raw == "":
+        return None
+    url = urlsplit(raw)
+    if url.scheme != "https" or not url.hostname or url.query or url.fragment:
+        raise SettingsError(
+            key,
+            raw,
+            '"" or the https URL of the token issuer, e.g. https://cognito-idp.<region>.amazonaws.com/<pool>',
+        )
+    return raw
+
+
+def _jwt_audience(key: str, raw: str) -> tuple[str, ...]:
+    allowed = 'a list of distinct, non-empty audience (client id) strings, e.g. ["my-app-client"]'
+    try:
+        parsed: Any = json.loads(raw)
+    except ValueError:
+        raise SettingsError(key, raw, allowed) from None
+    if (
+        not isinstance(parsed, list)
+        or any(not isinstance(v, str) or not v.strip() for v in parsed)
+        or len(set(parsed)) != len(parsed)
+    ):
+        raise SettingsError(key, raw, allowed)
+    return tuple(parsed)
+
+
+def _check_front_door(settings: Settings) -> None:
+    """The combinations a single key's parser cannot judge: auth the chosen front door offers, JWT inputs."""
+    allowed = AUTH_MODES_BY_API_TYPE[settings.api_type]
+    if settings.auth_mode not in allowed:
+        other = next(t for t, modes in AUTH_MODES_BY_API_TYPE.items() if settings.auth_mode in modes)
+        raise SettingsError(
+            "authMode",
+            settings.auth_mode,
+            f"with apiType '{settings.api_type}' one of {', '.join(allowed)} "
+            f"(or set apiType '{other}', which offers '{settings.auth_mode}')",
+        )
+    if settings.auth_mode == "jwt" and settings.jwt_issuer is None:
+        raise SettingsError("jwtIssuer", "", "the https URL of the token issuer when authMode is 'jwt'")
+    if settings.auth_mode == "jwt" and not settings.jwt_audience:
+        raise SettingsError("jwtAudience", [], "at least one audience (client id) when authMode is 'jwt'")
+
+
 def _ranged(low: int, high: int) -> Callable[[str, str], int]:
     return partial(_integer, low=low, high=high)
 
@@ -210,11 +262,14 @@ PARSERS: dict[str, tuple[str, Callable[[str, str], Any]]] = {
     "alarmEmail": ("alarm_email", _alarm_email),
     "latencyAlarmMs": ("latency_alarm_ms", _ranged(1, API_GATEWAY_TIMEOUT_MS)),
     "idempotencyTtlHours": ("idempotency_ttl_hours", _ranged(*IDEMPOTENCY_TTL_HOURS)),
+    "apiType": ("api_type", _one_of(API_TYPES)),
+    "jwtIssuer": ("jwt_issuer", _jwt_issuer),
+    "jwtAudience": ("jwt_audience", _jwt_audience),
 }
 
 
 # Keys whose Pulumi.yaml default is "" (nothing configured).
-EMPTY_BY_DEFAULT = frozenset({"alarmEmail"})
+EMPTY_BY_DEFAULT = frozenset({"alarmEmail", "jwtIssuer"})
 
 
 def parse_settings(raw: Mapping[str, str | None]) -> Settings:
@@ -229,4 +284,6 @@ def parse_settings(raw: Mapping[str, str | None]) -> Settings:
                 key, None, "a value; Pulumi.yaml declares a default, so run the program from the project"
             )
         values[field] = parse(key, text.strip())
-    return Settings(**values)
+    settings = Settings(**values)
+    _check_front_door(settings)
+    return settings

@@ -56,3 +56,25 @@ def variant() -> Iterator[ProgramRun]:
 def open_api() -> Iterator[ProgramRun]:
     """The prod stack with authMode none (every method deliberately open)."""
     yield from _run({"authMode": "none"})
+
+
+HTTP_IAM = {"apiType": "http", "authMode": "iam"}
+HTTP_JWT = {
+    "apiType": "http",
+    "authMode": "jwt",
+    "jwtIssuer": "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_Example",
+    "jwtAudience": ["app-client-1", "app-client-2"],
+    "corsAllowOrigin": "https://app.example.com",
+}
+
+
+@pytest.fixture(scope="session")
+def http_iam() -> Iterator[ProgramRun]:
+    """The prod stack behind an HTTP API signed with SigV4."""
+    yield from _run(HTTP_IAM)
+
+
+@pytest.fixture(scope="session")
+def http_jwt() -> Iterator[ProgramRun]:
+    """The prod stack behind an HTTP API with a JWT authorizer and one CORS origin."""
+    yield from _run(HTTP_JWT)

@@ -162,6 +162,22 @@ class AwsMocks(Mocks):
                 executionArn=self._arn("execute-api", f"{api}/{stage}"),
                 arn=f"arn:aws:apigateway:{self.region}::/restapis/{api}/stages/{stage}",
             )
+        elif typ == "aws:apigatewayv2/api:Api":
+            resource_id = _short_id(name)
+            state.update(
+                executionArn=self._arn("execute-api", resource_id),
+                apiEndpoint=f"https://{resource_id}.execute-api.{self.region}.amazonaws.com",
+                arn=f"arn:aws:apigateway:{self.region}::/apis/{resource_id}",
+            )
+        elif typ == "aws:apigatewayv2/stage:Stage":
+            api, stage = inputs["apiId"], inputs["name"]
+            resource_id = stage  # AWS names a v2 stage by its name within the API
+            state.update(
+                # a named stage's URL ends in the stage; only $default serves at the root
+                invokeUrl=f"https://{api}.execute-api.{self.region}.amazonaws.com/{stage}",
+                executionArn=self._arn("execute-api", f"{api}/{stage}"),
+                arn=f"arn:aws:apigateway:{self.region}::/apis/{api}/stages/{stage}",
+            )
         elif typ == "aws:apigateway/apiKey:ApiKey":
             resource_id = _short_id(name)
             state.update(value=f"mock-api-key-{_short_id(name, 30)}", name=physical)

@@ -18,8 +18,9 @@ from policies.rules import (
     NO_UNAUTHENTICATED_METHODS,
     POLICIES,
     STAGE_ACCESS_LOGS,
+    STAGE_THROTTLING,
 )
-from tests.components.harness import ProgramRun, contract_operations
+from tests.components.harness import ProgramRun, contract_operations, run_program
 
 ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
 REST_API = "aws:apigateway/restApi:RestApi"
@@ -71,6 +72,38 @@ def test_the_prod_stack_passes_every_rule(prod: ProgramRun) -> None:
     for type_ in (ROLE_POLICY, REST_API, "aws:cloudwatch/logGroup:LogGroup", "aws:dynamodb/table:Table"):
         prod.all_of(type_)  # the rules had something to look at
     assert stack_violations(prod) == {}
+
+
+def test_both_http_api_stacks_pass_every_rule(http_iam: ProgramRun, http_jwt: ProgramRun) -> None:
+    for run in (http_iam, http_jwt):
+        for type_ in ("aws:apigatewayv2/route:Route", "aws:apigatewayv2/stage:Stage"):
+            run.all_of(type_)
+        assert stack_violations(run) == {}
+
+
+def test_open_http_api_routes_are_reported_unless_auth_mode_is_none() -> None:
+    run = run_program("prod", {"apiType": "http", "authMode": "none"})
+    try:
+        found = stack_violations(run)
+        assert set(found) == {
+            f"no-unauthenticated-methods on {r.name}" for r in run.all_of("aws:apigatewayv2/route:Route")
+        }
+        assert stack_violations(run, {"authMode": "none"}) == {}
+    finally:
+        run.close()
+
+
+@pytest.mark.parametrize(
+    ("props", "count"),
+    [
+        ({"routeKey": "GET /items"}, 1),  # AWS's default is NONE
+        ({"routeKey": "GET /items", "authorizationType": "NONE"}, 1),
+        ({"routeKey": "GET /items", "authorizationType": "AWS_IAM"}, 0),
+        ({"routeKey": "GET /items", "authorizationType": "JWT", "authorizerId": "abc"}, 0),
+    ],
+)
+def test_http_api_routes_need_authorization(props: dict[str, Any], count: int) -> None:
+    assert len(violations(NO_UNAUTHENTICATED_METHODS, "aws:apigatewayv2/route:Route", props)) == count
 
 
 def test_the_variant_stack_needs_x86_allowed_explicitly(variant: ProgramRun) -> None:
@@ -189,8 +222,40 @@ def test_functions_run_on_arm64_unless_allowed(props: dict[str, Any], config: An
     assert len(violations(LAMBDA_ARCHITECTURE, "aws:lambda/function:Function", props, config)) == count
 
 
-def test_stages_need_access_logs() -> None:
-    stage = "aws:apigateway/stage:Stage"
+@pytest.mark.parametrize("stage", ["aws:apigateway/stage:Stage", "aws:apigatewayv2/stage:Stage"])
+def test_stages_need_access_logs(stage: str) -> None:
     assert len(violations(STAGE_ACCESS_LOGS, stage, {"stageName": "prod"})) == 1
     logged = {"accessLogSettings": {"destinationArn": "arn:aws:logs:us-east-1:123456789012:log-group:x"}}
     assert violations(STAGE_ACCESS_LOGS, stage, logged) == []
+
+
+@pytest.mark.parametrize(
+    ("resource_type", "key", "limits", "count"),
+    [
+        ("aws:apigatewayv2/stage:Stage", "defaultRouteSettings", None, 1),
+        ("aws:apigatewayv2/stage:Stage", "defaultRouteSettings", {"throttlingRateLimit": 50}, 1),
+        ("aws:apigatewayv2/stage:Stage", "defaultRouteSettings", {"throttlingBurstLimit": 0}, 1),
+        (
+            "aws:apigatewayv2/stage:Stage",
+            "defaultRouteSettings",
+            {"throttlingRateLimit": 50, "throttlingBurstLimit": 100},
+            0,
+        ),
+        (  # -1 = unthrottled on REST
+            "aws:apigateway/methodSettings:MethodSettings",
+            "settings",
+            {"throttlingRateLimit": -1, "throttlingBurstLimit": 100},
+            1,
+        ),
+        (
+            "aws:apigateway/methodSettings:MethodSettings",
+            "settings",
+            {"throttlingRateLimit": 50, "throttlingBurstLimit": 100},
+            0,
+        ),
+        ("aws:apigateway/stage:Stage", "stageName", "prod", 0),  # REST throttles in its method settings
+    ],
+)
+def test_stages_need_a_rate_and_a_burst_limit(resource_type: str, key: str, limits: Any, count: int) -> None:
+    props = {} if limits is None else {key: limits}
+    assert len(violations(STAGE_THROTTLING, resource_type, props)) == count

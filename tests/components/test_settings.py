@@ -15,6 +15,11 @@ def test_the_program_stops_at_start_on_a_bad_value() -> None:
         run_program("prod", {"memorySize": 64})
 
 
+def test_the_program_stops_at_start_on_http_with_api_keys() -> None:
+    with pytest.raises(SettingsError, match="apiType 'http'"):
+        run_program("prod", {"apiType": "http"})  # the prod stack's authMode is api_key
+
+
 def test_the_program_stops_without_a_region(monkeypatch: pytest.MonkeyPatch) -> None:
     # the provider (and so the program) would fall back to these; without them there is no region at all
     monkeypatch.delenv("AWS_REGION", raising=False)

@@ -600,7 +600,7 @@ def test_power_tuning_off_deploys_no_tuner(variant: ProgramRun) -> None:
 
 OUTPUTS = {
     "api_url", "api_key", "function_name", "function_arn", "alias_arn", "table_name", "log_group_name",
-    "state_machine_arn", "region", "memory_size", "architecture",
+    "state_machine_arn", "region", "memory_size", "architecture", "api_type",
 }  # fmt: skip
 
 
@@ -625,6 +625,7 @@ def test_prod_exports_exactly_the_contract_outputs_well_formed(prod: ProgramRun)
     assert prod.export("region") == region
     assert prod.export("memory_size") == PROD["serverless-crud:memorySize"]
     assert prod.export("architecture") == PROD["serverless-crud:architecture"]
+    assert prod.export("api_type") == "rest"  # Pulumi.prod.yaml leaves apiType at Pulumi.yaml's default
     for name in OUTPUTS - {"api_key"}:
         assert prod.settle(prod.exports[name])[1] is False, (
             f"{name} should be readable without --show-secrets"

@@ -67,6 +67,9 @@ def test_prod_config_parses_to_typed_values() -> None:
         alarm_email=None,
         latency_alarm_ms=2000,
         idempotency_ttl_hours=24,
+        api_type="rest",
+        jwt_issuer=None,
+        jwt_audience=(),
     )
 
 
@@ -134,7 +137,17 @@ BAD_VALUES = [
     ("throttleRateLimit", "fast", "integer"),
     ("throttleBurstLimit", "0", "1 to 5000"),
     ("throttleBurstLimit", "5001", "1 to 5000"),
-    ("authMode", "cognito", "api_key, iam, none"),
+    ("authMode", "cognito", "api_key, iam, jwt, none"),
+    ("apiType", "HTTP", "rest, http"),
+    ("apiType", "websocket", "rest, http"),
+    ("jwtIssuer", "http://issuer.example.com", "https URL"),
+    ("jwtIssuer", "issuer.example.com", "https URL"),
+    ("jwtIssuer", "https://", "https URL"),
+    ("jwtIssuer", "https://issuer.example.com/?x=1", "https URL"),
+    ("jwtAudience", '["app","app"]', "distinct"),
+    ("jwtAudience", '[""]', "non-empty"),
+    ("jwtAudience", "[1]", "audience"),
+    ("jwtAudience", '"app"', "audience"),
     ("corsAllowOrigin", "https://app.example.com/", "one origin"),
     ("corsAllowOrigin", "app.example.com", "one origin"),
     ("tableDeletionProtection", "yes", "true or false"),
@@ -173,6 +186,52 @@ def test_each_bad_value_names_the_key_and_what_is_allowed(key: str, value: str, 
     assert f"pulumi config set {key}" in message
 
 
+HTTP_JWT = {
+    "apiType": "http",
+    "authMode": "jwt",
+    "jwtIssuer": "https://issuer.example.com/pool",
+    "jwtAudience": '["app-client"]',
+}
+
+
+def test_http_with_iam_or_jwt_parses() -> None:
+    assert parse_settings(prod_raw(apiType="http", authMode="iam")).api_type == "http"
+    settings = parse_settings(prod_raw(**HTTP_JWT))
+    assert (settings.auth_mode, settings.jwt_issuer, settings.jwt_audience) == (
+        "jwt",
+        "https://issuer.example.com/pool",
+        ("app-client",),
+    )
+
+
+@pytest.mark.parametrize(
+    ("overrides", "key", "expected"),
+    [
+        # HTTP APIs have no API keys: the message names both settings and the choices of each door
+        (
+            {"apiType": "http"},
+            "authMode",
+            ["'api_key'", "apiType 'http'", "iam, jwt, none", "apiType 'rest'"],
+        ),
+        (
+            {"authMode": "jwt"},
+            "authMode",
+            ["'jwt'", "apiType 'rest'", "api_key, iam, none", "apiType 'http'"],
+        ),
+        ({**HTTP_JWT, "jwtIssuer": ""}, "jwtIssuer", ["https URL", "authMode is 'jwt'"]),
+        ({**HTTP_JWT, "jwtAudience": "[]"}, "jwtAudience", ["at least one audience", "authMode is 'jwt'"]),
+    ],
+)
+def test_a_front_door_without_the_auth_it_offers_stops_the_program(
+    overrides: dict[str, str], key: str, expected: list[str]
+) -> None:
+    with pytest.raises(SettingsError) as raised:
+        parse_settings(prod_raw(**overrides))
+    assert raised.value.key == key
+    for part in [f"'{key}'", f"pulumi config set {key}", *expected]:
+        assert part in str(raised.value)
+
+
 def test_every_key_has_a_bad_value_case() -> None:
     assert {key for key, _, _ in BAD_VALUES} == set(PARSERS)
 
@@ -188,3 +247,18 @@ def test_an_unset_alarm_email_means_no_notifications() -> None:
     raw = prod_raw()
     del raw["alarmEmail"]
     assert parse_settings(raw).alarm_email is None
+
+
+def test_pulumi_yaml_says_what_the_http_front_door_loses() -> None:
+    config = yaml.safe_load((PROJECT_DIR / "Pulumi.yaml").read_text(encoding="utf-8"))["config"]
+    description = " ".join(config["apiType"]["description"].split()).lower()
+    for loss in (
+        "request validation",
+        "api keys",
+        "usage plans and quotas",
+        "waf",
+        "private endpoints",
+        "edge-optimised endpoints",
+    ):
+        assert loss in description, loss
+    assert config["apiType"]["default"] == "rest"
