@@ -70,8 +70,6 @@ class StackSettings:
     reload: bool = False  # serve edits to the function's code without a restart (make serve; off to measure)
     state_dir: Path | None = None  # keep the tables there across restarts and crashes (None: memory only)
     api_key: str | None = None  # None: a new key each start; a restart on the same state may keep the old one
-    api_type: str = "rest"  # the front door: "rest" (API keys) or "http" (payload 2.0)
-    auth_mode: str | None = None  # None → the stack's authMode; on http: "none", "iam" or "jwt"
 
 
 class LocalStack:
@@ -91,7 +89,7 @@ class LocalStack:
         self.memory_mb = settings.memory_mb or stack.memory_size
         self.architecture = stack.architecture  # a label: the emulator runs the host's instruction set
         self.cors_origin = stack.cors_allow_origin
-        self.front_door = FrontDoor(settings.api_type, settings.auth_mode or stack.auth_mode)
+        self.front_door = FrontDoor(stack.api_type, stack.auth_mode)
         if self.front_door.auth_mode == "iam" and not self.front_door.http:
             raise NotEmulatedError(
                 f"{settings.stack.source} sets authMode iam, which the local gateway cannot check on REST "
@@ -233,7 +231,7 @@ class LocalStack:
         return {
             "api_url": f"http://{self.settings.host}:{port}/{STAGE}",
             "api_key": self.api_key,  # also what marks the outputs file as this stack's (see stop)
-            "api_type": self.settings.api_type,
+            "api_type": self.front_door.api_type,
             "auth_mode": self.auth_mode,
             "function_name": name,
             "function_arn": function_arn,

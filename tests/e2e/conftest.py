@@ -8,6 +8,7 @@ import pytest
 
 from emulator.local_stack import LocalStack, StackSettings
 from tests.e2e.served_stack import ServedStack, start_stack, stop_stack
+from tests.support.stacks import front_door_stack
 
 
 @pytest.fixture(scope="session")
@@ -24,12 +25,10 @@ def served_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServedSta
 def http_api_stack(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[LocalStack]:
-    """The local stack behind the HTTP API front door (``apiType: http``), in this process, always stopped."""
-    settings = StackSettings(
-        port=0,
-        outputs_path=tmp_path_factory.mktemp("http-api") / "outputs.json",
-        api_type="http",
-        auth_mode=request.param,
-    )
+    """The local stack of a stack file with ``apiType: http`` (authMode iam, then jwt), in this process,
+    always stopped."""
+    folder = tmp_path_factory.mktemp("http-api")
+    stack = front_door_stack(folder, "http", request.param)
+    settings = StackSettings(port=0, stack=stack, outputs_path=folder / "outputs.json")
     with LocalStack(settings) as stack:
         yield stack

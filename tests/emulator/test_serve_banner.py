@@ -6,6 +6,7 @@ import pytest
 
 from emulator.__main__ import _front_door_lines, _try_lines
 from emulator.local_stack import LocalStack, StackSettings
+from tests.support.stacks import front_door_stack
 
 
 @pytest.mark.parametrize(
@@ -21,8 +22,11 @@ from emulator.local_stack import LocalStack, StackSettings
         ("rest", "api_key", ["REST API (payload 1.0)", "the-key  (header x-api-key)"]),
     ],
 )
-def test_the_banner_names_the_front_door_and_what_it_does_not_verify(api_type, auth_mode, says) -> None:
-    stack = LocalStack(StackSettings(port=0, api_type=api_type, auth_mode=auth_mode, api_key="the-key"))
+def test_the_banner_names_the_front_door_and_what_it_does_not_verify(
+    tmp_path, api_type, auth_mode, says
+) -> None:
+    config = front_door_stack(tmp_path, api_type, auth_mode)
+    stack = LocalStack(StackSettings(port=0, stack=config, api_key="the-key"))
     lines = _front_door_lines(stack, {"api_key": "the-key"})
     for words in says:
         assert words in lines
