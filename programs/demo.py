@@ -28,8 +28,10 @@ from api.names import DEFAULT_STACK
 from api.outputs import auth_headers
 from emulator.children import GRACE_S, let_child_stop
 from emulator.local_stack import LocalStack, StackSettings
+from settings.arguments import stack_argument
 from settings.aws_limits import MEMORY_MB
 from settings.paths import LOCAL_DIR, REPO_ROOT, REPORTS_DIR, RESULTS_DIR
+from settings.stack_files import read_stack_settings
 from tuning.cli import num_argument, power_values_argument
 from tuning.engine.inputs import DEFAULT_POWER_VALUES, MIN_NUM
 
@@ -54,6 +56,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--skip-tuning", action="store_true", help="only the HTTP scenario (no tuning, no report)"
+    )
+    parser.add_argument(
+        "--stack",
+        type=stack_argument,
+        default=None,
+        metavar="NAME",
+        help="run on a local stack with Pulumi.NAME.yaml's settings, e.g. its apiType (default: Pulumi.yaml)",
     )
 
 
@@ -235,7 +244,8 @@ def _leftover_processes(before: set[int]) -> list[psutil.Process]:
 def run(args: argparse.Namespace) -> int:
     started = time.monotonic()
     before = {p.pid for p in psutil.Process().children(recursive=True)}
-    stack = LocalStack(StackSettings(port=0, outputs_path=DEMO_OUTPUTS))
+    config = args.stack or read_stack_settings(None)
+    stack = LocalStack(StackSettings(port=0, stack=config, outputs_path=DEMO_OUTPUTS))
     interrupted = False
     try:
         print("Starting the local stack (moto endpoint, table, Lambda runtime, API gateway)…", flush=True)
