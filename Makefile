@@ -131,7 +131,7 @@ load: $(STAMP)  ## Headless locust load (URL=, API_KEY=, USERS=, USER_RATE=, DUR
 	$(PY) -m programs.load
 
 chaos: $(STAMP) lambda-runtime  ## Faults + concurrent clients on a private local stack, then audit its table (RATE=5, ARGS=)
-	$(PY) -m programs.chaos $(if $(RATE),--rate $(RATE)) $(ARGS)
+	$(PY) -m programs.chaos $(if $(RATE),--rate $(RATE)) $(STACK_OPTION) $(ARGS)
 
 clean:  ## Remove generated files (keeps .venv, .lambda-venv and results/)
 	rm -rf .local reports .pytest_cache .ruff_cache build

@@ -55,7 +55,8 @@ from emulator.faults import FAULTS, fault_argument, latency_argument, percent_ar
 from emulator.local_stack import LocalStack, StackSettings
 from emulator.moto_server import aws_env
 from emulator.runtime import function_dir_argument
-from settings.arguments import in_range
+from settings.arguments import in_range, stack_argument
+from settings.stack_files import read_stack_settings
 
 MAX_TRIES = 6  # per logical operation: after that the client gives up on it (and says so in the ledger)
 BACKOFF_BASE_S, BACKOFF_CAP_S = 0.05, 2.0
@@ -589,6 +590,13 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--seed", type=seed_argument, default=1, help="faults' and clients' seed (default 1)")
     parser.add_argument(
+        "--stack",
+        type=stack_argument,
+        default=None,
+        metavar="NAME",
+        help="the private stack gets Pulumi.NAME.yaml's settings, e.g. its apiType (default: Pulumi.yaml)",
+    )
+    parser.add_argument(
         "--dynamodb-latency-ms",
         type=latency_argument,
         default=0,
@@ -751,6 +759,7 @@ def run(args: argparse.Namespace) -> int:
     with tempfile.TemporaryDirectory(prefix="chaos-") as private:
         settings = StackSettings(
             port=0,
+            stack=args.stack or read_stack_settings(None),
             outputs_path=Path(private) / "outputs.json",
             function_dir=args.function_dir,
             faults=percentages,
