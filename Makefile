@@ -104,7 +104,7 @@ format: $(STAMP)  ## Format and fix with ruff; strip notebook outputs
 	$(PY) -m nbstripout notebooks/*.ipynb
 
 demo: $(STAMP) lambda-runtime  ## The whole system offline: local stack, scenario, tuning, report
-	$(PY) -m programs.demo
+	$(PY) -m programs.demo $(STACK_OPTION)
 
 serve: $(STAMP) lambda-runtime  ## Local stack in the foreground (API on http://127.0.0.1:3000/prod; STACK=prod, PORT=, STATE=DIR, FAULTS="dynamodb-throttle=5 …")
 	PORT=$(PORT) $(PY) -m emulator serve $(addprefix --fault ,$(FAULTS)) $(if $(STATE),--state $(STATE)) $(STACK_OPTION)
@@ -131,7 +131,7 @@ load: $(STAMP)  ## Headless locust load (URL=, API_KEY=, USERS=, USER_RATE=, DUR
 	$(PY) -m programs.load
 
 chaos: $(STAMP) lambda-runtime  ## Faults + concurrent clients on a private local stack, then audit its table (RATE=5, ARGS=)
-	$(PY) -m programs.chaos $(if $(RATE),--rate $(RATE)) $(ARGS)
+	$(PY) -m programs.chaos $(if $(RATE),--rate $(RATE)) $(STACK_OPTION) $(ARGS)
 
 clean:  ## Remove generated files (keeps .venv, .lambda-venv and results/)
 	rm -rf .local reports .pytest_cache .ruff_cache build

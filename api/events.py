@@ -1,6 +1,6 @@
-"""The one builder of API Gateway REST proxy events (payload format 1.0), as the ``prod`` stage hands them to
-the function: the local gateway sends them, tuning payloads and the load mix are made of them, the tests call
-the handler with them."""
+"""The one builder of API Gateway proxy events, as the ``prod`` stage hands them to the function: payload
+format 1.0 (REST API) or 2.0 (HTTP API), chosen by a parameter. The local gateway sends them, tuning payloads
+and the load mix are made of them, the tests call the handler with them."""
 
 from __future__ import annotations
 
@@ -9,12 +9,28 @@ import zlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
+from urllib.parse import urlencode
 
 from api.names import LOCAL_ACCOUNT_ID, STAGE
 
 LOCAL_API_ID = "local"
 LOCAL_API_KEY_ID = "local-api-key"
+
+PayloadFormat = Literal["1.0", "2.0"]
+REST_PAYLOAD: PayloadFormat = "1.0"  # what a REST API's Lambda proxy integration sends
+HTTP_PAYLOAD: PayloadFormat = "2.0"  # what the HTTP API's integration is configured to send
+PAYLOAD_FORMATS: dict[str, PayloadFormat] = {"rest": REST_PAYLOAD, "http": HTTP_PAYLOAD}  # by apiType
+
+
+def payload_format_of(outputs: Mapping[str, Any] | None) -> PayloadFormat:
+    """The payload format a stack's front door sends, from its outputs' ``api_type`` (absent: REST)."""
+    api_type = (outputs or {}).get("api_type") or "rest"
+    if api_type not in PAYLOAD_FORMATS:
+        raise ValueError(
+            f"the stack outputs' api_type is {api_type!r}: expected one of {', '.join(PAYLOAD_FORMATS)}"
+        )
+    return PAYLOAD_FORMATS[api_type]
 
 
 @dataclass(frozen=True)
@@ -76,9 +92,73 @@ def _concrete_path(request: ProxyRequest) -> str:
     return path
 
 
-def proxy_event(request: ProxyRequest, now: datetime | None = None) -> dict[str, Any]:
-    """The proxy event Lambda receives for ``request``."""
+def proxy_event(
+    request: ProxyRequest, now: datetime | None = None, payload_format: PayloadFormat = REST_PAYLOAD
+) -> dict[str, Any]:
+    """The proxy event Lambda receives for ``request`` in ``payload_format``."""
     now = now or datetime.now(UTC)
+    if payload_format == HTTP_PAYLOAD:
+        return _v2_event(request, now)
+    return _v1_event(request, now)
+
+
+def _joined(pairs: Iterable[tuple[str, str]], *, lower: bool) -> dict[str, str]:
+    """Payload 2.0's view of repeated names: every value in order, joined with commas."""
+    joined: dict[str, str] = {}
+    for name, value in pairs:
+        key = name.lower() if lower else name
+        joined[key] = f"{joined[key]},{value}" if key in joined else value
+    return joined
+
+
+def _v2_event(request: ProxyRequest, now: datetime) -> dict[str, Any]:
+    """Payload format 2.0: lower-case headers, cookies apart, the stage in ``rawPath`` (HTTP API docs)."""
+    path = f"/{request.stage}{_concrete_path(request)}"
+    cookie_lines = [value for name, value in request.headers if name.lower() == "cookie"]
+    cookies = [c.strip() for line in cookie_lines for c in line.split(";") if c.strip()]
+    headers = _joined(((n, v) for n, v in request.headers if n.lower() != "cookie"), lower=True)
+    query = _joined(request.query, lower=False)
+    body = _body(request)
+    route_key = f"{request.method} {request.resource}"
+    event: dict[str, Any] = {
+        "version": HTTP_PAYLOAD,
+        "routeKey": route_key,
+        "rawPath": path,
+        "rawQueryString": urlencode(list(request.query)),
+        "headers": headers,
+        "requestContext": {
+            "accountId": LOCAL_ACCOUNT_ID,
+            "apiId": LOCAL_API_ID,
+            "domainName": request.domain_name,
+            "domainPrefix": request.domain_name.split(".", 1)[0].rsplit(":", 1)[0],
+            "http": {
+                "method": request.method,
+                "path": path,
+                "protocol": request.protocol,
+                "sourceIp": request.source_ip,
+                "userAgent": headers.get("user-agent", ""),
+            },
+            "requestId": request.request_id,
+            "routeKey": route_key,
+            "stage": request.stage,
+            "time": now.strftime("%d/%b/%Y:%H:%M:%S +0000"),
+            "timeEpoch": int(now.timestamp() * 1000),
+        },
+        "isBase64Encoded": request.binary and body is not None,
+    }
+    # Absent rather than null when empty, as HTTP API sends them.
+    if cookies:
+        event["cookies"] = cookies
+    if query:
+        event["queryStringParameters"] = query
+    if request.path_parameters:
+        event["pathParameters"] = dict(request.path_parameters)
+    if body is not None:
+        event["body"] = body
+    return event
+
+
+def _v1_event(request: ProxyRequest, now: datetime) -> dict[str, Any]:
     path = _concrete_path(request)
     single_headers, multi_headers = single_and_multi(request.headers)
     single_query, multi_query = single_and_multi(request.query)

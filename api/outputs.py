@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from api.files import write_text_atomically
+from api.names import API_KEY_HEADER
 from settings.paths import LOCAL_DIR
 
 REQUIRED_KEYS = (
@@ -67,6 +68,27 @@ def check_outputs(
 def write_outputs(path: Path, outputs: dict[str, Any]) -> None:
     """Atomic and private (it holds the API key): readers see the old file or the whole new one."""
     write_text_atomically(path, json.dumps(outputs, indent=2) + "\n", private=True)
+
+
+# Locally the HTTP API checks only that these are present (emulator.gateway says so): placeholders suffice.
+LOCAL_SIGV4_AUTHORIZATION = (
+    "AWS4-HMAC-SHA256 Credential=LOCAL/20260101/us-east-1/execute-api/aws4_request, "
+    "SignedHeaders=host, Signature=local-unverified"
+)
+LOCAL_BEARER_AUTHORIZATION = "Bearer local-unverified-token"
+
+
+def auth_headers(outputs: dict[str, Any]) -> dict[str, str]:
+    """The headers a client of the local stack sends to get past its front door: the API key on REST, a
+    SigV4-shaped Authorization (iam) or a Bearer token (jwt) on the HTTP API, nothing with ``none``."""
+    if outputs.get("api_type", "rest") != "http":
+        return {API_KEY_HEADER: outputs["api_key"]} if outputs.get("api_key") else {}
+    auth_mode = outputs.get("auth_mode", "none")
+    if auth_mode == "iam":
+        return {"Authorization": LOCAL_SIGV4_AUTHORIZATION}
+    if auth_mode == "jwt":
+        return {"Authorization": LOCAL_BEARER_AUTHORIZATION}
+    return {}
 
 
 def remove_outputs_if_ours(path: Path, api_key: str) -> None:

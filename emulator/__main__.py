@@ -9,7 +9,7 @@ import sys
 import threading
 from pathlib import Path
 
-from api.outputs import LOCAL_OUTPUTS
+from api.outputs import LOCAL_OUTPUTS, auth_headers
 from emulator.arguments import function_dir_argument
 from emulator.environment import INIT_CPU_MODES
 from emulator.faults import FAULTS, fault_argument, latency_argument, seed_argument
@@ -238,16 +238,11 @@ def _banner(stack: LocalStack, outputs: dict, outputs_path: Path) -> None:
         if stack.faults.active or latency_ms
         else ""
     )
-    key = (
-        f"{outputs['api_key']}  (header x-api-key)"
-        if stack.auth_mode == "api_key"
-        else "none needed (authMode none)"
-    )
     print(
         f"local stack ready (Ctrl-C stops it)\n"
         f"  settings   {_settings_line(stack)}\n"
         f"  API        {outputs['api_url']}  (routes from api/openapi.yaml)\n"
-        f"  API key    {key}\n"
+        f"{_front_door_lines(stack, outputs)}"
         f"  function   {outputs['function_name']}, {outputs['memory_size']} MB ({emulation or 'emulated'})\n"
         f"  runtime    {stack.emulation['runtime']}  (AWS's runtime interface client, .lambda-venv)\n"
         f"  AWS        {outputs['endpoint_url']}  (moto: DynamoDB, CloudWatch, Logs, Step Functions)\n"
@@ -255,10 +250,32 @@ def _banner(stack: LocalStack, outputs: dict, outputs_path: Path) -> None:
         f"  state      {state}\n"
         f"  reload     {reload}\n"
         f"  outputs    {outputs_path}\n"
-        f"  try        export API_URL={outputs['api_url']} API_KEY={outputs['api_key']}\n"
-        f'             curl -H "x-api-key: $API_KEY" "$API_URL/items"',
+        f"{_try_lines(outputs)}",
         flush=True,
     )
+
+
+def _front_door_lines(stack: LocalStack, outputs: dict) -> str:
+    """Which API Gateway is emulated, what a client must send, and what is not verified locally."""
+    door = stack.front_door
+    kind = "HTTP API (payload 2.0, no request validation)" if door.http else "REST API (payload 1.0)"
+    if door.http:
+        auth = {
+            "none": "none needed (authMode none)",
+            "iam": "a SigV4 Authorization header (authMode iam)",
+            "jwt": "a Bearer token (authMode jwt)",
+        }[door.auth_mode]
+    elif door.auth_mode == "api_key":
+        auth = f"{outputs['api_key']}  (header x-api-key)"
+    else:
+        auth = "none needed (authMode none)"
+    caveat = door.caveat()
+    return f"  front door {kind}\n  auth       {auth}\n" + (f"  caveat     {caveat}\n" if caveat else "")
+
+
+def _try_lines(outputs: dict) -> str:
+    headers = "".join(f'-H "{name}: {value}" ' for name, value in auth_headers(outputs).items())
+    return f'  try        curl {headers}"{outputs["api_url"]}/items"'
 
 
 def main(argv: list[str] | None = None) -> int:

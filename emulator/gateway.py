@@ -12,6 +12,12 @@ same statuses offline as on AWS:
 * over the stage's rate/burst limits → 429 ``{"message":"Too Many Requests"}``;
 * a request body over API Gateway's 10 MB, or an event over Lambda's 6 MB request limit → 413
   ``{"message":"Request Too Long"}``.
+
+With ``FrontDoor(api_type="http", …)`` it is the HTTP API instead: payload 2.0 events and responses, no API
+keys and no request validation, an unmatched route → 404 ``{"message":"Not Found"}``, a function error → 500
+``{"message":"Internal Server Error"}``, and its auth: ``iam`` wants a SigV4 ``Authorization`` header (403
+``{"message":"Forbidden"}`` without), ``jwt`` a Bearer token (401 ``{"message":"Unauthorized"}`` without).
+Neither is verified locally: the signature and the token are only checked for presence.
 """
 
 from __future__ import annotations
@@ -35,8 +41,8 @@ from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import parse_qsl, unquote
 
-from api.events import ProxyRequest, last_header, proxy_event
-from api.names import STAGE
+from api.events import PAYLOAD_FORMATS, ProxyRequest, last_header, proxy_event
+from api.names import API_KEY_HEADER, STAGE
 from api.spec import CORS_ALLOW_HEADERS, CORS_MAX_AGE_S, HTTP_METHODS, load_spec
 from emulator.runtime_api import RequestTooLargeError
 from emulator.throttling import TokenBucket
@@ -44,9 +50,31 @@ from emulator.throttling import TokenBucket
 logger = logging.getLogger(__name__)
 
 MAX_BODY_BYTES = 10 * 1024 * 1024  # API Gateway's payload limit
-API_KEY_HEADER = "x-api-key"
 _ANY_METHOD = "x-amazon-apigateway-any-method"
 _PROXY_RESPONSE_KEYS = {"statusCode", "headers", "multiValueHeaders", "body", "isBase64Encoded"}
+_V2_RESPONSE_KEYS = {"statusCode", "headers", "body", "isBase64Encoded", "cookies"}
+SIGV4_PREFIX = "AWS4-HMAC-SHA256 "
+BEARER_PREFIX = "Bearer "
+
+
+@dataclass(frozen=True)
+class FrontDoor:
+    """Which API Gateway the stack puts in front of the function (its ``apiType`` and ``authMode``)."""
+
+    api_type: str = "rest"  # "rest": the REST API (keys per the spec); "http": the HTTP API
+    auth_mode: str = "api_key"  # on http: "none", "iam" or "jwt"
+
+    @property
+    def http(self) -> bool:
+        return self.api_type == "http"
+
+    def caveat(self) -> str | None:
+        """What the local gateway does not do that AWS would, for the serve banner and the log."""
+        if self.http and self.auth_mode == "iam":
+            return "IAM auth: a SigV4 Authorization header is required; its signature is not verified locally"
+        if self.http and self.auth_mode == "jwt":
+            return "JWT auth: a Bearer token is required but it is not verified locally"
+        return None
 
 
 class InvocationResult(Protocol):
@@ -198,6 +226,24 @@ def internal_server_error(request_id: str) -> HttpResponse:
     return _gateway_error(502, "Internal server error", "InternalServerErrorException", request_id)
 
 
+def _http_api_error(status: int, message: str, request_id: str) -> HttpResponse:
+    """An HTTP API's own answer: ``{"message": …}`` and its ``apigw-requestid`` header."""
+    body = json.dumps({"message": message}).encode()
+    headers = [("Content-Type", "application/json"), ("apigw-requestid", request_id)]
+    return HttpResponse(status, headers, body, request_id, from_gateway=True)
+
+
+def _http_api_auth_refusal(auth_mode: str, authorization: str | None, request_id: str) -> HttpResponse | None:
+    """The HTTP API's answer to a request its route's authorizer refuses; None lets it through."""
+    presented = authorization or ""
+    if auth_mode == "iam" and not presented.startswith(SIGV4_PREFIX):
+        return _http_api_error(403, "Forbidden", request_id)
+    bearer = presented.startswith(BEARER_PREFIX) and presented.removeprefix(BEARER_PREFIX).strip()
+    if auth_mode == "jwt" and not bearer:
+        return _http_api_error(401, "Unauthorized", request_id)
+    return None
+
+
 class LocalApiGateway:
     """Turns HTTP requests into proxy events and proxy responses into HTTP responses; transport-agnostic."""
 
@@ -212,10 +258,10 @@ class LocalApiGateway:
         port: int = 3000,
         cors_origin: str | None = None,
         throttle: TokenBucket | None = None,
-        require_api_key: bool = True,
+        front_door: FrontDoor = FrontDoor(),
     ) -> None:
         self.routes = routes
-        self.require_api_key = require_api_key  # False: the stack's authMode none, methods without a key
+        self.front_door = front_door
         self.throttle = throttle  # the stage's rate and burst limits; None = unlimited
         self.cors_origin = cors_origin  # the stack's corsAllowOrigin; None = CORS off
         self._api_key = api_key
@@ -245,16 +291,27 @@ class LocalApiGateway:
         if matched and cors_preflight and "OPTIONS" not in matched[0].operations:
             return self._preflight(matched[0], request_id)
         operation = matched[0].operation(request.method) if matched else None
+        http_api = self.front_door.http
         if matched is None or operation is None:
+            if http_api:
+                return _http_api_error(404, "Not Found", request_id)
             return _gateway_error(
                 403, "Missing Authentication Token", "MissingAuthenticationTokenException", request_id
             )
         route, path_parameters = matched
         presented_key = last_header(request.headers, API_KEY_HEADER)
-        key_required = operation.api_key_required and self.require_api_key
-        if key_required and not self._key_is_valid(presented_key):
+        # HTTP APIs have no API keys; a REST stack with authMode none has methods without one
+        key_required = operation.api_key_required and not http_api and self.front_door.auth_mode == "api_key"
+        if http_api:
+            authorization = last_header(request.headers, "authorization")
+            refusal = _http_api_auth_refusal(self.front_door.auth_mode, authorization, request_id)
+            if refusal is not None:
+                return refusal
+        elif key_required and not self._key_is_valid(presented_key):
             return _gateway_error(403, "Forbidden", "ForbiddenException", request_id)
         if self.throttle is not None and not self.throttle.take():
+            if http_api:
+                return _http_api_error(429, "Too Many Requests", request_id)
             return _gateway_error(429, "Too Many Requests", "TooManyRequestsException", request_id)
         if len(request.body) > MAX_BODY_BYTES:
             return request_too_long(request_id)
@@ -279,10 +336,14 @@ class LocalApiGateway:
             domain_name=f"{self.host}:{self.port}",
             stage=self.stage,
         )
+        payload_format = PAYLOAD_FORMATS[self.front_door.api_type]
         try:
-            result = self.invoke(proxy_event(routed))
+            result = self.invoke(proxy_event(routed, payload_format=payload_format))
         except RequestTooLargeError:  # within API Gateway's limit but over Lambda's: Invoke refuses it
             return request_too_long(request_id)
+        if http_api:
+            response = None if result.error is not None else v2_response_to_http(result.payload, request_id)
+            return response or _http_api_error(500, "Internal Server Error", request_id)
         if result.error is not None:
             return internal_server_error(request_id)
         response = proxy_response_to_http(result.payload, request_id)
@@ -329,6 +390,29 @@ def proxy_response_to_http(payload: Any, request_id: str) -> HttpResponse | None
         headers.append(("Content-Type", "application/json"))
     headers.append(("x-amzn-RequestId", request_id))  # Date: the HTTP server stamps every answer itself
     return HttpResponse(status, headers, raw, request_id)
+
+
+def v2_response_to_http(payload: Any, request_id: str) -> HttpResponse | None:
+    """Map a payload 2.0 response to HTTP; None when the HTTP API would answer 500. Without ``statusCode``
+    the HTTP API takes the value itself as a 200 JSON body."""
+    if not isinstance(payload, dict) or "statusCode" not in payload:
+        body = json.dumps(payload).encode()
+        headers = [("Content-Type", "application/json"), ("apigw-requestid", request_id)]
+        return HttpResponse(200, headers, body, request_id)
+    if not set(payload) <= _V2_RESPONSE_KEYS:
+        return None
+    cookies = payload.get("cookies") or []
+    if not isinstance(cookies, list) or not all(isinstance(c, str) and _is_scalar(c) for c in cookies):
+        return None
+    single = {k: v for k, v in payload.items() if k != "cookies"}
+    response = proxy_response_to_http(single, request_id)
+    if response is not None:
+        response.headers += [("Set-Cookie", cookie) for cookie in cookies]
+        response.headers = [
+            ("apigw-requestid", value) if name == "x-amzn-RequestId" else (name, value)
+            for name, value in response.headers
+        ]
+    return response
 
 
 def _response_headers(single: Any, multi: Any) -> list[tuple[str, str]] | None:

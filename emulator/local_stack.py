@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import errno
 import json
+import logging
 import secrets
 import string
 import threading
@@ -22,13 +23,15 @@ from api.outputs import LOCAL_OUTPUTS, remove_outputs_if_ours, url_answers, writ
 from api.spec import OPENAPI_PATH
 from emulator.fault_proxy import FaultProxy
 from emulator.faults import FaultMetrics, FaultPlan
-from emulator.gateway import GatewayHttpServer, LocalApiGateway, RouteTable
+from emulator.gateway import FrontDoor, GatewayHttpServer, LocalApiGateway, RouteTable
 from emulator.moto_server import MotoServer, aws_env
 from emulator.reload import FunctionWatcher
 from emulator.telemetry import MeteredInvoker, Telemetry
 from emulator.throttling import TokenBucket
 from settings.paths import FUNCTION_DIR
 from settings.stack_files import StackConfig, read_stack_settings
+
+logger = logging.getLogger(__name__)
 
 
 class PortInUseError(RuntimeError):
@@ -86,12 +89,13 @@ class LocalStack:
         self.memory_mb = settings.memory_mb or stack.memory_size
         self.architecture = stack.architecture  # a label: the emulator runs the host's instruction set
         self.cors_origin = stack.cors_allow_origin
-        if stack.auth_mode == "iam":
+        self.front_door = FrontDoor(stack.api_type, stack.auth_mode)
+        if self.front_door.auth_mode == "iam" and not self.front_door.http:
             raise NotEmulatedError(
-                f"{settings.stack.source} sets authMode iam, which the local gateway cannot check (SigV4 "
-                f"needs AWS's signing keys): serve another stack, or without --stack (api_key)"
+                f"{settings.stack.source} sets authMode iam, which the local gateway cannot check on REST "
+                f"(SigV4 needs AWS's signing keys): serve another stack, or without --stack (api_key)"
             )
-        self.auth_mode = stack.auth_mode
+        self.auth_mode = self.front_door.auth_mode
         self.timeout_s = settings.timeout_s or float(stack.timeout)
         self.throttle = self._stage_throttle()  # the stage's rate and burst limits; None = unlimited
         # With authMode none the key only marks the outputs file as this stack's (remove_outputs_if_ours).
@@ -114,6 +118,9 @@ class LocalStack:
     def start(self) -> dict[str, Any]:
         """Bring everything up, failing fast (before anything else starts) when the port is taken."""
         _refuse_if_other_stack_owns(self.settings.outputs_path)
+        caveat = self.front_door.caveat()
+        if caveat is not None:
+            logger.warning("local HTTP API: %s", caveat)
         routes = RouteTable.from_openapi(OPENAPI_PATH)
         gateway = LocalApiGateway(
             routes,
@@ -121,7 +128,7 @@ class LocalStack:
             invoke=self._not_ready,
             cors_origin=self.cors_origin,
             throttle=self.throttle,
-            require_api_key=self.auth_mode == "api_key",
+            front_door=self.front_door,
         )
         try:
             self._server = GatewayHttpServer(
@@ -224,7 +231,9 @@ class LocalStack:
         function_arn = f"arn:aws:lambda:{DEFAULT_REGION}:{LOCAL_ACCOUNT_ID}:function:{name}"
         return {
             "api_url": f"http://{self.settings.host}:{port}/{STAGE}",
-            "api_key": self.api_key,
+            "api_key": self.api_key,  # also what marks the outputs file as this stack's (see stop)
+            "api_type": self.front_door.api_type,
+            "auth_mode": self.auth_mode,
             "function_name": name,
             "function_arn": function_arn,
             "alias_arn": f"{function_arn}:{ALIAS}",

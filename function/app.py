@@ -1,9 +1,11 @@
-"""Lambda entry point: ``app.lambda_handler`` serves API Gateway REST proxy events and direct tutorial events.
+"""Lambda entry point: ``app.lambda_handler`` serves API Gateway proxy events (REST's payload 1.0 and HTTP
+API's 2.0) and direct tutorial events.
 
-Proxy events (``httpMethod`` present) are routed to /items and the tutorial endpoint and answered as proxy
-responses, errors as application/problem+json. Direct invocations (``{"operation", …}``: the tutorial's test
-events, Power Tuning payloads) get the raw tutorial result, and on bad input the problem object instead of an
-exception, so a tuning run is never aborted by one bad payload. Either way one JSON/EMF log line per request.
+Proxy events (``httpMethod`` present, or ``version: "2.0"``) are routed to /items and the tutorial endpoint
+and answered as proxy responses in their own format, errors as application/problem+json. Direct invocations
+(``{"operation", …}``: the tutorial's test events, Power Tuning payloads) get the raw tutorial result, and on
+bad input the problem object instead of an exception, so a tuning run is never aborted by one bad payload.
+Either way one JSON/EMF log line per request.
 """
 
 from __future__ import annotations
@@ -48,20 +50,22 @@ class Served:
 
 
 def _serve_proxy(event: dict, request_id: str) -> Served:
-    method = str(event.get("httpMethod", "")).upper()
+    http_api = proxy.is_http_api_event(event)
+    method = ""
     route = "unmatched"  # a fixed label: raw paths would make the metric's dimension unbounded
     try:
         request = proxy.parse(event, request_id)
+        method = request.method
         route = routing.resolve(request)
         response = routing.handler_for(route, method)(request)
         # Rendered inside the try: a body that cannot be written (an echo too deep to encode) is an answer
         # too, not an exception API Gateway turns into a bare 502.
-        return Served(proxy.to_event_response(response), method, route, response.status)
+        return Served(proxy.to_event_response(response, http_api), method, route, response.status)
     except Exception as error:  # the last line of defence
         failure, cause = _failure(error)
         document = problem(failure, request_id, tutorial=route in routing.TUTORIAL_RESOURCES)
         response = Response(failure.status, document, failure.headers, PROBLEM_JSON)
-    return Served(proxy.to_event_response(response), method, route, response.status, cause)
+    return Served(proxy.to_event_response(response, http_api), method, route, response.status, cause)
 
 
 def _serve_direct(event: Any, request_id: str) -> Served:
@@ -79,7 +83,7 @@ def lambda_handler(event: Any, context: Any) -> Any:
     request_id = getattr(context, "aws_request_id", None) or "local"
     remaining_ms = getattr(context, "get_remaining_time_in_millis", None)
     store.set_deadline(remaining_ms() if remaining_ms else None)
-    if isinstance(event, dict) and "httpMethod" in event:
+    if isinstance(event, dict) and ("httpMethod" in event or proxy.is_http_api_event(event)):
         served = _serve_proxy(event, request_id)
     else:
         served = _serve_direct(event, request_id)

@@ -1,7 +1,8 @@
-"""API Gateway REST proxy events (payload v1) in, proxy responses out.
+"""API Gateway proxy events in (REST's payload 1.0, HTTP API's 2.0), proxy responses out in the same format.
 
-API Gateway passes headers with the client's spelling, sometimes only in ``multiValueHeaders``, and bodies
-possibly base64-encoded; this module turns all of that into one plain ``Request``.
+API Gateway passes headers with the client's spelling, sometimes only in ``multiValueHeaders`` (1.0) or
+lower-case with cookies apart (2.0), and bodies possibly base64-encoded; this module turns either event into
+one plain ``Request``, so the routes never know which front door called them.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import binascii
 import os
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import parse_qsl
 
 import codec
 from problems import ApiError
@@ -32,6 +34,7 @@ class Request:
     request_id: str
     base_path: str = ""  # the stage prefix clients used ("/prod"), for Location headers
     body_base64: bool = False
+    http_api: bool = False  # came as payload 2.0: answered in 2.0's shape
     caller: str = ""  # who API Gateway says is calling (API key id or IAM principal); "" when nobody is
 
     def header(self, name: str) -> str | None:
@@ -58,8 +61,53 @@ def _merged(single: dict | None, multi: dict | None) -> dict[str, str]:
     return merged
 
 
+def is_http_api_event(event: dict) -> bool:
+    """Payload 2.0 (HTTP API) names its version; REST's 1.0 carries ``httpMethod``."""
+    return event.get("version") == "2.0" and "routeKey" in event
+
+
 def parse(event: dict, request_id: str) -> Request:
-    """The request an API Gateway REST proxy event describes."""
+    """The request an API Gateway proxy event (either payload format) describes."""
+    return parse_v2(event, request_id) if is_http_api_event(event) else parse_v1(event, request_id)
+
+
+def parse_v2(event: dict, request_id: str) -> Request:
+    """The request an HTTP API payload 2.0 event describes. The query comes from ``rawQueryString``: its
+    ``queryStringParameters`` joins repeats with commas, where REST's last-value view is what routes read."""
+    context = event.get("requestContext") or {}
+    http = context.get("http") or {}
+    raw_path = event.get("rawPath") or http.get("path") or ""
+    stage = context.get("stage") or ""
+    prefix = f"/{stage}" if stage and stage != "$default" else ""
+    in_stage = prefix and (raw_path == prefix or raw_path.startswith(prefix + "/"))
+    base_path = prefix if in_stage else ""
+    _, _, template = str(event.get("routeKey") or "").partition(" ")
+    headers = {name.lower(): str(value) for name, value in (event.get("headers") or {}).items()}
+    if event.get("cookies"):
+        headers["cookie"] = "; ".join(event["cookies"])
+    raw_query = event.get("rawQueryString")
+    query = (
+        dict(parse_qsl(raw_query, keep_blank_values=True))
+        if raw_query is not None
+        else dict(event.get("queryStringParameters") or {})
+    )
+    return Request(
+        method=str(http.get("method", "")).upper(),
+        resource=template,
+        path=raw_path[len(base_path) :],
+        path_parameters=event.get("pathParameters") or {},
+        query=query,
+        headers=headers,
+        body=event.get("body"),
+        request_id=request_id,
+        base_path=base_path,
+        body_base64=bool(event.get("isBase64Encoded")),
+        http_api=True,
+    )
+
+
+def parse_v1(event: dict, request_id: str) -> Request:
+    """The request an API Gateway REST proxy event (payload 1.0) describes."""
     query: dict[str, str] = {}
     for name, values in (event.get("multiValueQueryStringParameters") or {}).items():
         if values:
@@ -135,8 +183,9 @@ def json_object_body(request: Request, media_types: frozenset[str] | None) -> di
     return document
 
 
-def to_event_response(response: Response) -> dict:
-    """The proxy response API Gateway expects (anything else is a 502 'Malformed Lambda proxy response')."""
+def to_event_response(response: Response, http_api: bool = False) -> dict:
+    """The proxy response API Gateway expects (anything else is a 502 'Malformed Lambda proxy response');
+    2.0's shape adds ``cookies`` (this API sets none) and has no ``multiValueHeaders``."""
     headers = {"X-Content-Type-Options": "nosniff", **response.headers}
     body = ""
     if response.body is not None or response.status != 204:
@@ -148,4 +197,7 @@ def to_event_response(response: Response) -> dict:
         headers["Access-Control-Expose-Headers"] = "ETag, Location, Retry-After, Idempotent-Replayed"
         if allow_origin != "*":
             headers["Vary"] = "Origin"
-    return {"statusCode": response.status, "headers": headers, "body": body, "isBase64Encoded": False}
+    answer = {"statusCode": response.status, "headers": headers, "body": body, "isBase64Encoded": False}
+    if http_api:
+        answer["cookies"] = []
+    return answer

@@ -50,11 +50,13 @@ from urllib.parse import urlsplit
 import boto3
 import psutil
 
+from api.outputs import auth_headers
 from emulator.arguments import function_dir_argument
 from emulator.faults import FAULTS, fault_argument, latency_argument, percent_argument, seed_argument
 from emulator.local_stack import LocalStack, StackSettings
 from emulator.moto_server import aws_env
-from settings.arguments import in_range
+from settings.arguments import in_range, stack_argument
+from settings.stack_files import read_stack_settings
 
 MAX_TRIES = 6  # per logical operation: after that the client gives up on it (and says so in the ledger)
 BACKOFF_BASE_S, BACKOFF_CAP_S = 0.05, 2.0
@@ -280,7 +282,7 @@ class Client:
         self,
         index: int,
         api_url: str,
-        api_key: str,
+        auth: dict[str, str],
         shared: SharedIds,
         ledger: Ledger,
         budget: Budget,
@@ -288,7 +290,7 @@ class Client:
     ) -> None:
         parts = urlsplit(api_url)
         self.host, self.port, self.base = parts.hostname or "127.0.0.1", parts.port or 80, parts.path
-        self.api_key = api_key
+        self.auth = auth  # what the front door asks for (api.outputs.auth_headers)
         self.index = index
         self.shared = shared
         self.ledger = ledger
@@ -321,7 +323,7 @@ class Client:
     def send(self, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None) -> Answer:
         if not self.budget.take():
             raise OutOfBudgetError
-        all_headers = {"x-api-key": self.api_key, **(headers or {})}
+        all_headers = {**self.auth, **(headers or {})}
         data = None
         if body is not None:
             data = json.dumps(body).encode()
@@ -348,7 +350,7 @@ class Client:
             raise OutOfBudgetError
         connection = http.client.HTTPConnection(self.host, self.port, timeout=HTTP_TIMEOUT_S)
         try:
-            all_headers = {"x-api-key": self.api_key, "Content-Type": "application/json", **headers}
+            all_headers = {**self.auth, "Content-Type": "application/json", **headers}
             connection.request(method, self.base + path, body=json.dumps(body).encode(), headers=all_headers)
         except (OSError, http.client.HTTPException):
             pass
@@ -588,6 +590,13 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--seed", type=seed_argument, default=1, help="faults' and clients' seed (default 1)")
     parser.add_argument(
+        "--stack",
+        type=stack_argument,
+        default=None,
+        metavar="NAME",
+        help="the private stack gets Pulumi.NAME.yaml's settings, e.g. its apiType (default: Pulumi.yaml)",
+    )
+    parser.add_argument(
         "--dynamodb-latency-ms",
         type=latency_argument,
         default=0,
@@ -750,6 +759,7 @@ def run(args: argparse.Namespace) -> int:
     with tempfile.TemporaryDirectory(prefix="chaos-") as private:
         settings = StackSettings(
             port=0,
+            stack=args.stack or read_stack_settings(None),
             outputs_path=Path(private) / "outputs.json",
             function_dir=args.function_dir,
             faults=percentages,
@@ -770,7 +780,7 @@ def run(args: argparse.Namespace) -> int:
             ledger, shared = Ledger(), SharedIds()
             budget = Budget(args.duration, args.requests)
             clients = [
-                Client(index, outputs["api_url"], outputs["api_key"], shared, ledger, budget, args.seed)
+                Client(index, outputs["api_url"], auth_headers(outputs), shared, ledger, budget, args.seed)
                 for index in range(args.clients)
             ]
             started = time.monotonic()

@@ -24,10 +24,13 @@ from typing import Any
 import psutil
 
 from api.names import DEFAULT_STACK
+from api.outputs import auth_headers
 from emulator.children import GRACE_S, let_child_stop
 from emulator.local_stack import LocalStack, StackSettings
+from settings.arguments import stack_argument
 from settings.aws_limits import MEMORY_MB
 from settings.paths import LOCAL_DIR, REPO_ROOT, REPORTS_DIR, RESULTS_DIR
+from settings.stack_files import read_stack_settings
 from tuning.cli import num_argument, power_values_argument
 from tuning.engine.inputs import DEFAULT_POWER_VALUES, MIN_NUM
 from tuning.errors import TuningError
@@ -59,6 +62,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--skip-tuning", action="store_true", help="only the HTTP scenario (no tuning, no report)"
     )
+    parser.add_argument(
+        "--stack",
+        type=stack_argument,
+        default=None,
+        metavar="NAME",
+        help="run on a local stack with Pulumi.NAME.yaml's settings, e.g. its apiType (default: Pulumi.yaml)",
+    )
 
 
 @dataclass
@@ -71,9 +81,10 @@ class Answer:
 class ApiClient:
     """A tiny HTTP client for the demo scenario (stdlib only, JSON in and out)."""
 
-    def __init__(self, api_url: str, api_key: str) -> None:
+    def __init__(self, api_url: str, auth: dict[str, str], refused: int = 403) -> None:
         self.api_url = api_url.rstrip("/")
-        self.api_key = api_key
+        self.auth = auth  # what the front door asks for (api.outputs.auth_headers)
+        self.refused = refused  # its answer to a request without it
 
     def call(
         self,
@@ -82,12 +93,12 @@ class ApiClient:
         body: Any = None,
         headers: dict[str, str] | None = None,
         *,
-        with_key: bool = True,
+        authenticated: bool = True,
     ) -> Answer:
         data = None if body is None else json.dumps(body).encode()
         all_headers = {"Content-Type": "application/json", **(headers or {})}
-        if with_key:
-            all_headers["x-api-key"] = self.api_key
+        if authenticated:
+            all_headers.update(self.auth)
         url = self.api_url + path  # the loopback gateway this demo started
         request = urllib.request.Request(url, data=data, headers=all_headers, method=method)  # noqa: S310
         try:
@@ -112,10 +123,18 @@ def _check(label: str, answer: Answer, expected: int, summary: Callable[[Any], s
     return answer
 
 
+def refusal_status(outputs: dict[str, Any]) -> int:
+    """What the front door answers a request without credentials: 401 from a JWT authorizer, else 403."""
+    return 401 if outputs.get("api_type") == "http" and outputs.get("auth_mode") == "jwt" else 403
+
+
 def run_scenario(client: ApiClient) -> None:
-    """Create, read, update, list and delete through both faces of the API, and show the key is enforced."""
+    """Create, read, update, list and delete through both faces of the API, and show the front door's auth
+    is enforced (when it has any: an HTTP API with authMode none has none)."""
     print("REST routes (/items):", flush=True)
-    _check("GET /items without x-api-key", client.call("GET", "/items", with_key=False), 403)
+    if client.auth:
+        label = f"GET /items without {', '.join(client.auth)}"
+        _check(label, client.call("GET", "/items", authenticated=False), client.refused)
     created = _check(
         "POST /items",
         client.call("POST", "/items", {"name": "espresso", "price": 2.5, "tags": ["hot"]}),
@@ -243,13 +262,14 @@ def _leftover_processes(before: set[int]) -> list[psutil.Process]:
 def run(args: argparse.Namespace) -> int:
     started = time.monotonic()
     before = {p.pid for p in psutil.Process().children(recursive=True)}
-    stack = LocalStack(StackSettings(port=0, outputs_path=DEMO_OUTPUTS))
+    config = args.stack or read_stack_settings(None)
+    stack = LocalStack(StackSettings(port=0, stack=config, outputs_path=DEMO_OUTPUTS))
     interrupted = False
     try:
         print("Starting the local stack (moto endpoint, table, Lambda runtime, API gateway)…", flush=True)
         outputs = stack.start()
         print(f"  API {outputs['api_url']} · {outputs['memory_size']} MB · AWS {outputs['endpoint_url']}\n")
-        run_scenario(ApiClient(outputs["api_url"], outputs["api_key"]))
+        run_scenario(ApiClient(outputs["api_url"], auth_headers(outputs), refusal_status(outputs)))
         if not args.skip_tuning:
             tuning_started = time.time()
             since = datetime.fromtimestamp(tuning_started - 60, UTC).isoformat(timespec="seconds")

@@ -25,7 +25,8 @@ import urllib.parse
 from contextlib import ExitStack
 from pathlib import Path
 
-from api.outputs import LOCAL_OUTPUTS, url_answers
+from api.names import API_KEY_HEADER
+from api.outputs import LOCAL_OUTPUTS, auth_headers, url_answers
 from emulator.children import let_child_stop
 from emulator.local_stack import LocalStack, StackSettings
 from programs.steps import StepPlan, percentile, read_steps, step_report
@@ -138,9 +139,11 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _local_target(outputs_path: Path, stack_scope: ExitStack, *, throttling: bool) -> tuple[str, str]:
-    """The running local stack's URL and key, or a private stack's (stage throttling as asked) when none
-    answers."""
+def _local_target(
+    outputs_path: Path, stack_scope: ExitStack, *, throttling: bool
+) -> tuple[str, dict[str, str]]:
+    """The running local stack's URL and auth headers, or a private stack's (stage throttling as asked)
+    when none answers."""
     if outputs_path.exists():
         outputs = _read_outputs(outputs_path)
         if not is_loopback(outputs["api_url"]):
@@ -148,12 +151,12 @@ def _local_target(outputs_path: Path, stack_scope: ExitStack, *, throttling: boo
                 f"{outputs_path} points at {outputs.get('api_url')!r}, not loopback; use URL= instead"
             )
         if url_answers(outputs["api_url"]):
-            return outputs["api_url"], outputs["api_key"]
+            return outputs["api_url"], auth_headers(outputs)
         print(f"{outputs_path} is stale (nothing answers at {outputs['api_url']}); starting a private stack")
     print("No local stack running: starting a private one for this run…", flush=True)
     settings = StackSettings(port=0, outputs_path=PRIVATE_OUTPUTS, throttling=throttling)
     stack = stack_scope.enter_context(LocalStack(settings))
-    return stack.outputs["api_url"], stack.outputs["api_key"]
+    return stack.outputs["api_url"], auth_headers(stack.outputs)
 
 
 def _read_outputs(path: Path) -> dict:
@@ -228,11 +231,11 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"MIX: {error}") from None
     with ExitStack() as scope:
         if args.url:
-            url, api_key = args.url.rstrip("/"), args.api_key
-            if not api_key:
+            url, auth = args.url.rstrip("/"), {API_KEY_HEADER: args.api_key}
+            if not args.api_key:
                 raise UsageError("URL= needs API_KEY= (the stage requires x-api-key)")
         else:
-            url, api_key = _local_target(args.outputs, scope, throttling=plan is None)
+            url, auth = _local_target(args.outputs, scope, throttling=plan is None)
         args.report_dir.mkdir(parents=True, exist_ok=True)
         prefix = args.report_dir / "load"
         steps_file = args.report_dir / "steps.jsonl"
@@ -244,7 +247,7 @@ def run(args: argparse.Namespace) -> int:
         ]  # fmt: skip
         environment = {
             **os.environ,
-            "LOAD_API_KEY": api_key,
+            "LOAD_AUTH_HEADERS": json.dumps(auth),
             "LOAD_MIX": args.mix,
             "LOAD_USER_RATE": str(user_rate),
             "PYTHONPATH": str(REPO_ROOT),

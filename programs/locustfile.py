@@ -1,12 +1,13 @@
 """Locust users for ``make load``: each virtual user runs the API's operations in the configured mix.
 
 Run through ``python -m programs.load`` (which validates the settings); it passes them in the environment:
-``LOAD_API_KEY`` (sent as ``x-api-key``), ``LOAD_MIX`` (``get=70,create=20,list=10``, names from
-``tuning.payloads``) and ``LOAD_USER_RATE`` (requests per second per user, 0 = back to back). Requests are
-named by route (``GET /items/{id}``) so reports aggregate per operation. A shape sets the users and ends
-the run: ``LOAD_USERS`` for ``LOAD_DURATION_S`` seconds, or with ``LOAD_STEP_PLAN`` (a
-``programs.steps.StepPlan`` as JSON) users rising step by step, each step measured into ``LOAD_STEPS_FILE``
-(one JSON object a line), until a threshold is crossed or a bound is reached.
+``LOAD_AUTH_HEADERS`` (a JSON object: the API key on REST, an Authorization header on an HTTP API),
+``LOAD_MIX`` (``get=70,create=20,list=10``, names from ``tuning.payloads``) and ``LOAD_USER_RATE``
+(requests per second per user, 0 = back to back). Requests are named by route (``GET /items/{id}``) so
+reports aggregate per operation. A shape sets the users and ends the run: ``LOAD_USERS`` for
+``LOAD_DURATION_S`` seconds, or with ``LOAD_STEP_PLAN`` (a ``programs.steps.StepPlan`` as JSON) users rising
+step by step, each step measured into ``LOAD_STEPS_FILE`` (one JSON object a line), until a threshold is
+crossed or a bound is reached.
 """
 
 from __future__ import annotations
@@ -92,7 +93,7 @@ class ApiUser(FastHttpUser):
     # Paced users give a known offered load; 0 sends each request as soon as the last one returned.
     wait_time = constant_throughput(_rate) if _rate > 0 else constant(0)
     default_headers: ClassVar[dict[str, str]] = {
-        "x-api-key": os.environ.get("LOAD_API_KEY", ""),
+        **json.loads(os.environ.get("LOAD_AUTH_HEADERS", "{}")),
         "Content-Type": "application/json",
     }
     # Weighted at class creation, where locust expands {task: weight} into its schedule.

@@ -7,6 +7,9 @@ import argparse
 from collections.abc import Callable
 from typing import TypeVar
 
+from settings.rules import SettingsError
+from settings.stack_files import StackConfig, StackFileError, read_stack_settings
+
 Number = TypeVar("Number", int, float)
 
 
@@ -41,3 +44,11 @@ def in_range(
         return value
 
     return check
+
+
+def stack_argument(name: str) -> StackConfig:
+    """``--stack NAME``: Pulumi.NAME.yaml's settings, checked as `pulumi up` does; else a usage line."""
+    try:
+        return read_stack_settings(name)
+    except (StackFileError, SettingsError) as error:
+        raise argparse.ArgumentTypeError(str(error)) from None

@@ -1,4 +1,5 @@
-"""Power Tuning payloads: API Gateway REST proxy events (v1) for the API's real routes, in a weighted mix.
+"""Power Tuning payloads: API Gateway proxy events for the API's real routes, in a weighted mix; payload 1.0
+as the REST API sends them, or 2.0 for a stack whose ``apiType`` is ``http``.
 
 The function is tuned with the events it really serves, so the measured durations include routing, validation
 and the DynamoDB call. Reads target items that ``seed_events`` creates first (idempotent PUTs), so a GET finds
@@ -13,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from api import events
-from api.events import ProxyRequest
+from api.events import REST_PAYLOAD, PayloadFormat, ProxyRequest
 
 DEFAULT_MIX = "get=70,create=20,list=10"
 # Items seeded before tuning; reads, replaces and patches target the first, deletes a dedicated one.
@@ -33,6 +34,7 @@ def proxy_event(
     body: Any = None,
     query: Mapping[str, str] | None = None,
     content_type: str = "application/json",
+    payload_format: PayloadFormat = REST_PAYLOAD,
 ) -> dict[str, Any]:
     """The proxy event of one API request with a JSON body, as the ``prod`` stage delivers it."""
     headers = [
@@ -51,22 +53,30 @@ def proxy_event(
         body=None if body is None else json.dumps(body),
         request_id="power-tuning",
     )
-    return events.proxy_event(request)
+    return events.proxy_event(request, payload_format=payload_format)
 
 
-def operation_event(operation: str, item_id: str = SEED_ITEM_IDS[0]) -> dict[str, Any]:
+def operation_event(
+    operation: str, item_id: str = SEED_ITEM_IDS[0], payload_format: PayloadFormat = REST_PAYLOAD
+) -> dict[str, Any]:
     """The proxy event of one API operation (``get``, ``list``, ``create``, ``replace``, ``patch``,
     ``delete``)."""
     by_id = {"id": item_id}
+    fmt = {"payload_format": payload_format}
     events = {
-        "get": lambda: proxy_event("GET", "/items/{id}", by_id),
-        "list": lambda: proxy_event("GET", "/items", query={"limit": str(LIST_LIMIT)}),
-        "create": lambda: proxy_event("POST", "/items", body=_SAMPLE_ITEM),
-        "replace": lambda: proxy_event("PUT", "/items/{id}", by_id, body=_SAMPLE_ITEM),
+        "get": lambda: proxy_event("GET", "/items/{id}", by_id, **fmt),
+        "list": lambda: proxy_event("GET", "/items", query={"limit": str(LIST_LIMIT)}, **fmt),
+        "create": lambda: proxy_event("POST", "/items", body=_SAMPLE_ITEM, **fmt),
+        "replace": lambda: proxy_event("PUT", "/items/{id}", by_id, body=_SAMPLE_ITEM, **fmt),
         "patch": lambda: proxy_event(
-            "PATCH", "/items/{id}", by_id, body={"price": 13.0}, content_type="application/merge-patch+json"
+            "PATCH",
+            "/items/{id}",
+            by_id,
+            body={"price": 13.0},
+            content_type="application/merge-patch+json",
+            **fmt,
         ),
-        "delete": lambda: proxy_event("DELETE", "/items/{id}", {"id": DELETE_ITEM_ID}),
+        "delete": lambda: proxy_event("DELETE", "/items/{id}", {"id": DELETE_ITEM_ID}, **fmt),
     }
     if operation not in events:
         raise ValueError(f"Unknown operation {operation!r}: expected one of {', '.join(OPERATIONS)}")
@@ -90,16 +100,26 @@ def parse_mix(text: str) -> dict[str, int]:
     return mix
 
 
-def weighted_payload(mix: Mapping[str, int]) -> list[dict[str, Any]]:
+def weighted_payload(
+    mix: Mapping[str, int], payload_format: PayloadFormat = REST_PAYLOAD
+) -> list[dict[str, Any]]:
     """Power Tuning's weighted payload: ``[{"payload": event, "weight": w}, ...]`` in the mix's order."""
     if not mix:
         raise ValueError("The operation mix is empty")
-    return [{"payload": operation_event(name), "weight": weight} for name, weight in mix.items()]
+    return [
+        {"payload": operation_event(name, payload_format=payload_format), "weight": weight}
+        for name, weight in mix.items()
+    ]
 
 
-def seed_events(ids: Sequence[str] = (*SEED_ITEM_IDS, DELETE_ITEM_ID)) -> list[dict[str, Any]]:
+def seed_events(
+    ids: Sequence[str] = (*SEED_ITEM_IDS, DELETE_ITEM_ID), payload_format: PayloadFormat = REST_PAYLOAD
+) -> list[dict[str, Any]]:
     """PUT /items/{id} events that create (or overwrite) the items the payloads read: safe to send twice."""
-    return [proxy_event("PUT", "/items/{id}", {"id": item_id}, body=_SAMPLE_ITEM) for item_id in ids]
+    return [
+        proxy_event("PUT", "/items/{id}", {"id": item_id}, body=_SAMPLE_ITEM, payload_format=payload_format)
+        for item_id in ids
+    ]
 
 
 def is_weighted(payload: Any) -> bool:

@@ -9,6 +9,7 @@ from typing import Any
 
 from tqdm import tqdm
 
+from api.events import payload_format_of
 from api.names import DEFAULT_REGION, LOCAL_ACCOUNT_ID, LOCAL_FUNCTION_NAME
 from settings.stack_files import read_stack_settings
 from tuning.engine.analyzer import DEFAULT_BALANCED_WEIGHT
@@ -66,7 +67,7 @@ def run_request(
     """The request of a run of ``outputs``' function (the local default without outputs), its Power Tuning
     input built and checked here; ``where`` are RunRequest's other fields. ValueError names what is refused
     (e.g. a ``num`` too small for the mix's smallest share)."""
-    payload = weighted_payload(mix)
+    payload = weighted_payload(mix, payload_format_of(outputs))
     execution_input = build_execution_input(
         (outputs or {}).get("function_arn", LOCAL_FUNCTION_ARN),
         power_values=power_values,
@@ -159,7 +160,7 @@ def _run_local(request: RunRequest, outputs: dict | None) -> _Finished:
             outputs=outputs,
             init_cpu=request.init_cpu,
             cpu_limiter=request.cpu_limiter,
-            seed=seed_events(),
+            seed=seed_events(payload_format=payload_format_of(outputs)),
             on_invocation=progress.invocation,
             **({"function_dir": request.function_dir} if request.function_dir else {}),
             sampling=request.sampling,
@@ -195,7 +196,7 @@ def _run_aws(request: RunRequest, outputs: dict) -> _Finished:
     aws = run_aws(
         outputs,
         request.execution_input.to_json(),
-        seed=seed_events(),
+        seed=seed_events(payload_format=payload_format_of(outputs)),
         poll_interval_s=request.poll_interval_s,
         log_delivery_wait_s=request.poll_interval_s,
         sampling=request.sampling,

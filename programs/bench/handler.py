@@ -1,9 +1,10 @@
 """How much the function adds to a DynamoDB call, warm and cold, measured side by side in one run.
 
 Warm: against one emulator moto server, rounds interleave (in shuffled order, so drift and noise hit all
-variants alike) GET and PUT through ``app.lambda_handler`` (REST proxy events), the bare botocore call — the
-floor — and the tutorial-style baseline (programs/bench/tutorial_function: resource built per call).
-Prints median and p99 per variant and the ratios; target handler/floor ≤ 1.15 on GET.
+variants alike) GET and PUT through ``app.lambda_handler`` with REST proxy events (payload 1.0) and HTTP API
+events (payload 2.0), the bare botocore call — the floor — and the tutorial-style baseline
+(programs/bench/tutorial_function: resource built per call). Prints median and p99 per variant and the
+ratios; target handler/floor ≤ 1.15 on GET in either format.
 
 Cold: fresh interpreters, alternating, time ``import app`` (which builds the client during init) against a
 bare ``import boto3`` + ``boto3.client("dynamodb")``; target ≤ +15 ms. Also how long a full GC takes after
@@ -30,6 +31,7 @@ from typing import Any
 
 from tqdm import tqdm
 
+from api.events import HTTP_PAYLOAD, REST_PAYLOAD, PayloadFormat
 from api.names import CURSOR_KEY_VARIABLE, IDEMPOTENCY_TABLE_VARIABLE, idempotency_table_name
 from emulator.moto_server import apply_aws_env, running_moto
 from emulator.table import create_table
@@ -72,9 +74,11 @@ print((time.perf_counter() - started) * 1000)
 """
 
 
-def item_event(method: str, item_id: str, body: dict | None = None) -> dict:
+def item_event(
+    method: str, item_id: str, body: dict | None = None, payload_format: PayloadFormat = REST_PAYLOAD
+) -> dict:
     """The proxy event of /items/{id}, as the tuning payloads send it."""
-    return proxy_event(method, "/items/{id}", {"id": item_id}, body=body)
+    return proxy_event(method, "/items/{id}", {"id": item_id}, body=body, payload_format=payload_format)
 
 
 def keyed_post_event(key: str | None) -> dict:
@@ -109,6 +113,8 @@ def variants(app: Any, tutorial: Any, floor: Any) -> dict[str, Callable[[], Any]
     typed_item = to_item({"id": "floor-put", **ITEM, "version": 1, "createdAt": "x", "updatedAt": "x"})
     get_event = item_event("GET", "read-me")
     put_event = item_event("PUT", "handler-put", ITEM)
+    get_event_v2 = item_event("GET", "read-me", payload_format=HTTP_PAYLOAD)
+    put_event_v2 = item_event("PUT", "handler-put", ITEM, payload_format=HTTP_PAYLOAD)
     tutorial_read = {"operation": "read", "payload": {"Key": {"id": "read-me"}}}
     tutorial_put = {"operation": "create", "payload": {"Item": {"id": "tutorial-put", **ITEM}}}
 
@@ -120,9 +126,11 @@ def variants(app: Any, tutorial: Any, floor: Any) -> dict[str, Callable[[], Any]
 
     return {
         "GET handler": lambda: checked(app.lambda_handler(get_event, None), 200),
+        "GET handler 2.0": lambda: checked(app.lambda_handler(get_event_v2, None), 200),
         "GET floor": lambda: floor.get_item(TableName=TABLE, Key=key),
         "GET tutorial": lambda: tutorial.lambda_handler(tutorial_read, None),
         "PUT handler": lambda: checked(app.lambda_handler(put_event, None), 200),
+        "PUT handler 2.0": lambda: checked(app.lambda_handler(put_event_v2, None), 200),
         "PUT floor": lambda: floor.put_item(TableName=TABLE, Item=typed_item),
         "PUT tutorial": lambda: tutorial.lambda_handler(tutorial_put, None),
         "POST unkeyed": lambda: checked(app.lambda_handler(keyed_post_event(None), None), 201),
@@ -213,16 +221,21 @@ def main(argv: list[str] | None = None) -> int:
     samples, trips = warm(args.rounds)
     medians = {name: statistics.median(values) for name, values in samples.items()}
     print(f"\nWarm, {args.rounds} interleaved rounds against one moto server (ms):")
-    print(f"  {'variant':<14}{'median':>9}{'p99':>9}")
+    print(f"  {'variant':<18}{'median':>9}{'p99':>9}")
     for name, values in samples.items():
-        print(f"  {name:<14}{medians[name]:>9.3f}{nearest_rank(values, 99):>9.3f}")
+        print(f"  {name:<18}{medians[name]:>9.3f}{nearest_rank(values, 99):>9.3f}")
     for verb in ("GET", "PUT"):
-        handler, floor, tutorial = (medians[f"{verb} {kind}"] for kind in ("handler", "floor", "tutorial"))
-        print(
-            f"  {verb}: handler/floor {handler / floor:.3f}   tutorial/floor {tutorial / floor:.3f}   "
-            f"tutorial/handler {tutorial / handler:.3f}"
+        handler, v2, floor, tutorial = (
+            medians[f"{verb} {kind}"] for kind in ("handler", "handler 2.0", "floor", "tutorial")
         )
-    get_ratio = medians["GET handler"] / medians["GET floor"]
+        print(
+            f"  {verb}: handler/floor {handler / floor:.3f} (1.0)  {v2 / floor:.3f} (2.0)   "
+            f"tutorial/floor {tutorial / floor:.3f}   tutorial/handler {tutorial / handler:.3f}"
+        )
+    get_ratios = {
+        fmt: medians[name] / medians["GET floor"]
+        for fmt, name in ((REST_PAYLOAD, "GET handler"), (HTTP_PAYLOAD, "GET handler 2.0"))
+    }
     unkeyed = medians["POST unkeyed"]
     print(
         f"  POST with Idempotency-Key: keyed/unkeyed {medians['POST keyed'] / unkeyed:.3f}, "
@@ -252,7 +265,12 @@ def main(argv: list[str] | None = None) -> int:
     )
 
     verdict = {True: "met", False: "MISSED"}
-    print(f"\nGET handler/floor {get_ratio:.3f} (target ≤ {GET_TARGET}): {verdict[get_ratio <= GET_TARGET]}")
+    print()
+    for fmt, ratio in get_ratios.items():
+        print(
+            f"GET handler/floor, payload {fmt}: {ratio:.3f} (target ≤ {GET_TARGET}): "
+            f"{verdict[ratio <= GET_TARGET]}"
+        )
     print(f"cold init {extra:+.1f} ms (target ≤ +{COLD_TARGET_MS:.0f}): {verdict[extra <= COLD_TARGET_MS]}")
     return 0
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import base64
 from datetime import UTC, datetime
 
-from api.events import ProxyRequest, proxy_event
+from api.events import HTTP_PAYLOAD, ProxyRequest, proxy_event
 from api.spec import load_spec, operations
 from api.table import load_table_keys, table_definition
 
@@ -74,3 +74,25 @@ def test_the_spec_and_table_readers_read_the_committed_files() -> None:
     keys = load_table_keys()
     assert (keys.hash_key, keys.range_key) == ("id", None)
     assert not any(key.startswith("_") for key in table_definition())  # comment keys never reach CreateTable
+
+
+def test_http_api_event_has_the_payload_2_0_shape():
+    request = ProxyRequest(
+        method="GET",
+        resource="/items/{id}",
+        path_parameters={"id": "a 1"},
+        headers=[("X-Tag", "a"), ("x-tag", "b"), ("Cookie", "s=1; t=2"), ("User-Agent", "ua")],
+        query=[("q", "1"), ("q", "2 3")],
+    )
+    event = proxy_event(request, payload_format=HTTP_PAYLOAD)
+    assert event["version"] == "2.0"
+    assert event["routeKey"] == event["requestContext"]["routeKey"] == "GET /items/{id}"
+    assert event["rawPath"] == event["requestContext"]["http"]["path"] == "/prod/items/a 1"
+    assert event["rawQueryString"] == "q=1&q=2+3"
+    assert event["queryStringParameters"] == {"q": "1,2 3"}
+    assert event["headers"] == {"x-tag": "a,b", "user-agent": "ua"}  # the cookie header moves to cookies
+    assert event["cookies"] == ["s=1", "t=2"]
+    assert event["requestContext"]["http"]["method"] == "GET"
+    assert event["requestContext"]["http"]["userAgent"] == "ua"
+    assert event["pathParameters"] == {"id": "a 1"}
+    assert not {"body", "multiValueHeaders", "httpMethod"} & set(event)

@@ -6,7 +6,9 @@ from collections.abc import Iterator
 
 import pytest
 
+from emulator.local_stack import LocalStack, StackSettings
 from tests.e2e.served_stack import ServedStack, start_stack, stop_stack
+from tests.support.stacks import front_door_stack
 
 
 @pytest.fixture(scope="session")
@@ -17,3 +19,16 @@ def served_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServedSta
         yield stack
     finally:
         stop_stack(stack.process)
+
+
+@pytest.fixture(scope="session", params=["iam", "jwt"])
+def http_api_stack(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[LocalStack]:
+    """The local stack of a stack file with ``apiType: http`` (authMode iam, then jwt), in this process,
+    always stopped."""
+    folder = tmp_path_factory.mktemp("http-api")
+    stack = front_door_stack(folder, "http", request.param)
+    settings = StackSettings(port=0, stack=stack, outputs_path=folder / "outputs.json")
+    with LocalStack(settings) as stack:
+        yield stack

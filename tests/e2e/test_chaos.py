@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from api.outputs import auth_headers
+from emulator.local_stack import LocalStack
 from programs import chaos
 from programs.chaos import Acked, KeyedCreate, Ledger, Write, audit
 
@@ -177,3 +179,16 @@ def test_each_keyed_invariant_catches_its_violation(keyed: list, table: dict, vi
 def test_a_keyed_create_that_was_never_acknowledged_may_have_made_one_item_or_none() -> None:
     assert audit([], {}, [_keyed(acked=())]) == []
     assert audit([], _keyed_item("a"), [_keyed(acked=())]) == []
+
+
+def test_a_client_gets_past_the_local_http_api(http_api_stack: LocalStack) -> None:
+    outputs = http_api_stack.outputs
+    ledger = chaos.Ledger()
+    client = chaos.Client(
+        0, outputs["api_url"], auth_headers(outputs), chaos.SharedIds(), ledger, chaos.Budget(20, 12), seed=1
+    )
+    client.run()
+    assert ledger.requests() >= 12
+    refused = {status for status in ledger.statuses if status in {"401", "403"}}
+    assert refused == set()
+    assert {"200", "201"} & set(ledger.statuses)

@@ -12,6 +12,9 @@ import tempfile
 import psutil
 import pytest
 
+from api.outputs import auth_headers
+from emulator.local_stack import LocalStack
+from programs.demo import ApiClient, refusal_status, run_scenario
 from tests.e2e.served_stack import PROJECT_ROOT
 
 pytestmark = pytest.mark.slow
@@ -88,3 +91,12 @@ def test_the_demo_prints_the_picks_the_record_holds_and_the_report_shows() -> No
     assert set(shown) == {"cost", "speed", "balanced"}
     assert shown == {strategy: pick["power"] for strategy, pick in recorded.items()}
     assert shown == {row["strategy"]: row["memory_mb"] for row in summary["decision"]}
+
+
+def test_the_scenario_runs_on_the_local_http_api(http_api_stack: LocalStack, capsys) -> None:
+    outputs = http_api_stack.outputs
+    run_scenario(ApiClient(outputs["api_url"], auth_headers(outputs), refusal_status(outputs)))
+    out = capsys.readouterr().out
+    assert "✓ GET /items without Authorization" in out
+    assert "✓ POST /items" in out
+    assert "✓ ping" in out

@@ -137,7 +137,7 @@ def test_ctrl_c_stops_the_demo_with_one_line_exit_130_and_no_process_left(
     monkeypatch.setattr(demo, "DEMO_OUTPUTS", tmp_path / "outputs.json")
     monkeypatch.setattr(demo, "run_scenario", interrupted)
     before = {child.pid for child in psutil.Process().children(recursive=True)}
-    args = argparse.Namespace(power_values="128", num=5, skip_tuning=True)
+    args = argparse.Namespace(power_values="128", num=5, skip_tuning=True, stack=None)
     assert demo.run(args) == 130
     err = capsys.readouterr().err
     assert "demo interrupted; the local stack is stopped and no process is left behind" in err

@@ -13,6 +13,7 @@ from pathlib import Path
 import psutil
 import pytest
 
+from emulator.local_stack import LocalStack
 from programs import load
 from programs.steps import read_steps
 from tests.e2e.served_stack import ServedStack
@@ -174,3 +175,16 @@ def test_a_short_step_run_completes_and_reports_its_steps_and_knee(
     out = capsys.readouterr().out
     assert "\nknee: " in out
     assert "\nstopped: " in out
+
+
+def test_a_short_run_against_the_local_http_api(http_api_stack: LocalStack, tmp_path: Path) -> None:
+    argv = [
+        "--outputs", str(http_api_stack.settings.outputs_path),
+        "--users", "1", "--duration", "2s", "--mix", "get=1,create=1,list=1",
+        "--report-dir", str(tmp_path),
+    ]  # fmt: skip
+    assert load.main(argv) == 0  # locust exits non-zero when any request failed (a 401/403 would)
+    entries = json.loads((tmp_path / "load.json").read_text())
+    assert {entry["name"] for entry in entries} >= {"GET /items/{id}", "POST /items"}
+    assert sum(entry["num_requests"] for entry in entries) > 0
+    assert all(entry["num_failures"] == 0 for entry in entries)

@@ -35,7 +35,7 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
         ("serverless-crud:corsAllowOrigin: app.example.com", "error: config 'corsAllowOrigin' = "),
         (
             "serverless-crud:authMode: iam",
-            "error: stack dev (Pulumi.dev.yaml) sets authMode iam, which the local gateway cannot check",
+            "error: stack dev (Pulumi.dev.yaml) sets authMode iam, which the local gateway cannot check on REST",  # noqa: E501
         ),
     ],
 )

@@ -15,7 +15,14 @@ from typing import Any
 
 import pytest
 
-from emulator.gateway import GatewayHttpServer, HttpRequest, LocalApiGateway, RouteTable, _RequestHandler
+from emulator.gateway import (
+    FrontDoor,
+    GatewayHttpServer,
+    HttpRequest,
+    LocalApiGateway,
+    RouteTable,
+    _RequestHandler,
+)
 from emulator.throttling import TokenBucket
 
 SPEC = Path(__file__).resolve().parents[2] / "api" / "openapi.yaml"
@@ -100,7 +107,7 @@ def test_missing_or_wrong_key_is_forbidden_and_never_reaches_the_function(routes
 def test_without_api_key_auth_a_request_without_key_reaches_the_function(routes: RouteTable) -> None:
     """authMode none: the stack's methods need no key, and the event carries no apiKey identity."""
     function = FakeFunction()
-    open_gateway = LocalApiGateway(routes, api_key=KEY, invoke=function, require_api_key=False)
+    open_gateway = LocalApiGateway(routes, api_key=KEY, invoke=function, front_door=FrontDoor("rest", "none"))
     assert open_gateway.handle(request("GET", "/prod/items", key=None)).status == 200
     assert function.events[0]["requestContext"]["identity"]["apiKey"] is None
 

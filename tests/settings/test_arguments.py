@@ -6,7 +6,7 @@ import argparse
 
 import pytest
 
-from settings.arguments import in_range, whole
+from settings.arguments import in_range, stack_argument, whole
 
 
 def said(text: str) -> str:
@@ -42,3 +42,13 @@ def test_whole_takes_ascii_digits_only(text: str) -> None:
     with pytest.raises(ValueError, match="is not a whole number"):
         whole(text)
     assert whole("0042") == 42
+
+
+def test_stack_argument_reads_the_named_stack_file() -> None:
+    assert stack_argument("prod").source == "stack prod (Pulumi.prod.yaml)"
+    assert stack_argument("prod").settings.api_type == "rest"
+
+
+def test_an_unknown_stack_is_one_usage_line() -> None:
+    with pytest.raises(argparse.ArgumentTypeError, match=r"no stack file Pulumi\.nope\.yaml"):
+        stack_argument("nope")

@@ -327,8 +327,9 @@ def test_local_run_wiring(
     assert "10/10" in err  # the progress bar counted every invocation
 
 
-def _local_outputs_file(directory: Path, endpoint_url: str) -> None:
+def _local_outputs_file(directory: Path, endpoint_url: str, **extra: str) -> None:
     outputs = {
+        **extra,
         "api_url": "http://127.0.0.1:3000/prod",
         "function_name": "serverless-crud-local",
         "function_arn": "arn:aws:lambda:us-east-1:123456789012:function:serverless-crud-local",
@@ -350,6 +351,18 @@ def test_local_run_uses_the_running_local_stack(
     _local_outputs_file(tmp_path, moto_endpoint)  # its emulator answers
     assert main(LOCAL_ARGS) == 0
     assert calls["outputs"]["endpoint_url"] == moto_endpoint
+
+
+def test_an_http_stack_is_tuned_and_seeded_with_payload_2_0_events(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, moto_endpoint: str
+) -> None:
+    calls = _capture_local_runs(monkeypatch)
+    monkeypatch.chdir(tmp_path)
+    _local_outputs_file(tmp_path, moto_endpoint, api_type="http", auth_mode="iam")
+    assert main(LOCAL_ARGS) == 0
+    routes = [entry["payload"]["routeKey"] for entry in calls["execution_input"]["payload"]]
+    assert routes == ["GET /items/{id}", "POST /items"]
+    assert {event["version"] for event in calls["seed"]} == {"2.0"}
 
 
 def test_local_run_skips_an_outputs_file_left_by_a_dead_stack(

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from api.events import payload_format_of
 from tuning.payloads import (
     OPERATIONS,
     expand_payloads,
@@ -118,3 +119,26 @@ def test_each_invocation_gets_its_own_copy() -> None:
     events = expand_payloads(weighted_payload({"create": 1}), 5)
     events[0]["headers"]["x-mutated"] = "yes"
     assert "x-mutated" not in events[1]["headers"]
+
+
+@pytest.mark.parametrize("operation", OPERATIONS)
+def test_an_http_stack_is_tuned_with_payload_2_0_events(operation: str) -> None:
+    event = operation_event(operation, payload_format=payload_format_of({"api_type": "http"}))
+    method, _, resource = event["routeKey"].partition(" ")
+    assert event["version"] == "2.0"
+    assert method.lower() in SPEC["paths"][resource]
+    assert event["rawPath"].startswith("/prod/items")
+    assert "httpMethod" not in event
+
+
+def test_the_weighted_mix_and_the_seeds_follow_the_payload_format() -> None:
+    mix = weighted_payload({"get": 1, "create": 1}, payload_format="2.0")
+    assert [entry["payload"]["routeKey"] for entry in mix] == ["GET /items/{id}", "POST /items"]
+    assert {event["routeKey"] for event in seed_events(["a"], payload_format="2.0")} == {"PUT /items/{id}"}
+
+
+def test_outputs_name_the_payload_format() -> None:
+    assert payload_format_of(None) == payload_format_of({"api_key": "k"}) == "1.0"
+    assert payload_format_of({"api_type": "http"}) == "2.0"
+    with pytest.raises(ValueError, match="api_type is 'grpc': expected one of rest, http"):
+        payload_format_of({"api_type": "grpc"})
