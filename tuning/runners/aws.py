@@ -232,6 +232,12 @@ class _Execution:
         return described
 
 
+DEPLOYED_ALONE = (
+    "not measured: every other size failed, and Power Tuning cannot run the deployed size alone (its "
+    "cleaner would delete the version the live alias uses)"
+)
+
+
 @dataclass
 class _Session:
     """What every execution of one ``run_aws`` shares; ``round`` runs one round (with reruns)."""
@@ -247,6 +253,7 @@ class _Session:
     reports_required: bool  # --num auto measures with REPORT lines: without them there is no result
     executions: list[_Execution] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    failed: set[int] = field(default_factory=set)  # sizes that failed in any round: never a partner
 
     def __post_init__(self) -> None:
         self.sfn = self.client_factory("stepfunctions", region_name=self.outputs["region"])
@@ -258,7 +265,11 @@ class _Session:
         result = RoundResult()
         remaining = list(power_values)
         while remaining:
-            execution = self._execute(remaining, num)
+            ordered = self._ordered(remaining)
+            if ordered is None:
+                result.failed[remaining[0]] = DEPLOYED_ALONE
+                return result
+            execution = self._execute(ordered, num)
             if execution.output is not None:
                 execution.invocations = self._reports(execution)
                 result.records.extend(execution.invocations or [])
@@ -272,21 +283,24 @@ class _Session:
                     "sizes (each failing size is then listed with its cause)"
                 )
             result.failed.update(execution.failing)
+            self.failed.update(execution.failing)
             remaining = [power for power in remaining if power not in execution.failing]
         return result
 
-    def _ordered(self, power_values: list[int]) -> list[int]:
+    def _ordered(self, power_values: list[int]) -> list[int] | None:
         """The sizes of one execution, the deployed size never first; a round left with only that size
-        measures the smallest other size of the run beside it (more samples of that size, nothing lost)."""
+        measures the smallest other size of the run that has not failed beside it (more samples of that
+        size, nothing lost). None when every other size has failed: the deployed size alone cannot run."""
         deployed = int(self.outputs["memory_size"])
         if power_values == [deployed]:
-            partner = min(v for v in self.execution_input["powerValues"] if v != deployed)
-            return [partner, deployed]
+            partners = [
+                v for v in self.execution_input["powerValues"] if v != deployed and v not in self.failed
+            ]
+            return [min(partners), deployed] if partners else None
         return order_for_deployed(power_values, deployed)
 
     def _execute(self, power_values: list[int], num: int) -> _Execution:
         """Seed, start one execution, wait for it; diagnose it from its history when it gave no result."""
-        power_values = self._ordered(power_values)
         if self.seed:
             lambda_client = self.client_factory("lambda", region_name=self.outputs["region"])
             seed_items(lambda_client, self.outputs["function_name"], self.seed)
