@@ -125,7 +125,7 @@ bench-cold: $(STAMP) lambda-runtime  ## Cold and warm duration per memory size o
 	$(PY) -m programs.bench.cold
 
 bench-runtime: $(STAMP) lambda-runtime  ## The Runtime API round trip per invocation at 128 and 1769 MB (no-op handler)
-	$(PY) -m programs.bench.runtime_api
+	$(PY) -m programs.bench.runtime_api_roundtrip
 
 load: $(STAMP)  ## Headless locust load (URL=, API_KEY=, USERS=, USER_RATE=, DURATION=, MIX=; PROFILE=step finds the knee)
 	$(PY) -m programs.load

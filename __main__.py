@@ -6,7 +6,7 @@ import pulumi_aws as aws
 from components.microservice import Microservice
 from components.power_tuner import PowerTuner
 from components.settings import load_settings
-from settings.rules import StackNameError, function_name_for
+from settings.stack_settings import StackNameError, function_name_for
 
 settings = load_settings()
 region = aws.config.region

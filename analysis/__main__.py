@@ -7,7 +7,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from analysis import lab, report
+from analysis import html_report, lab
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -16,13 +16,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         description="Analyse tuning runs: the notebook rendered to HTML, or in JupyterLab.",
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="{report,lab}")
-    report.add_arguments(commands.add_parser("report", help="render the analysis notebook to HTML"))
-    report.add_arguments(commands.add_parser("lab", help="open the analysis notebook in JupyterLab"))
+    html_report.add_arguments(commands.add_parser("report", help="render the analysis notebook to HTML"))
+    html_report.add_arguments(commands.add_parser("lab", help="open the analysis notebook in JupyterLab"))
     args = parser.parse_args(argv)
     if args.command == "lab":
         return lab.run(args)
     try:
-        return report.run(args)
+        return html_report.run(args)
     except KeyboardInterrupt:
         print("interrupted: report stopped before it finished; the previous report is kept", file=sys.stderr)
         return 130

@@ -16,8 +16,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from analysis.report import EXIT_USAGE, NOTEBOOK, notebook_parameters
-from api.outputs import OutputsError
+from analysis.html_report import EXIT_USAGE, NOTEBOOK, notebook_parameters
+from api.stack_outputs import OutputsError
 from settings.paths import REPO_ROOT
 
 LAB_NAME = "power-tuning-lab.ipynb"

@@ -14,7 +14,7 @@ import pandas as pd
 
 from analysis.cloudwatch import parse_since
 from settings.lazy_imports import boto3_client
-from tuning.engine.reports import parse_report_line
+from tuning.engine.report_lines import parse_report_line
 from tuning.engine.stats import nearest_rank
 
 # text-format lines ("REPORT RequestId: …") and JSON-format ones ({"type": "platform.report", …})

@@ -14,7 +14,7 @@ import pandas as pd
 from analysis.frames import PICK_COLUMNS
 from analysis.sources import notes_html, readable_html
 from tuning.engine.pricing import PRICES, request_cost_breakdown
-from tuning.outputs import pulumi_command
+from tuning.pulumi_stack import pulumi_command
 
 RECOMMENDATION_COLUMNS = [
     "strategy",

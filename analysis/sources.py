@@ -19,10 +19,10 @@ import pandas as pd
 from botocore.exceptions import BotoCoreError, ClientError
 
 from analysis import cloudwatch, executions, frames, logs
-from api import outputs as stack_outputs
+from api import stack_outputs
 from settings.lazy_imports import boto3_client
 from tuning import results
-from tuning.outputs import load_outputs
+from tuning.pulumi_stack import load_outputs
 from tuning.record import read_run
 
 _AWS_ERRORS = (BotoCoreError, ClientError)
@@ -89,7 +89,7 @@ def load_context(stack: str | None, outputs_path: str | None, since: str, result
     """Stack outputs (``read_outputs``; with neither, the local stack's file) and the window.
 
     Without any of them (e.g. after ``make tune-local`` with no local stack running) the report still works
-    from the results files, whose metadata names the function. Raises ``api.outputs.OutputsError`` or
+    from the results files, whose metadata names the function. Raises ``api.stack_outputs.OutputsError`` or
     ValueError on bad parameters.
     """
     start, end = cloudwatch.parse_since(since), datetime.now(UTC)
@@ -108,7 +108,7 @@ def read_outputs(stack: str | None, outputs_path: str | None) -> tuple[dict[str,
     """The stack outputs and where they came from, as the notebook's parameters promise: from
     ``outputs_path`` when it is set (``stack`` then only names the stack in the printed
     `pulumi config set memorySize N -s <stack>`), else from stack ``stack`` itself. Raises
-    ``api.outputs.OutputsError``."""
+    ``api.stack_outputs.OutputsError``."""
     if outputs_path is not None:
         named = f" for stack `{stack}`" if stack else ""
         return load_outputs(outputs_path=outputs_path), f"`{outputs_path}`{named}"

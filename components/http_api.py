@@ -16,7 +16,7 @@ import pulumi_aws as aws
 from api.names import STAGE
 from api.spec import CORS_ALLOW_HEADERS, CORS_EXPOSE_HEADERS, CORS_MAX_AGE_S, load_spec, operations
 from components.front_door import HTTP_FORMAT, access_log_group
-from settings.rules import Settings
+from settings.stack_settings import Settings
 
 PAYLOAD_FORMAT = "2.0"
 JWT_IDENTITY_SOURCE = "$request.header.Authorization"

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import pulumi
 
-from settings.rules import PARSERS, Settings, parse_settings
+from settings.stack_settings import PARSERS, Settings, parse_settings
 
 
 def load_settings() -> Settings:
-    """Read this project's config from the running Pulumi program and validate it (settings/rules.py)."""
+    """Read this project's config from the running Pulumi program and validate it
+    (settings/stack_settings.py)."""
     config = pulumi.Config()
     return parse_settings({key: config.get(key) for key in PARSERS})

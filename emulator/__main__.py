@@ -9,8 +9,7 @@ import sys
 import threading
 from pathlib import Path
 
-from api.outputs import LOCAL_OUTPUTS, auth_headers
-from emulator.arguments import function_dir_argument
+from api.stack_outputs import LOCAL_OUTPUTS, auth_headers
 from emulator.environment import INIT_CPU_MODES
 from emulator.faults import FAULTS, fault_argument, latency_argument, seed_argument
 from emulator.limits import CPU_LIMITERS, CgroupError
@@ -22,11 +21,12 @@ from emulator.local_stack import (
     StackSettings,
 )
 from emulator.moto_server import project_schemas
+from emulator.option_types import function_dir_argument
 from emulator.state import DurableState, StateError
 from settings.arguments import in_range
 from settings.aws_limits import MEMORY_MB
-from settings.rules import SettingsError
 from settings.stack_files import StackConfig, StackFileError, read_stack_settings
+from settings.stack_settings import SettingsError
 
 _port = in_range(int, 0, 65535, lambda text: f"{text!r} is not a TCP port (0-65535; 0 picks a free one)")
 _environments = in_range(

@@ -78,7 +78,7 @@ class FrontDoor:
 
 
 class InvocationResult(Protocol):
-    """What the gateway needs from an invocation (``emulator.reports.Invocation`` satisfies it)."""
+    """What the gateway needs from an invocation (``emulator.invocations.Invocation`` satisfies it)."""
 
     request_id: str
     payload: Any

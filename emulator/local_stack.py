@@ -19,14 +19,14 @@ from pathlib import Path
 from typing import Any
 
 from api.names import ALIAS, DEFAULT_REGION, LOCAL_ACCOUNT_ID, LOCAL_FUNCTION_NAME, LOCAL_TABLE_NAME, STAGE
-from api.outputs import LOCAL_OUTPUTS, remove_outputs_if_ours, url_answers, write_outputs
 from api.spec import OPENAPI_PATH
+from api.stack_outputs import LOCAL_OUTPUTS, remove_outputs_if_ours, url_answers, write_outputs
+from emulator.cloudwatch_publisher import MeteredInvoker, Telemetry
 from emulator.fault_proxy import FaultProxy
 from emulator.faults import FaultMetrics, FaultPlan
 from emulator.gateway import FrontDoor, GatewayHttpServer, LocalApiGateway, RouteTable
 from emulator.moto_server import MotoServer, aws_env
 from emulator.reload import FunctionWatcher
-from emulator.telemetry import MeteredInvoker, Telemetry
 from emulator.throttling import TokenBucket
 from settings.paths import FUNCTION_DIR
 from settings.stack_files import StackConfig, read_stack_settings
@@ -156,7 +156,7 @@ class LocalStack:
         import boto3
 
         from emulator.runtime import LambdaRuntime
-        from emulator.table import create_table
+        from emulator.table_setup import create_table
 
         assert self._server is not None
         endpoint = self._moto.wait_ready()
@@ -215,7 +215,7 @@ class LocalStack:
 
     def _function_environment(self, endpoint: str) -> dict[str, str]:
         """What the Pulumi component gives the function (with a cursor key made at start), on the emulator."""
-        from emulator.table import function_environment
+        from emulator.table_setup import function_environment
 
         environment = function_environment(endpoint, self.settings.table_name)
         if self.cors_origin is not None:

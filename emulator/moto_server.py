@@ -361,7 +361,7 @@ def _compute_dynamodb_numbers_as_dynamodb() -> None:
 
 def project_schemas() -> list[dict[str, Any]]:
     """The key schemas of this project's tables (api/*.json): a state folder may hold only these."""
-    from api.table import IDEMPOTENCY_TABLE_PATH, TABLE_PATH, table_definition
+    from api.table_schema import IDEMPOTENCY_TABLE_PATH, TABLE_PATH, table_definition
 
     return [
         {key: table_definition(path)[key] for key in ("KeySchema", "AttributeDefinitions")}

@@ -6,8 +6,8 @@ platform's scheduling, as Lambda does it: an idle warm environment is reused, el
 start) up to ``max_environments``; an environment that timed out, crashed or overran its memory is
 discarded, as is one whose init failed (the next invocation starts afresh); a reload (the function's code
 changed) retires environments of the old code once their current invocation ends. Each invocation comes
-back as an ``Invocation`` with Lambda's START / END / REPORT lines (``emulator.reports``). Used by the local
-power-tuning runner (one runtime per memory size) and the local API gateway.
+back as an ``Invocation`` with Lambda's START / END / REPORT lines (``emulator.invocations``). Used by the
+local power-tuning runner (one runtime per memory size) and the local API gateway.
 """
 
 from __future__ import annotations
@@ -21,9 +21,9 @@ from typing import Any
 
 from api.names import DEFAULT_REGION, HANDLER
 from emulator.environment import Environment, Faults, FunctionConfig, check_init_cpu
+from emulator.invocations import Invocation, invocation
 from emulator.lambda_python import LambdaPython, lambda_python
 from emulator.limits import CgroupError, host_cores, plan_limits
-from emulator.reports import Invocation, invocation
 from emulator.runtime_api import MAX_REQUEST_BYTES, RequestTooLargeError
 from settings.paths import FUNCTION_DIR
 

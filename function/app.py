@@ -18,9 +18,9 @@ from typing import Any
 
 import codec
 import proxy
+import request_log
 import routing
 import store
-import telemetry
 import tutorial
 from problems import ApiError, problem
 from proxy import Response
@@ -87,7 +87,7 @@ def lambda_handler(event: Any, context: Any) -> Any:
         served = _serve_proxy(event, request_id)
     else:
         served = _serve_direct(event, request_id)
-    telemetry.log_request(
+    request_log.log_request(
         method=served.method,
         route=served.route,
         status=served.status,

@@ -21,7 +21,7 @@ import json
 import os
 import re
 
-import telemetry
+import request_log
 from problems import ApiError
 
 KEY_VARIABLE = "CURSOR_SIGNING_KEY"
@@ -46,7 +46,7 @@ def signing_key() -> bytes:
             _key = text.encode("utf-8")
         else:
             _key = os.urandom(32)
-            telemetry.log_warning(
+            request_log.log_warning(
                 f"{KEY_VARIABLE} is not set: list cursors are signed with a random key of this execution "
                 "environment and fail (400) in any other"
             )

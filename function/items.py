@@ -15,8 +15,8 @@ from typing import Any
 import codec
 import cursors
 import idempotency
+import item_rules
 import proxy
-import rules
 import store
 from problems import ApiError
 from proxy import Request, Response
@@ -30,7 +30,7 @@ _DIGITS = re.compile(r"[0-9]{1,18}")
 
 
 def _item_response(status: int, item: dict, request: Request, created: bool = False) -> Response:
-    headers = {"ETag": rules.etag(item)}
+    headers = {"ETag": item_rules.etag(item)}
     if created:
         headers["Location"] = f"{request.base_path}/items/{item['id']}"
     return Response(status, item, headers)
@@ -75,7 +75,11 @@ def remember(item_id: str, item: dict | None) -> None:
     """Note an item's version, so a PUT without preconditions can usually replace it in one conditional write
     (a stale note only costs the retry the write would have needed anyway: the condition catches it)."""
     _recent.pop(item_id, None)
-    if item is not None and rules.is_version(item.get("version")) and isinstance(item.get("createdAt"), str):
+    if (
+        item is not None
+        and item_rules.is_version(item.get("version"))
+        and isinstance(item.get("createdAt"), str)
+    ):
         _recent[item_id] = {"version": item["version"], "createdAt": item["createdAt"]}
         if len(_recent) > RECENT_CAPACITY:
             del _recent[next(iter(_recent))]
@@ -104,7 +108,7 @@ def made_earlier(failed: store.ConditionFailedError, written: dict, current: dic
     if (
         found is not None
         and current is not None
-        and rules.is_version(current.get("version"))
+        and item_rules.is_version(current.get("version"))
         and found.get("version") == current["version"] + 1
         and found.get("createdAt") == current.get("createdAt")
     ):
@@ -114,7 +118,7 @@ def made_earlier(failed: store.ConditionFailedError, written: dict, current: dic
 
 def _new_item(document: dict, item_id: str) -> dict:
     """Item ``item_id`` as a client's document creates it (the document's own "id" ignored)."""
-    return rules.stamped({k: v for k, v in document.items() if k != "id"}, item_id, None)
+    return item_rules.stamped({k: v for k, v in document.items() if k != "id"}, item_id, None)
 
 
 def insert(document: dict, item_id: str) -> dict:
@@ -160,8 +164,8 @@ def _put_next(item: dict, current: dict) -> None:
 def create_item(request: Request) -> Response:
     key = idempotency.client_key(request)
     document = proxy.json_object_body(request, proxy.JSON_MEDIA_TYPES)
-    rules.reject_server_managed(document)
-    item_id = rules.valid_id(document["id"]) if "id" in document else os.urandom(16).hex()
+    item_rules.reject_server_managed(document)
+    item_id = item_rules.valid_id(document["id"]) if "id" in document else os.urandom(16).hex()
     if key is None:
         return _item_response(201, insert(document, item_id), request, created=True)
     item = _new_item(document, item_id)
@@ -173,26 +177,26 @@ def create_item(request: Request) -> Response:
 
 
 def get_item(request: Request) -> Response:
-    item = read(rules.valid_id(request.path_parameters.get("id")))
+    item = read(item_rules.valid_id(request.path_parameters.get("id")))
     if item is None:
         raise ApiError(404, "no item with this id")
     return _item_response(200, item, request)
 
 
 def replace_item(request: Request) -> Response:
-    item_id = rules.valid_id(request.path_parameters.get("id"))
+    item_id = item_rules.valid_id(request.path_parameters.get("id"))
     expected = if_match(request)
     create_only = _create_only(request)
     if create_only and expected is not None:
         raise ApiError(400, "send either If-Match or If-None-Match, not both")
     attributes = proxy.json_object_body(request, proxy.JSON_MEDIA_TYPES)
-    rules.reject_server_managed(attributes, also=("id",))
+    item_rules.reject_server_managed(attributes, also=("id",))
     current = None if create_only else _recent.get(item_id)
     if expected is not None:
         current = read(item_id, consistent=True)
-        rules.check_if_match(expected, current)
+        item_rules.check_if_match(expected, current)
     for _ in range(WRITE_ATTEMPTS):
-        item = rules.stamped(attributes, item_id, current)
+        item = item_rules.stamped(attributes, item_id, current)
         try:
             if current is None:
                 _put_new(item)
@@ -211,18 +215,20 @@ def replace_item(request: Request) -> Response:
 
 def patch_item(request: Request) -> Response:
     idempotency.client_key(request)  # checked only: If-Match already makes a repeat a 412
-    item_id = rules.valid_id(request.path_parameters.get("id"))
+    item_id = item_rules.valid_id(request.path_parameters.get("id"))
     expected = if_match(request)
     patch = proxy.json_object_body(request, proxy.MERGE_PATCH_MEDIA_TYPES)
-    rules.reject_server_managed(patch, also=("id",))
+    item_rules.reject_server_managed(patch, also=("id",))
     codec.to_map(patch)  # refuse unstorable values before reading, whether or not the item exists
     current = read(item_id, consistent=True)
     for _ in range(WRITE_ATTEMPTS):
         if current is None and expected is None:
             raise ApiError(404, "no item with this id")
-        rules.check_if_match(expected, current)  # 412 also when If-Match names an item that does not exist
-        attributes = {k: v for k, v in current.items() if k != "id" and k not in rules.SERVER_MANAGED}
-        item = rules.stamped(rules.merge_patch(attributes, patch), item_id, current)
+        item_rules.check_if_match(
+            expected, current
+        )  # 412 also when If-Match names an item that does not exist
+        attributes = {k: v for k, v in current.items() if k != "id" and k not in item_rules.SERVER_MANAGED}
+        item = item_rules.stamped(item_rules.merge_patch(attributes, patch), item_id, current)
         try:
             _put_next(item, current)
             return _item_response(200, item, request)
@@ -237,7 +243,7 @@ def delete_item(request: Request) -> Response:
     idempotency.client_key(
         request
     )  # checked only: a repeated delete changes nothing (404, or 412 with If-Match)
-    item_id = rules.valid_id(request.path_parameters.get("id"))
+    item_id = item_rules.valid_id(request.path_parameters.get("id"))
     expected = if_match(request)
     versions = expected if isinstance(expected, frozenset) else None
     if versions is not None and not versions:

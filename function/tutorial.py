@@ -13,13 +13,13 @@ from collections.abc import Callable
 from typing import Any
 
 import codec
+import item_rules
 import items
-import rules
 import store
 from problems import ApiError
 
 MAX_EXPRESSION_BYTES = 4096  # DynamoDB's limit for any expression string, "4 KB", counted in bytes
-PROTECTED = frozenset({"id", *rules.SERVER_MANAGED})
+PROTECTED = frozenset({"id", *item_rules.SERVER_MANAGED})
 _PLACEHOLDER = {"#": re.compile(r"#[A-Za-z0-9_]{1,254}"), ":": re.compile(r":[A-Za-z0-9_]{1,254}")}
 _SERVER_PREFIXES = ("#srv", ":srv")  # the server's own placeholders; callers may not use them
 _USED_PLACEHOLDER = re.compile(r"[#:][A-Za-z0-9_]+")
@@ -41,7 +41,7 @@ def _key(payload: dict, field: str = "Key") -> dict:
     key = payload.get(field)
     if not isinstance(key, dict) or set(key) != {"id"}:
         raise ApiError(400, f'{field} must be exactly {{"id": "<id>"}}')
-    return {"id": {"S": rules.valid_id(key["id"], f"{field}.id")}}
+    return {"id": {"S": item_rules.valid_id(key["id"], f"{field}.id")}}
 
 
 def _expression(payload: dict, field: str) -> str | None:
@@ -218,8 +218,8 @@ def create(payload: dict) -> dict:
     item = payload.get("Item")
     if not isinstance(item, dict):
         raise ApiError(400, "Item must be an object")
-    item_id = rules.valid_id(item.get("id"), "Item.id")
-    rules.reject_server_managed(item)
+    item_id = item_rules.valid_id(item.get("id"), "Item.id")
+    item_rules.reject_server_managed(item)
     items.insert(item, item_id)
     return {}
 
@@ -258,7 +258,7 @@ def update(payload: dict) -> dict:
     names.update(
         {"#srvId": "id", "#srvVersion": "version", "#srvUpdated": "updatedAt", "#srvCreated": "createdAt"}
     )
-    values.update({":srvZero": {"N": "0"}, ":srvOne": {"N": "1"}, ":srvNow": {"S": rules.now()}})
+    values.update({":srvZero": {"N": "0"}, ":srvOne": {"N": "1"}, ":srvNow": {"S": item_rules.now()}})
     try:
         answer = store.call(
             "update_item",

@@ -50,11 +50,11 @@ from urllib.parse import urlsplit
 import boto3
 import psutil
 
-from api.outputs import auth_headers
-from emulator.arguments import function_dir_argument
+from api.stack_outputs import auth_headers
 from emulator.faults import FAULTS, fault_argument, latency_argument, percent_argument, seed_argument
 from emulator.local_stack import LocalStack, StackSettings
 from emulator.moto_server import aws_env
+from emulator.option_types import function_dir_argument
 from settings.arguments import in_range, stack_argument
 from settings.stack_files import read_stack_settings
 
@@ -290,7 +290,7 @@ class Client:
     ) -> None:
         parts = urlsplit(api_url)
         self.host, self.port, self.base = parts.hostname or "127.0.0.1", parts.port or 80, parts.path
-        self.auth = auth  # what the front door asks for (api.outputs.auth_headers)
+        self.auth = auth  # what the front door asks for (api.stack_outputs.auth_headers)
         self.index = index
         self.shared = shared
         self.ledger = ledger

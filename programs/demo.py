@@ -24,7 +24,7 @@ from typing import Any
 import psutil
 
 from api.names import DEFAULT_STACK
-from api.outputs import auth_headers
+from api.stack_outputs import auth_headers
 from emulator.children import GRACE_S, let_child_stop
 from emulator.local_stack import LocalStack, StackSettings
 from settings.arguments import stack_argument
@@ -34,8 +34,8 @@ from settings.stack_files import read_stack_settings
 from tuning.cli import num_argument, power_values_argument
 from tuning.engine.inputs import DEFAULT_POWER_VALUES, MIN_NUM
 from tuning.errors import TuningError
-from tuning.outputs import pulumi_command
 from tuning.payloads import DEFAULT_MIX, parse_mix
+from tuning.pulumi_stack import pulumi_command
 from tuning.record import TuningRun
 from tuning.run import Saved, run_and_save, run_request
 from tuning.runners.rounds import Sampling
@@ -83,7 +83,7 @@ class ApiClient:
 
     def __init__(self, api_url: str, auth: dict[str, str], refused: int = 403) -> None:
         self.api_url = api_url.rstrip("/")
-        self.auth = auth  # what the front door asks for (api.outputs.auth_headers)
+        self.auth = auth  # what the front door asks for (api.stack_outputs.auth_headers)
         self.refused = refused  # its answer to a request without it
 
     def call(

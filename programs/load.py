@@ -26,7 +26,7 @@ from contextlib import ExitStack
 from pathlib import Path
 
 from api.names import API_KEY_HEADER
-from api.outputs import LOCAL_OUTPUTS, auth_headers, url_answers
+from api.stack_outputs import LOCAL_OUTPUTS, auth_headers, url_answers
 from emulator.children import let_child_stop
 from emulator.local_stack import LocalStack, StackSettings
 from programs.steps import StepPlan, percentile, read_steps, step_report

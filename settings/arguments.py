@@ -7,8 +7,8 @@ import argparse
 from collections.abc import Callable
 from typing import TypeVar
 
-from settings.rules import SettingsError
 from settings.stack_files import StackConfig, StackFileError, read_stack_settings
+from settings.stack_settings import SettingsError
 
 Number = TypeVar("Number", int, float)
 

@@ -1,6 +1,7 @@
 """The stack's settings offline: Pulumi.yaml's defaults, then Pulumi.<stack>.yaml's values, typed as the
 Pulumi engine hands them to the program (numbers and booleans as text, arrays as JSON), then the one parser
-(settings/rules.py). The local stack and the tuning runner read a stack this way; nothing else reads the YAML.
+(settings/stack_settings.py). The local stack and the tuning runner read a stack this way; nothing else
+reads the YAML.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from typing import Any
 import yaml
 
 from settings.paths import REPO_ROOT
-from settings.rules import Settings, parse_settings
+from settings.stack_settings import Settings, parse_settings
 
 PROJECT_FILE = "Pulumi.yaml"
 

@@ -31,7 +31,7 @@ os.environ.update(
 def _local_outputs_in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The local stack's outputs file is the test's own (under tmp_path), never the developer's running
     stack's: tools that look for ``.local/outputs.json`` find it there or nowhere."""
-    monkeypatch.setattr("api.outputs.LOCAL_OUTPUTS", tmp_path / ".local" / "outputs.json")
+    monkeypatch.setattr("api.stack_outputs.LOCAL_OUTPUTS", tmp_path / ".local" / "outputs.json")
 
 
 @pytest.fixture(scope="session")

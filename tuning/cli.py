@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from api.outputs import AWS_RUN_KEYS, LOCAL_OUTPUTS, OutputsError, running_local_outputs
+from api.stack_outputs import AWS_RUN_KEYS, LOCAL_OUTPUTS, OutputsError, running_local_outputs
 from settings.arguments import in_range, whole
 from settings.aws_limits import MEMORY_MB
 from tuning.compare import DEFAULT_MAX_REGRESSION, CompareError, compare_files
@@ -21,8 +21,8 @@ from tuning.engine.analyzer import DEFAULT_BALANCED_WEIGHT, STRATEGIES
 from tuning.engine.confidence import METRICS
 from tuning.engine.inputs import DEFAULT_POWER_VALUES, MIN_NUM, check_power_values
 from tuning.errors import InterruptedRunError, TuningError
-from tuning.outputs import PulumiMissingError, StackError, load_outputs, set_memory_size
 from tuning.payloads import DEFAULT_MIX, parse_mix
+from tuning.pulumi_stack import PulumiMissingError, StackError, load_outputs, set_memory_size
 from tuning.run import run_and_save, run_request
 from tuning.runners.aws import DEFAULT_POLL_INTERVAL_S
 from tuning.runners.local import CPU_LIMITERS, INIT_CPU_MODES, check_function_dir

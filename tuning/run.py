@@ -15,8 +15,8 @@ from settings.stack_files import read_stack_settings
 from tuning.engine.analyzer import DEFAULT_BALANCED_WEIGHT
 from tuning.engine.confidence import run_confidence
 from tuning.engine.pricing import PRICES_AS_OF
-from tuning.outputs import pulumi_command
 from tuning.payloads import seed_events, weighted_payload
+from tuning.pulumi_stack import pulumi_command
 from tuning.record import ExecutionInput, TuningRun, measured_run, per_power_stats
 from tuning.results import DEFAULT_RESULTS_DIR, write_results
 from tuning.runners.aws import DEFAULT_POLL_INTERVAL_S, build_execution_input, run_aws

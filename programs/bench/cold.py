@@ -24,10 +24,10 @@ from pathlib import Path
 from tqdm import tqdm
 
 from emulator.environment import INIT_CPU_MODES
+from emulator.invocations import Invocation
 from emulator.limits import CPU_LIMITERS, plan_limits
-from emulator.reports import Invocation
 from emulator.runtime import LambdaRuntime
-from emulator.table import dynamodb_client, private_table
+from emulator.table_setup import dynamodb_client, private_table
 from settings.arguments import in_range
 from settings.aws_limits import MEMORY_MB
 from settings.paths import FUNCTION_DIR

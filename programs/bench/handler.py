@@ -34,7 +34,7 @@ from tqdm import tqdm
 from api.events import HTTP_PAYLOAD, REST_PAYLOAD, PayloadFormat
 from api.names import CURSOR_KEY_VARIABLE, IDEMPOTENCY_TABLE_VARIABLE, idempotency_table_name
 from emulator.moto_server import apply_aws_env, running_moto
-from emulator.table import create_table
+from emulator.table_setup import create_table
 from settings.paths import FUNCTION_DIR
 from tuning.engine.stats import nearest_rank
 from tuning.payloads import proxy_event

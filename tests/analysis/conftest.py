@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from analysis import report
+from analysis import html_report as report
 from emulator.moto_server import MotoServer, aws_env
 from tests.analysis import aws_data
 

@@ -14,7 +14,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from analysis import lab, report
+from analysis import html_report as report
+from analysis import lab
 from tests.analysis import aws_data
 from tests.analysis.conftest import report_args
 

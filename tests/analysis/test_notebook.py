@@ -11,7 +11,7 @@ from typing import Any
 import nbformat
 import pytest
 
-from analysis import report
+from analysis import html_report as report
 from tests.analysis import aws_data
 from tests.analysis.conftest import report_args
 

@@ -11,7 +11,7 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_notebook
 
-from analysis import report
+from analysis import html_report as report
 from tests.analysis import aws_data
 from tests.analysis.conftest import report_args
 

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 from api.events import HTTP_PAYLOAD, ProxyRequest, proxy_event
 from api.spec import load_spec, operations
-from api.table import load_table_keys, table_definition
+from api.table_schema import load_table_keys, table_definition
 
 MOMENT = datetime(2026, 12, 2, 17, 30, 5, 123000, tzinfo=UTC)
 

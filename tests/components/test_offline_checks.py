@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from openapi_spec_validator import validate
 
-from api.table import load_table_keys
+from api.table_schema import load_table_keys
 from components.package import package_files
 from tests.components.harness import PROJECT_DIR, ProgramRun
 

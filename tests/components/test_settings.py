@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from settings.rules import SettingsError
+from settings.stack_settings import SettingsError
 from tests.components.harness import PROJECT, run_program
 
 

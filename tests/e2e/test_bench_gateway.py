@@ -1,5 +1,5 @@
-"""``python -m programs.bench.gateway``: a short run prints the side-by-side figures; a bad count is a usage
-error."""
+"""``python -m programs.bench.gateway_overhead``: a short run prints the side-by-side figures; a bad count
+is a usage error."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from tests.e2e.served_stack import PROJECT_ROOT
 
 def _bench(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "programs.bench.gateway", *args],
+        [sys.executable, "-m", "programs.bench.gateway_overhead", *args],
         cwd=PROJECT_ROOT,
         capture_output=True,
         text=True,

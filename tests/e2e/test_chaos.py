@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from api.outputs import auth_headers
+from api.stack_outputs import auth_headers
 from emulator.local_stack import LocalStack
 from programs import chaos
 from programs.chaos import Acked, KeyedCreate, Ledger, Write, audit

@@ -12,7 +12,7 @@ import tempfile
 import psutil
 import pytest
 
-from api.outputs import auth_headers
+from api.stack_outputs import auth_headers
 from emulator.local_stack import LocalStack
 from programs.demo import ApiClient, refusal_status, run_scenario
 from tests.e2e.served_stack import PROJECT_ROOT

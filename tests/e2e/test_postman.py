@@ -12,7 +12,7 @@ from collections.abc import Iterator
 import pytest
 import yaml
 
-from api.outputs import auth_headers
+from api.stack_outputs import auth_headers
 from emulator.local_stack import LocalStack
 from tests.e2e.served_stack import PROJECT_ROOT, ServedStack
 

@@ -26,7 +26,7 @@ from emulator.faults import (
     seed_argument,
 )
 from emulator.moto_server import MotoServer
-from emulator.table import create_table
+from emulator.table_setup import create_table
 
 # --- switches -------------------------------------------------------------------------------------------
 

@@ -10,7 +10,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from emulator.telemetry import MeteredInvoker, Telemetry
+from emulator.cloudwatch_publisher import MeteredInvoker, Telemetry
 from tests.e2e.lambda_metrics import lambda_metric_sum
 
 FUNCTION = "fn-under-test"

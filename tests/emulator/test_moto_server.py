@@ -20,7 +20,7 @@ from emulator.moto_server import (
     MotoServer,
     dynamodb_sum,
 )
-from emulator.table import table_definition
+from emulator.table_setup import table_definition
 
 
 def _percentile(cloudwatch, stat: str, start: datetime) -> list[float]:

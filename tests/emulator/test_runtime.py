@@ -23,7 +23,7 @@ from emulator.limits.cgroups import parent_dir, remove_stale
 from emulator.runtime import LambdaRuntime
 from emulator.runtime_api import MAX_REQUEST_BYTES, MAX_RESPONSE_BYTES, RequestTooLargeError
 from tests.emulator.conftest import BASIC, PROBE
-from tuning.engine.reports import parse_report_line
+from tuning.engine.report_lines import parse_report_line
 
 UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 

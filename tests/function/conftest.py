@@ -18,7 +18,7 @@ from botocore.exceptions import ClientError, EndpointConnectionError
 from moto import mock_aws
 
 from api.names import CURSOR_KEY_VARIABLE, IDEMPOTENCY_TABLE_VARIABLE, idempotency_table_name
-from emulator.table import create_table as create_tables
+from emulator.table_setup import create_table as create_tables
 
 ROOT = Path(__file__).resolve().parents[2]
 FUNCTION_DIR = ROOT / "function"

@@ -7,9 +7,9 @@ import json
 import re
 from pathlib import Path
 
+import item_rules
 import pytest
 import routing
-import rules
 import yaml
 from openapi_schema_validator import OAS30Validator
 from openapi_spec_validator import validate
@@ -177,4 +177,4 @@ def test_if_match_pattern_in_the_spec_is_what_the_function_accepts(value):
 def test_id_pattern_in_the_spec_is_what_the_function_accepts(value):
 
     pattern = SPEC["components"]["schemas"]["ItemId"]["pattern"]
-    assert bool(rules.ID_PATTERN.fullmatch(value)) == bool(re.search(pattern, value))
+    assert bool(item_rules.ID_PATTERN.fullmatch(value)) == bool(re.search(pattern, value))

@@ -9,7 +9,7 @@ from tests.components.harness import PROJECT_DIR
 
 # Modules whose functions may call AWS; imported together in one fresh interpreter (one start, not eight).
 MAY_CALL_AWS = [
-    "emulator.table",
+    "emulator.table_setup",
     "emulator.__main__",
     "tuning.cli",
     "tuning.runners.aws",

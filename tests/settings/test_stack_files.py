@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from settings.rules import SettingsError
 from settings.stack_files import StackFileError, read_stack_settings
+from settings.stack_settings import SettingsError
 from tests.components.harness import PROJECT_DIR
 
 

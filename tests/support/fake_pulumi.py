@@ -12,7 +12,7 @@ import pytest
 from pulumi.automation import CommandResult, StackNotFoundError
 from semver import VersionInfo
 
-from tuning import outputs as outputs_module
+from tuning import pulumi_stack as outputs_module
 
 SECRET_KEYS = frozenset({"api_key"})  # what the stack exports as secrets
 

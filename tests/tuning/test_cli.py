@@ -13,12 +13,12 @@ import pytest
 
 from tests.support import fake_pulumi
 from tests.support.power_tuning_fake import fake_stack_outputs, queue_lambda_results, realistic_output
-from tuning import outputs as outputs_module
+from tuning import pulumi_stack as outputs_module
 from tuning.cli import main
 from tuning.engine.analyzer import build_output
 from tuning.errors import InterruptedRunError
-from tuning.outputs import pulumi_cli as real_pulumi_cli
 from tuning.payloads import seed_events
+from tuning.pulumi_stack import pulumi_cli as real_pulumi_cli
 from tuning.runners.rounds import Sampling
 
 

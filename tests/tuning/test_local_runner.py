@@ -18,9 +18,9 @@ from typing import IO
 import psutil
 import pytest
 
-from api.table import table_definition
+from api.table_schema import table_definition
 from emulator.lambda_python import lambda_python
-from emulator.table import create_table
+from emulator.table_setup import create_table
 from tests.emulator.conftest import BASIC
 from tuning.errors import TuningError
 from tuning.payloads import parse_mix, seed_events, weighted_payload
@@ -171,7 +171,7 @@ def test_bad_input_is_refused_before_anything_runs(overrides, message):
     ("option", "message"), [({"init_cpu": "turbo"}, "init_cpu"), ({"cpu_limiter": "x"}, "cpu_limiter")]
 )
 def test_bad_options_are_refused_before_a_server_starts(monkeypatch, option, message):
-    monkeypatch.setattr("emulator.table.running_moto", None)  # starting one would fail differently
+    monkeypatch.setattr("emulator.table_setup.running_moto", None)  # starting one would fail differently
     with pytest.raises(ValueError, match=message):
         run_local(_input(), outputs=None, **option)
 
@@ -215,10 +215,10 @@ def test_create_table_makes_the_tables_keys_from_api_table_json_and_is_idempoten
 
 @pytest.mark.slow
 def test_a_failed_run_stops_its_private_server_and_environments(monkeypatch):
-    import emulator.table
+    import emulator.table_setup
 
     servers, runtimes = [], []
-    real_running_moto, real_runtime = emulator.table.running_moto, local_runner.LambdaRuntime
+    real_running_moto, real_runtime = emulator.table_setup.running_moto, local_runner.LambdaRuntime
 
     @contextlib.contextmanager
     def spy_running_moto(*args, **kwargs):
@@ -230,7 +230,7 @@ def test_a_failed_run_stops_its_private_server_and_environments(monkeypatch):
         runtimes.append(real_runtime(**kwargs))
         return runtimes[-1]
 
-    monkeypatch.setattr(emulator.table, "running_moto", spy_running_moto)
+    monkeypatch.setattr(emulator.table_setup, "running_moto", spy_running_moto)
     monkeypatch.setattr(local_runner, "LambdaRuntime", spy_runtime)
     with pytest.raises(TuningError):
         run_local(_input(powerValues=[1024], payload={"action": "raise"}), outputs=None, function_dir=BASIC)

@@ -22,7 +22,7 @@ from api.names import ALIAS
 from settings.lazy_imports import boto3_client
 from tuning.engine.analyzer import DEFAULT_BALANCED_WEIGHT, STRATEGIES, is_failed_output
 from tuning.engine.inputs import check_num, check_power_values, order_for_deployed, validate_function_arn
-from tuning.engine.reports import parse_report_line, total_billed_ms, total_duration_ms
+from tuning.engine.report_lines import parse_report_line, total_billed_ms, total_duration_ms
 from tuning.errors import InterruptedRunError, TuningError
 from tuning.history import execution_history, failed_power_values, failure_cause
 from tuning.payloads import expand_payloads

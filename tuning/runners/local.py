@@ -25,12 +25,12 @@ from typing import Any
 from api.names import LOCAL_TABLE_NAME
 from emulator.environment import INIT_CPU_MODES as INIT_CPU_MODES  # the CLI's choices, re-exported
 from emulator.environment import check_init_cpu
+from emulator.invocations import Invocation
 from emulator.limits import CPU_LIMITERS as CPU_LIMITERS  # the CLI's choices, re-exported: one list
 from emulator.limits import cpu_share, host_cores, plan_limits
-from emulator.reports import Invocation
 from emulator.runtime import LambdaRuntime
 from emulator.runtime import check_function_dir as check_function_dir  # the CLI's check, re-exported
-from emulator.table import function_environment, private_table
+from emulator.table_setup import function_environment, private_table
 from settings.paths import FUNCTION_DIR
 from settings.stack_files import read_stack_settings
 from tuning.engine.inputs import ALL_POWER_VALUES, DEFAULT_POWER_VALUES, MIN_NUM, validate_function_arn

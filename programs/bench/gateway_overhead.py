@@ -3,7 +3,7 @@
 Starts a private local stack (stage throttling off), sends warm GET /items/{id} requests over one keep-alive
 connection, and prints the median and p90 of the client-side latency beside the median REPORT Duration of the
 same invocations (read back from the emulator's log group, as the notebook reads them), with their ratio.
-Run: ``.venv/bin/python -m programs.bench.gateway [--requests N]``.
+Run: ``.venv/bin/python -m programs.bench.gateway_overhead [--requests N]``.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from analysis.sources import aws_client
 from api.names import STAGE
 from emulator.local_stack import LocalStack, StackSettings
 from settings.arguments import in_range, whole
-from tuning.engine.reports import parse_report_line
+from tuning.engine.report_lines import parse_report_line
 from tuning.engine.stats import nearest_rank
 
 WARM_UP = 20

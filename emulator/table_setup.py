@@ -1,4 +1,4 @@
-"""Create the function's DynamoDB table on the emulator from api/table.json (read by ``api.table``)."""
+"""Create the function's DynamoDB table on the emulator from api/table.json (read by ``api.table_schema``)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from api.names import CURSOR_KEY_VARIABLE, DEFAULT_REGION, IDEMPOTENCY_TABLE_VARIABLE, idempotency_table_name
-from api.table import IDEMPOTENCY_TABLE_PATH, TABLE_PATH, table_definition, time_to_live_attribute
+from api.table_schema import IDEMPOTENCY_TABLE_PATH, TABLE_PATH, table_definition, time_to_live_attribute
 from emulator.moto_server import aws_env, running_moto
 from settings.lazy_imports import boto3_client
 

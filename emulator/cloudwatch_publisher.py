@@ -31,7 +31,7 @@ _MAX_DATA_PER_PUT = 500
 
 
 class PublishedInvocation(Protocol):
-    """The parts of ``emulator.reports.Invocation`` that become telemetry."""
+    """The parts of ``emulator.invocations.Invocation`` that become telemetry."""
 
     duration_ms: float
     init_ms: float | None  # cold starts: the init phase, logged before START

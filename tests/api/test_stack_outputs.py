@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from api.outputs import LOCAL_BEARER_AUTHORIZATION, LOCAL_SIGV4_AUTHORIZATION, auth_headers
+from api.stack_outputs import LOCAL_BEARER_AUTHORIZATION, LOCAL_SIGV4_AUTHORIZATION, auth_headers
 
 
 @pytest.mark.parametrize(

@@ -6,7 +6,7 @@ import base64
 
 from api.names import CURSOR_KEY_VARIABLE
 from emulator.moto_server import aws_env
-from emulator.table import function_environment
+from emulator.table_setup import function_environment
 
 
 def test_the_function_gets_the_table_the_emulator_and_a_fresh_cursor_key() -> None:

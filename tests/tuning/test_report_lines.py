@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from tuning.engine.reports import parse_report_line, total_billed_ms, total_duration_ms
+from tuning.engine.report_lines import parse_report_line, total_billed_ms, total_duration_ms
 
 NONE = dict.fromkeys(
     (

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from tests.support import fake_pulumi
-from tuning.outputs import (
+from tuning.pulumi_stack import (
     REQUIRED_KEYS,
     OutputsError,
     PulumiMissingError,

@@ -5,7 +5,7 @@ interface client's context and JSON work, the result posted back. It is measured
 its CPU share) in alternating rounds, so drift on the shared machine hits every size alike, beside the same
 handler called directly in this process. Target: at most 1 ms at 1769 MB (one full core).
 
-    .venv/bin/python -m programs.bench.runtime_api [--sizes 128,1769] [--invocations 300]
+    .venv/bin/python -m programs.bench.runtime_api_roundtrip [--sizes 128,1769] [--invocations 300]
 """
 
 from __future__ import annotations

@@ -16,9 +16,9 @@ from pathlib import Path
 
 from analysis.cloudwatch import parse_since
 from analysis.sources import read_outputs
-from api import outputs as stack_outputs
+from api import stack_outputs
 from api.files import give_umask_mode, write_text_atomically
-from api.outputs import OutputsError, running_local_outputs
+from api.stack_outputs import OutputsError, running_local_outputs
 from settings.paths import REPO_ROOT
 from tuning.payloads import DEFAULT_MIX, parse_mix
 

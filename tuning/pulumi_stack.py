@@ -1,6 +1,6 @@
 """Stack outputs, validated: from a Pulumi stack or a JSON file such as the local stack's
-``.local/outputs.json`` (the file contract itself is ``api.outputs``); and the one change tuning makes to a
-stack, its memorySize.
+``.local/outputs.json`` (the file contract itself is ``api.stack_outputs``); and the one change tuning
+makes to a stack, its memorySize.
 
 A stack is reached through Pulumi's Automation API, which runs the Pulumi CLI underneath: without the CLI,
 ``PulumiMissingError``, which callers turn into a message saying how to go on. The workspace is this project's
@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from api.outputs import REQUIRED_KEYS, OutputsError, check_outputs, read_outputs_file
+from api.stack_outputs import REQUIRED_KEYS, OutputsError, check_outputs, read_outputs_file
 from settings.paths import REPO_ROOT
 
 if TYPE_CHECKING:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from settings.rules import PARSERS, Settings, SettingsError, parse_settings
+from settings.stack_settings import PARSERS, Settings, SettingsError, parse_settings
 from tests.components.harness import PROJECT, PROJECT_DIR, engine_config, stack_file_config
 
 
