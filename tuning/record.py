@@ -137,6 +137,38 @@ class Pick:
         return {"power": self.power, "duration": self.duration, "cost": self.cost}
 
 
+@dataclass(frozen=True)
+class Traffic:
+    """Bytes per request of the run's payload mix, means over the invocations measured: what an HTTP API
+    meters (request plus response, in 512 KB units) and what CloudWatch Logs ingests (the function's own
+    lines with the platform's START/END/REPORT lines, and the stage's access log line)."""
+
+    requests: int  # invocations the means are over
+    request_bytes: float
+    response_bytes: float
+    function_log_bytes: float
+    access_log_bytes: float
+
+    _KEYS = ("requestBytes", "responseBytes", "functionLogBytes", "accessLogBytes")
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "requests": self.requests,
+            "requestBytes": self.request_bytes,
+            "responseBytes": self.response_bytes,
+            "functionLogBytes": self.function_log_bytes,
+            "accessLogBytes": self.access_log_bytes,
+        }
+
+    @classmethod
+    def from_json(cls, raw: Any, where: str = "traffic") -> Traffic:
+        _expect(raw, dict, where, "an object")
+        _expect(raw.get("requests"), int, f"{where}.requests", "a count of invocations")
+        for key in cls._KEYS:
+            _measure(raw.get(key), f"{where}.{key}")
+        return cls(raw["requests"], *(float(raw[key]) for key in cls._KEYS))
+
+
 def picks_of(stats: list[dict[str, Any]], balanced_weight: float) -> dict[str, Pick]:
     """Each strategy's pick from the run's per-size averages; none when no size has a duration."""
     if not any(stat.get("averageDuration") for stat in stats):
@@ -158,6 +190,7 @@ class TuningRun:
     emulation: Mapping[str, Any] | None = None
     confidence: tuple[Mapping[str, Any], ...] = ()
     skipped: tuple[Mapping[str, Any], ...] = ()
+    traffic: Traffic | None = None  # None: not measured (AWS runs, files written before it was)
 
     @property
     def stats(self) -> list[dict[str, Any]]:
@@ -187,6 +220,8 @@ class TuningRun:
             document["invocations"] = [dict(record) for record in self.invocations]
         if self.emulation is not None:
             document["emulation"] = dict(self.emulation)
+        if self.traffic is not None:
+            document["traffic"] = self.traffic.to_json()
         return document
 
     @classmethod
@@ -225,6 +260,7 @@ class TuningRun:
             emulation=emulation,
             confidence=tuple(confidence),
             skipped=tuple(skipped),
+            traffic=Traffic.from_json(document["traffic"]) if document.get("traffic") is not None else None,
         )
 
 
@@ -244,6 +280,7 @@ def measured_run(
     extra: Mapping[str, Any] | None = None,
     confidence: list[dict[str, Any]] | None = None,
     skipped: list[dict[str, Any]] | None = None,
+    traffic: Traffic | None = None,
 ) -> TuningRun:
     """The record of a run that just ended, its picks computed here, once (``tuning.engine``). Local runs are
     labelled ``emulated``: their timings come from this machine's CPU, whatever is priced; they always carry
@@ -268,6 +305,7 @@ def measured_run(
         emulation=(emulation or {}) if local or emulation is not None else None,
         confidence=tuple(confidence or ()),
         skipped=tuple(skipped or ()),
+        traffic=traffic,
     )
 
 

@@ -15,6 +15,22 @@ from tuning.record import ExecutionInput, Pick, read_run
 BASELINE = Path(__file__).parents[2] / "results" / "baseline" / "local.json"
 
 
+TRAFFIC = {"requests": 40, "requestBytes": 910.5, "responseBytes": 702.0, "functionLogBytes": 850.0,
+           "accessLogBytes": 512.0}  # fmt: skip
+
+
+def test_measured_traffic_is_kept_and_read_back(tmp_path: Path) -> None:
+    path = _rewrite(write_sample(tmp_path), lambda document: document.update(traffic=TRAFFIC))
+    run = read_run(path)
+    assert (run.traffic.requests, run.traffic.request_bytes, run.traffic.access_log_bytes) == (
+        40,
+        910.5,
+        512.0,
+    )
+    assert run.to_json()["traffic"] == TRAFFIC
+    assert read_run(write_sample(tmp_path / "none")).traffic is None  # files without it load as unmeasured
+
+
 def _rewrite(path: Path, change) -> Path:
     document = json.loads(path.read_text())
     change(document)
@@ -59,6 +75,8 @@ def test_an_unknown_schema_version_is_refused_naming_it(tmp_path: Path) -> None:
         (lambda d: d["output"].update(power=-1), "output.power"),
         (lambda d: d["picks"]["speed"].update(power="big"), "picks.speed.power"),
         (lambda d: d.update(invocations=[{"power": 128, "duration_ms": None}]), "invocations[0].duration_ms"),
+        (lambda d: d.update(traffic={**TRAFFIC, "requestBytes": -1}), "traffic.requestBytes"),
+        (lambda d: d.update(traffic={**TRAFFIC, "requests": 2.5}), "traffic.requests"),
     ],
 )
 def test_a_bad_field_is_named_with_the_file(tmp_path: Path, change, field: str) -> None:
