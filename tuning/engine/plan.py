@@ -12,6 +12,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
+from settings.aws_limits import ARCHITECTURES
+from settings.stack_settings import AUTH_MODES_BY_API_TYPE
 from tuning.engine import pricing
 
 # The stack's config keys (Pulumi.yaml) the plan proposes values for.
@@ -28,7 +30,7 @@ PROPOSED_LOG_RETENTION_DAYS = 30
 # Provisioned capacity sized so the steady rate uses this share of it (DynamoDB auto scaling's usual target).
 PROVISIONED_TARGET_UTILISATION = 0.7
 # authMode values HTTP APIs offer, the first being what the plan proposes in place of api_key.
-HTTP_AUTH_MODES = ("iam", "jwt", "none")
+HTTP_AUTH_MODES = AUTH_MODES_BY_API_TYPE["http"]
 
 HTTP_API_LOSES = (
     "request validation by API Gateway (the function still validates every body: a bad body is still a 400)",
@@ -244,7 +246,7 @@ def _memory_line(
 def _architecture_line(
     choices: StackChoices, duration_ms: float, workload: Workload, stack: str | None
 ) -> PlanLine:
-    other = next(a for a in pricing.ARCHITECTURES if a != choices.architecture)
+    other = next(a for a in ARCHITECTURES if a != choices.architecture)
     saving = _saving(choices, replace(choices, architecture=other), duration_ms, workload)
     unmeasured = "priced at the same duration: the emulator cannot measure arm64 against x86_64 speed"
     if saving <= 0:

@@ -18,7 +18,8 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-ARCHITECTURES = ("x86_64", "arm64")
+from settings.aws_limits import ARCHITECTURES
+from settings.stack_settings import API_TYPES
 
 # Power Tuning 4.4.0 template.yml `baseCosts`: $ per ms at 128 MB; regions not listed use "default".
 POWER_TUNING_BASE_COSTS: dict[str, dict[str, float]] = {
@@ -62,7 +63,6 @@ PRICE_SOURCES = (
     "https://aws.amazon.com/cloudwatch/pricing/",
     "https://aws.amazon.com/xray/pricing/",
 )
-API_TYPES = ("rest", "http")
 # HTTP API requests are metered per started 512 KB of request plus response (API Gateway pricing page).
 HTTP_API_METERING_BYTES = 512 * 1024
 HOURS_PER_MONTH = 730  # AWS bills capacity by the hour and prices a month as 730 of them
