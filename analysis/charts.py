@@ -20,6 +20,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.ticker import FuncFormatter, ScalarFormatter
 
+from analysis.logs import LIVE_TRAFFIC
 from analysis.recommend import COST_PARTS, pareto_front
 from tuning.engine.confidence import METRICS, SIGNIFICANCE, compare_samples, metric_statistic
 from tuning.engine.stats import DEFAULT_DISCARD
@@ -317,6 +318,28 @@ def cold_start(invocations: pd.DataFrame, report_dir: str | Path) -> Figure:
     ax.legend(fontsize="small")
     _sample_counts(ax, groups)
     return _save(fig, report_dir, "cold_start")
+
+
+def live_traffic(invocations: pd.DataFrame, report_dir: str | Path) -> Figure:
+    """The function's other traffic (the ``live`` alias, ``$LATEST``, anything outside a run's window):
+    duration per memory size as its own series, never drawn into a tuning run's sizes."""
+    live = invocations[invocations["run"].isna()] if "run" in invocations else invocations.iloc[0:0]
+    if live.empty or live["duration_ms"].dropna().empty:
+        raise NoDataError("No live traffic: every REPORT line in the window belongs to a tuning run.")
+    fig, ax = _new_figure()
+    groups = _per_memory_box(
+        live,
+        "duration_ms",
+        "duration, ms",
+        f"{LIVE_TRAFFIC.capitalize()} (no tuning run): duration by memory size",
+        ax,
+    )
+    cold = live.groupby("memory_mb")["cold"].sum() if "cold" in live else None
+    if cold is not None and cold.any():
+        ax.set_xlabel(ax.get_xlabel() + f" — {int(cold.sum())} cold start(s) included")
+    _log_scale(ax.yaxis, ax.set_yscale)
+    _sample_counts(ax, groups)
+    return _save(fig, report_dir, "live_traffic")
 
 
 def memory_headroom(invocations: pd.DataFrame, report_dir: str | Path) -> Figure:

@@ -23,6 +23,7 @@ CHARTS = {
     "duration_distribution.png",
     "cold_start.png",
     "memory_headroom.png",
+    "live_traffic.png",
     "request_price.png",
     "monthly_cost.png",
     "run_comparison.png",

@@ -334,3 +334,25 @@ def test_run_comparison_marks_only_the_size_that_changed(tmp_path: Path) -> None
     for ax in (duration_ax, cost_ax):
         assert [(text.get_text(), text.xy[0]) for text in ax.texts] == [("*", pytest.approx(0.2))]
     assert "significant change" in figure.get_suptitle()
+
+
+def test_live_traffic_is_its_own_chart_never_a_runs_sizes(tmp_path: Path) -> None:
+    invocations = pd.DataFrame(
+        {
+            "source": ["local runs (emulated)"] * 2 + ["live traffic"] * 3,
+            "memory_mb": [128, 128, 1024, 1024, 1024],
+            "duration_ms": [50.0, 52.0, 9.0, 11.0, 400.0],
+            "init_ms": [math.nan, math.nan, math.nan, math.nan, 386.0],
+            "max_memory_used_mb": [70] * 5,
+            "cold": [False, False, False, False, True],
+            "run": ["r1", "r1", None, None, None],
+        }
+    )
+    figure = charts.live_traffic(invocations, report_dir=tmp_path)
+    axes = figure.axes[0]
+    assert [label.get_text() for label in axes.get_xticklabels()] == ["1024"]  # the run's 128 MB is not here
+    assert "n = 3" in [text.get_text() for text in axes.texts]
+    assert "Live traffic" in axes.get_title() and "1 cold start(s)" in axes.get_xlabel()
+    assert (tmp_path / "live_traffic.png").exists()
+    with pytest.raises(charts.NoDataError, match="No live traffic"):
+        charts.live_traffic(invocations[invocations["run"].notna()], report_dir=tmp_path)
