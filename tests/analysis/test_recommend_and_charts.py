@@ -352,7 +352,8 @@ def test_live_traffic_is_its_own_chart_never_a_runs_sizes(tmp_path: Path) -> Non
     axes = figure.axes[0]
     assert [label.get_text() for label in axes.get_xticklabels()] == ["1024"]  # the run's 128 MB is not here
     assert "n = 3" in [text.get_text() for text in axes.texts]
-    assert "Live traffic" in axes.get_title() and "1 cold start(s)" in axes.get_xlabel()
+    assert "Live traffic" in axes.get_title()
+    assert "1 cold start(s)" in axes.get_xlabel()
     assert (tmp_path / "live_traffic.png").exists()
     with pytest.raises(charts.NoDataError, match="No live traffic"):
         charts.live_traffic(invocations[invocations["run"].notna()], report_dir=tmp_path)
