@@ -108,18 +108,23 @@ LIVE_TRAFFIC = "live traffic"
 
 
 def invocations_for_charts(
-    report_lines: pd.DataFrame, run_invocations: pd.DataFrame, runs: pd.DataFrame
+    report_lines: pd.DataFrame,
+    run_invocations: pd.DataFrame,
+    runs: pd.DataFrame,
+    live_versions: frozenset[str] = frozenset(),
 ) -> pd.DataFrame:
     """Every per-invocation record with the ``run`` it belongs to (None for other traffic), workloads kept
     apart: a run's own records (``analysis.frames.invocations_frame``) stay its own; a REPORT line belongs to
     a run when it comes from a published version (Power Tuning's ``RAM<n>``, never ``$LATEST``) at one of the
     run's sizes within its window (``runs``: ``run``, ``started``, ``ended``, ``power`` rows). Every other
-    line is its own series, ``live traffic``, never merged into a run's sizes. A run whose results file holds
-    its REPORT lines is not counted twice."""
+    line is its own series, ``live traffic``, never merged into a run's sizes; so are the lines of the
+    versions the ``live`` alias serves (``live_versions``), even at a run's size inside its window. A run
+    whose results file holds its REPORT lines is not counted twice."""
     own = set(run_invocations["run"].dropna()) if not run_invocations.empty else set()
     frames = []
     if not report_lines.empty:
-        lines = report_lines.assign(run=[_run_of(line, runs) for line in report_lines.itertuples()])
+        owners = [_run_of(line, runs, live_versions) for line in report_lines.itertuples()]
+        lines = report_lines.assign(run=owners)
         lines = lines[~lines["run"].isin(own)]
         lines.loc[lines["run"].isna(), "source"] = LIVE_TRAFFIC
         frames.append(lines.reindex(columns=[*COLUMNS, "run"]))
@@ -137,8 +142,8 @@ def invocations_for_charts(
     return combined
 
 
-def _run_of(line: Any, runs: pd.DataFrame) -> str | None:
-    if runs.empty or line.version in (None, "$LATEST") or pd.isna(line.memory_mb):
+def _run_of(line: Any, runs: pd.DataFrame, live_versions: frozenset[str]) -> str | None:
+    if runs.empty or line.version in (None, "$LATEST", *live_versions) or pd.isna(line.memory_mb):
         return None
     inside = runs[
         (runs["started"] <= line.timestamp)

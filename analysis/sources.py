@@ -232,15 +232,37 @@ def invocations(context: Context, results_dir: str | Path, runs: pd.DataFrame | 
             notes.append(f"Could not read log group `{group}`: {error}")
         if report_lines.empty and not notes:
             notes.append(f"No REPORT lines in `{group}` since {context.start:%Y-%m-%d %H:%M} UTC.")
+    live_versions: frozenset[str] = frozenset()
+    if context.read_aws:
+        live_versions, alias_notes = _live_alias_versions(context.outputs)
+        notes.extend(alias_notes)
     saved = _results(results_dir)
     windows = saved.stats if runs is None else runs
-    combined = logs.invocations_for_charts(report_lines, saved.invocations, windows)
+    combined = logs.invocations_for_charts(report_lines, saved.invocations, windows, live_versions)
     if not combined.empty:
         counts = combined.groupby("source").size()
         notes.append("Invocations: " + ", ".join(f"{n} from {source}" for source, n in counts.items()) + ".")
     elif not context.read_aws:  # with AWS read, the log group's note above already says what is missing
         notes.append(f"No invocation records: no results file in `{results_dir}` holds any.")
     return Loaded(combined, notes, view=logs.per_memory_summary(combined))
+
+
+def _live_alias_versions(outputs: dict[str, Any]) -> tuple[frozenset[str], list[str]]:
+    """The versions the stack's ``live`` alias serves now (its routing weights included), whose REPORT lines
+    are live traffic even at a run's size inside its window; none without an alias (the local stack)."""
+    alias = (outputs.get("alias_arn") or "").rsplit(":", 1)[-1]
+    if not alias or alias == outputs["function_name"]:
+        return frozenset(), []
+    try:
+        found = aws_client(outputs, "lambda").get_alias(FunctionName=outputs["function_name"], Name=alias)
+    except ClientError as error:
+        if error.response.get("Error", {}).get("Code") == "ResourceNotFoundException":
+            return frozenset(), []  # no such alias (the local stack has no alias objects)
+        return frozenset(), [f"Could not look up alias `{alias}`: {error}; its lines may count as a run's"]
+    except BotoCoreError as error:
+        return frozenset(), [f"Could not look up alias `{alias}`: {error}; its lines may count as a run's"]
+    weights = (found.get("RoutingConfig") or {}).get("AdditionalVersionWeights") or {}
+    return frozenset({found["FunctionVersion"], *weights}) - {"$LATEST"}, []
 
 
 def lambda_metrics(context: Context) -> Loaded:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import io
 import json
+import zipfile
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -238,6 +240,10 @@ def test_each_run_keeps_its_own_invocations_and_other_traffic_is_live_traffic() 
         "local runs (emulated)"
     ]
     assert merged["run"].isna().sum() == 2
+    # the live alias serving version 7 at the run's size: its lines in the window are traffic, not the run's
+    served = logs.invocations_for_charts(report_lines, local, runs, live_versions=frozenset({"7"}))
+    assert "aws-run" not in set(served["run"].dropna())
+    assert sorted(served.loc[served["run"].isna(), "duration_ms"]) == [10.0, 20.0, 386.0]
     assert None in merged["run"].tolist()  # null in summary.json, not NaN
 
 
@@ -529,3 +535,45 @@ def test_per_memory_percentiles_are_measured_values_like_the_cli_table() -> None
     )
     row = logs.per_memory_summary(invocations).loc[("live traffic", 128)]
     assert (row["p50 ms"], row["p90 ms"]) == (5.0, 9.0)
+
+
+def _function_with_live_alias(version_count: int, live: str) -> None:
+    """The seeded function in moto with ``version_count`` published versions and alias ``live`` on one."""
+    iam = boto3.client("iam")
+    trust = {"Version": "2012-10-17", "Statement": []}
+    role = iam.create_role(RoleName="fn-role", AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"]
+    archive = io.BytesIO()
+    with zipfile.ZipFile(archive, "w") as bundle:
+        bundle.writestr("app.py", "def lambda_handler(event, context):\n    return {}\n")
+    client = boto3.client("lambda")
+    client.create_function(
+        FunctionName=aws_data.FUNCTION, Runtime="python3.13", Role=role, Handler="app.lambda_handler",
+        Code={"ZipFile": archive.getvalue()},
+    )  # fmt: skip
+    for index in range(version_count):
+        client.update_function_configuration(FunctionName=aws_data.FUNCTION, Description=f"v{index}")
+        client.publish_version(FunctionName=aws_data.FUNCTION)
+    client.create_alias(FunctionName=aws_data.FUNCTION, Name="live", FunctionVersion=live)
+
+
+@pytest.mark.parametrize(("live", "owned_by_run"), [("1", {1024}), ("2", {128})])
+def test_the_live_alias_versions_lines_are_live_traffic_inside_a_runs_window(
+    moto_endpoint: str, tmp_path: Path, live: str, owned_by_run: set[int]
+) -> None:
+    """Version 1 (128 MB) and version 2 (1024 MB) log inside a run's window at both sizes: the version the
+    live alias serves is never the run's, the other one is."""
+    now = datetime.now(UTC)
+    aws_data.seed_report_lines(now)
+    _function_with_live_alias(2, live)
+    runs = pd.DataFrame(
+        [
+            {"run": "aws-run", "started": pd.Timestamp(now - timedelta(hours=1)), "ended": pd.Timestamp(now),
+             "power": power}
+            for power in (128, 1024)
+        ]
+    )  # fmt: skip
+    context = sources.Context(aws_data.outputs(None), now - timedelta(hours=1), now, "test")
+    frame = sources.invocations(context, tmp_path / "results", runs).frame
+    assert set(frame.loc[frame["run"] == "aws-run", "memory_mb"]) == owned_by_run
+    live_memory = {"1": 128, "2": 1024}[live]
+    assert set(frame.loc[frame["run"].isna(), "memory_mb"]) == {live_memory}
