@@ -52,7 +52,7 @@ def read_stack_settings(stack: str | None, project_dir: Path = REPO_ROOT) -> Sta
             )
         raw.update(_project_values(path, str(project["name"]), declared))
         source = f"stack {stack} ({path.name})"
-    return StackConfig(parse_settings({key: _engine_string(value) for key, value in raw.items()}), source)
+    return StackConfig(parse_settings({key: engine_string(value) for key, value in raw.items()}), source)
 
 
 def _stack_files(project_dir: Path) -> list[Path]:
@@ -92,7 +92,7 @@ def _project_values(path: Path, project: str, declared: dict[str, Any]) -> dict[
     return values
 
 
-def _engine_string(value: Any) -> str:
+def engine_string(value: Any) -> str:
     """How the Pulumi engine hands a typed config value to the program."""
     if isinstance(value, bool):
         return "true" if value else "false"

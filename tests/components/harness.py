@@ -37,6 +37,8 @@ from pulumi.runtime.proto import resource_pb2
 from pulumi.runtime.settings import get_root_resource, reset_options
 from pulumi.runtime.stack import wait_for_rpcs
 
+from settings.stack_files import engine_string
+
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 PROGRAM = PROJECT_DIR / "__main__.py"
 PROJECT = yaml.safe_load((PROJECT_DIR / "Pulumi.yaml").read_text(encoding="utf-8"))["name"]
@@ -64,17 +66,6 @@ class UnknownValueError(AssertionError):
     """A value a test wanted to check is unknown, so the check could not run."""
 
 
-def _engine_string(value: Any) -> str:
-    """How the engine hands a config value to the program."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, str):
-        return value
-    if isinstance(value, (int, float)):
-        return str(value)
-    return json.dumps(value, separators=(",", ":"))  # Go's encoding/json, as the engine writes it
-
-
 def _qualified(key: str) -> str:
     return key if ":" in key else f"{PROJECT}:{key}"
 
@@ -97,7 +88,7 @@ def engine_config(stack: str = "prod", overrides: Mapping[str, Any] | None = Non
     }
     merged.update(stack_file_config(stack))
     merged.update({_qualified(k): v for k, v in (overrides or {}).items()})
-    return {key: _engine_string(value) for key, value in merged.items()}
+    return {key: engine_string(value) for key, value in merged.items()}
 
 
 def _short_id(name: str, length: int = 10) -> str:
