@@ -25,9 +25,9 @@ from tuning.engine.stats import DEFAULT_DISCARD, effective_discard
 from tuning.engine.visualization import decode_url
 
 SCHEMA_VERSION = 2
+READABLE_VERSIONS = (1, 2)  # 1: written before picks were recorded
 # The byte counts of a local invocation record, in Traffic's order (tuning.results.InvocationRecord).
 SIZE_KEYS = ("request_bytes", "response_bytes", "log_bytes", "access_log_bytes")
-READABLE_VERSIONS = (1, 2)  # 1: written before picks were recorded
 
 
 class FieldError(ValueError):
