@@ -1,51 +1,15 @@
 """What the two front doors (REST API, HTTP API) have in common: the invoke permission on alias `live`, the
-JSON access-log line, and the record the alarms and the outputs read, so neither cares which door it is."""
+access-log group (its JSON line is ``api.access_log``'s), and the record the alarms and the outputs read, so
+neither cares which door it is."""
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 
 import pulumi
 import pulumi_aws as aws
 
 from api.names import STAGE
-
-# One JSON object per request, with what ties a request to its Lambda invocation (and, on REST, its trace).
-
-_REST = {
-    "requestId": "$context.requestId",
-    "extendedRequestId": "$context.extendedRequestId",
-    "ip": "$context.identity.sourceIp",
-    "requestTime": "$context.requestTime",
-    "httpMethod": "$context.httpMethod",
-    "resourcePath": "$context.resourcePath",
-    "path": "$context.path",
-    "status": "$context.status",
-    "protocol": "$context.protocol",
-    "responseLength": "$context.responseLength",
-    "responseLatency": "$context.responseLatency",
-    "integrationLatency": "$context.integration.latency",
-    "integrationStatus": "$context.integration.status",
-    "integrationError": "$context.integration.error",
-    "errorMessage": "$context.error.message",
-    "apiKeyId": "$context.identity.apiKeyId",
-    "xrayTraceId": "$context.xrayTraceId",
-}
-# HTTP APIs have no resource paths, API keys or X-Ray; they name the matched route and the authorizer's error.
-_REST_ONLY = ("resourcePath", "apiKeyId", "xrayTraceId")
-_HTTP = {k: v for k, v in _REST.items() if k not in _REST_ONLY} | {
-    "routeKey": "$context.routeKey",
-    "authorizerError": "$context.authorizer.error",
-}
-
-
-def _compact(fields: dict[str, str]) -> str:
-    return json.dumps(fields, separators=(",", ":"))
-
-
-REST_FORMAT = _compact(_REST)
-HTTP_FORMAT = _compact(_HTTP)
 
 
 @dataclass(frozen=True)

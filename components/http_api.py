@@ -13,9 +13,10 @@ from collections.abc import Callable
 import pulumi
 import pulumi_aws as aws
 
+from api.access_log import HTTP_FORMAT
 from api.names import STAGE
 from api.spec import CORS_ALLOW_HEADERS, CORS_EXPOSE_HEADERS, CORS_MAX_AGE_S, load_spec, operations
-from components.front_door import HTTP_FORMAT, access_log_group
+from components.front_door import access_log_group
 from settings.stack_settings import Settings
 
 PAYLOAD_FORMAT = "2.0"

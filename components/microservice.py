@@ -14,11 +14,12 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_random
 
+from api.access_log import REST_FORMAT
 from api.names import ALIAS, CURSOR_KEY_VARIABLE, HANDLER, IDEMPOTENCY_TABLE_VARIABLE, LAMBDA_RUNTIME, STAGE
 from api.spec import load_spec
 from api.table_schema import IDEMPOTENCY_TABLE_PATH, load_table_keys, time_to_live_attribute
 from components import iam
-from components.front_door import REST_FORMAT, FrontDoor, access_log_group, invoke_permission
+from components.front_door import FrontDoor, access_log_group, invoke_permission
 from components.http_api import http_api
 from components.openapi_body import build_body
 from components.package import function_archive

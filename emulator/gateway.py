@@ -341,13 +341,7 @@ class LocalApiGateway:
             result = self.invoke(proxy_event(routed, payload_format=payload_format))
         except RequestTooLargeError:  # within API Gateway's limit but over Lambda's: Invoke refuses it
             return request_too_long(request_id)
-        if http_api:
-            response = None if result.error is not None else v2_response_to_http(result.payload, request_id)
-            return response or _http_api_error(500, "Internal Server Error", request_id)
-        if result.error is not None:
-            return internal_server_error(request_id)
-        response = proxy_response_to_http(result.payload, request_id)
-        return response or internal_server_error(request_id)
+        return integration_response(result, http_api=http_api, request_id=request_id)
 
     def _preflight(self, route: Route, request_id: str) -> HttpResponse:
         """The stack's OPTIONS mock integration: answered here, no key, no invocation."""
@@ -364,6 +358,18 @@ class LocalApiGateway:
 
     def _key_is_valid(self, presented: str | None) -> bool:
         return presented is not None and hmac.compare_digest(presented.encode(), self._api_key.encode())
+
+
+def integration_response(result: InvocationResult, *, http_api: bool, request_id: str) -> HttpResponse:
+    """What the front door answers for an invocation: the proxy result mapped to HTTP, or its own error when
+    the function failed or returned a malformed result (REST 502, HTTP API 500)."""
+    if http_api:
+        response = None if result.error is not None else v2_response_to_http(result.payload, request_id)
+        return response or _http_api_error(500, "Internal Server Error", request_id)
+    if result.error is not None:
+        return internal_server_error(request_id)
+    response = proxy_response_to_http(result.payload, request_id)
+    return response or internal_server_error(request_id)
 
 
 def proxy_response_to_http(payload: Any, request_id: str) -> HttpResponse | None:

@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from statistics import fmean
 from typing import Any
 
 from tuning.engine.analyzer import DEFAULT_BALANCED_WEIGHT, STRATEGIES, strategy_picks
@@ -25,6 +26,8 @@ from tuning.engine.visualization import decode_url
 
 SCHEMA_VERSION = 2
 READABLE_VERSIONS = (1, 2)  # 1: written before picks were recorded
+# The byte counts of a local invocation record, in Traffic's order (tuning.results.InvocationRecord).
+SIZE_KEYS = ("request_bytes", "response_bytes", "log_bytes", "access_log_bytes")
 
 
 class FieldError(ValueError):
@@ -168,6 +171,15 @@ class Traffic:
             _measure(raw.get(key), f"{where}.{key}")
         return cls(raw["requests"], *(float(raw[key]) for key in cls._KEYS))
 
+    @classmethod
+    def of_invocations(cls, invocations: Sequence[Mapping[str, Any]]) -> Traffic | None:
+        """The means over the invocation records that carry every size (a local run's API requests); None
+        when none does (AWS runs, payloads that are no API request)."""
+        measured = [r for r in invocations if all(r.get(key) is not None for key in SIZE_KEYS)]
+        if not measured:
+            return None
+        return cls(len(measured), *(fmean(record[key] for record in measured) for key in SIZE_KEYS))
+
 
 def picks_of(stats: list[dict[str, Any]], balanced_weight: float) -> dict[str, Pick]:
     """Each strategy's pick from the run's per-size averages; none when no size has a duration."""
@@ -280,11 +292,10 @@ def measured_run(
     extra: Mapping[str, Any] | None = None,
     confidence: list[dict[str, Any]] | None = None,
     skipped: list[dict[str, Any]] | None = None,
-    traffic: Traffic | None = None,
 ) -> TuningRun:
-    """The record of a run that just ended, its picks computed here, once (``tuning.engine``). Local runs are
-    labelled ``emulated``: their timings come from this machine's CPU, whatever is priced; they always carry
-    invocations and emulation facts."""
+    """The record of a run that just ended, its picks and its traffic (``Traffic.of_invocations``) computed
+    here, once (``tuning.engine``). Local runs are labelled ``emulated``: their timings come from this
+    machine's CPU, whatever is priced; they always carry invocations and emulation facts."""
     local = source == "local"
     return TuningRun(
         metadata={
@@ -305,7 +316,7 @@ def measured_run(
         emulation=(emulation or {}) if local or emulation is not None else None,
         confidence=tuple(confidence or ()),
         skipped=tuple(skipped or ()),
-        traffic=traffic,
+        traffic=Traffic.of_invocations(invocations or []),
     )
 
 
@@ -331,7 +342,7 @@ def _check_invocations(invocations: list[Any]) -> None:
         _expect(record, dict, where, "an object")
         _expect(record.get("power"), int, f"{where}.power", "a memory size in MB")
         _measure(record.get("duration_ms"), f"{where}.duration_ms")
-        for key in ("billed_ms", "init_ms"):
+        for key in ("billed_ms", "init_ms", *SIZE_KEYS):
             _measure(record.get(key), f"{where}.{key}", optional=True)
 
 

@@ -11,7 +11,7 @@ import re
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TypedDict
+from typing import Any, NotRequired, TypedDict
 
 from api.files import write_text_atomically
 from tuning.record import TuningRun
@@ -30,6 +30,13 @@ class InvocationRecord(TypedDict):
     error: str | None
     cold: bool
     report: str | None  # the REPORT line it was read from or written as
+    # Local runs only (REPORT lines carry no sizes): bytes of the HTTP request and response through the front
+    # door (None: the event was no API request), what CloudWatch Logs ingests of the function's and the
+    # platform's lines, and of the stage's access log line (``api.wire_sizes``).
+    request_bytes: NotRequired[int | None]
+    response_bytes: NotRequired[int | None]
+    log_bytes: NotRequired[int]
+    access_log_bytes: NotRequired[int | None]
 
 
 DEFAULT_RESULTS_DIR = Path("results")

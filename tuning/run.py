@@ -22,7 +22,7 @@ from tuning.results import DEFAULT_RESULTS_DIR, write_results
 from tuning.runners.aws import DEFAULT_POLL_INTERVAL_S, build_execution_input, run_aws
 from tuning.runners.local import run_local
 from tuning.runners.rounds import RoundReport, Sampled, Sampling, first_num, merged_note
-from tuning.summary import format_table, pick_lines, power_rows
+from tuning.summary import format_table, pick_lines, power_rows, traffic_lines
 
 # Without stack outputs the local runner tunes a private function (priced as in _local_defaults).
 LOCAL_FUNCTION_ARN = f"arn:aws:lambda:{DEFAULT_REGION}:{LOCAL_ACCOUNT_ID}:function:{LOCAL_FUNCTION_NAME}"
@@ -311,6 +311,7 @@ def compose(run: TuningRun, done: _Finished, facts: dict[str, Any], request: Run
         f"{run.input.strategy} optimum)",
         format_table(rows, run.skipped),
         *sampling_lines(done.sampled),
+        *traffic_lines(run.traffic),
         "",
         "Picks by strategy (Power Tuning's rules; within noise = 95% intervals of its metric overlap):",
         *pick_lines(run),

@@ -9,9 +9,9 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from tuning.engine.confidence import noise_phrase, within_noise
-from tuning.engine.pricing import request_cost_breakdown
+from tuning.engine.pricing import http_api_metered_units, request_cost_breakdown
 from tuning.engine.stats import nearest_rank
-from tuning.record import TuningRun
+from tuning.record import Traffic, TuningRun
 
 NOT_AVAILABLE = "n/a"
 HEADERS = (
@@ -130,3 +130,28 @@ def pick_lines(run: TuningRun) -> list[str]:
             f"invocation; {noise_phrase(pick.power, others, tested)}"
         )
     return lines
+
+
+_KIB = 1024
+
+
+def _byte_size(count: float) -> str:
+    """``912 B``, ``1.1 KB``, ``2.0 MB`` (binary units, as HTTP API's 512 KB)."""
+    if count < _KIB:
+        return f"{count:.0f} B"
+    if count < _KIB * _KIB:
+        return f"{count / _KIB:.1f} KB"
+    return f"{count / _KIB / _KIB:.1f} MB"
+
+
+def traffic_lines(traffic: Traffic | None) -> list[str]:
+    """The bytes per request a local run measured, as the bill counts them; nothing when not measured."""
+    if traffic is None:
+        return []
+    units = http_api_metered_units(traffic.request_bytes, traffic.response_bytes)
+    return [
+        f"Measured per request: request {_byte_size(traffic.request_bytes)}, response "
+        f"{_byte_size(traffic.response_bytes)} (HTTP API meters {units} unit{'s' if units > 1 else ''}), "
+        f"logs {_byte_size(traffic.function_log_bytes)} (function and platform) + "
+        f"{_byte_size(traffic.access_log_bytes)} access log"
+    ]

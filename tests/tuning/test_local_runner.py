@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import re
 import select
@@ -19,13 +20,17 @@ import psutil
 import pytest
 
 from api.table_schema import table_definition
+from emulator.invocations import Invocation
 from emulator.lambda_python import lambda_python
 from emulator.table_setup import create_table
 from tests.emulator.conftest import BASIC
 from tuning.errors import TuningError
-from tuning.payloads import parse_mix, seed_events, weighted_payload
+from tuning.payloads import operation_event, parse_mix, seed_events, weighted_payload
+from tuning.record import read_run
+from tuning.run import run_and_save, run_request
 from tuning.runners import local as local_runner
 from tuning.runners.local import parallel_environments, power_values_of, run_local
+from tuning.runners.rounds import Sampling
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -294,3 +299,93 @@ def test_ctrl_c_during_a_local_run_exits_130_in_one_line_and_leaves_nothing_runn
     _, alive = psutil.wait_procs(children, timeout=10)
     assert alive == []
     assert not results.exists()
+
+
+# Bytes of the CLI's payloads, counted by hand (tuning.payloads): headers accept: application/json CRLF 26,
+# host: api.example.invalid CRLF 27, user-agent: power-tuning CRLF 26, and the CRLF that ends them, 2.
+GET_BYTES = len("GET /prod/items/power-tuning-001 HTTP/1.1\r\n") + 26 + 27 + 26 + 2  # 43 + 81 = 124
+LIST_BYTES = len("GET /prod/items?limit=25 HTTP/1.1\r\n") + 26 + 27 + 26 + 2  # 35 + 81 = 116
+# POST line 27, the headers 79, content-type: application/json CRLF 32, Content-Length: 76 CRLF 20, CRLF 2,
+# and the sample item's 76 bytes of JSON
+CREATE_BYTES = 27 + 79 + 32 + 20 + 2 + 76  # 236
+
+
+@pytest.mark.slow
+def test_a_local_run_of_the_api_mix_measures_the_bytes_per_request(tmp_path):
+    """The results file's records carry the four sizes and its traffic their means; the CLI prints them."""
+    request = run_request(
+        "local",
+        None,
+        power_values=[1024],
+        sampling=Sampling(5),
+        mix=parse_mix("get=60,create=20,list=20"),
+        results_dir=tmp_path,
+    )
+    saved = run_and_save(request, None)
+
+    document = json.loads(saved.path.read_text())
+    records = document["invocations"]
+    assert [record["error"] for record in records] == [None] * 5
+    assert sorted(record["request_bytes"] for record in records) == [LIST_BYTES] + [GET_BYTES] * 3 + [
+        CREATE_BYTES
+    ]
+    for record in records:
+        # a status line and the framing headers alone are over 100 bytes; a list page of 25 items stays small
+        assert 100 < record["response_bytes"] < 16 * 1024
+        # START, END and REPORT at least, each a log event with its 26 bytes
+        assert record["log_bytes"] > len(record["report"]) + 3 * 26
+        assert 300 < record["access_log_bytes"] < 700  # one JSON line of 17 fields
+    traffic = document["traffic"]
+    assert traffic["requests"] == 5
+    assert traffic["requestBytes"] == pytest.approx((3 * GET_BYTES + LIST_BYTES + CREATE_BYTES) / 5)  # 144.8
+    for key, field in (("responseBytes", "response_bytes"), ("functionLogBytes", "log_bytes")):
+        assert min(r[field] for r in records) <= traffic[key] <= max(r[field] for r in records)
+    assert read_run(saved.path).traffic.request_bytes == pytest.approx(144.8)
+    assert "Measured per request: request 145 B, response " in saved.text
+
+
+def _invocation(payload, error=None) -> Invocation:
+    return Invocation(
+        request_id="lambda-1",
+        payload=payload,
+        error=error,
+        duration_ms=4.6,
+        billed_ms=5,
+        init_ms=None,
+        memory_mb=1024,
+        max_memory_used_mb=60,
+        report_line="REPORT RequestId: lambda-1",  # 26 bytes
+        log_lines=["START", "REPORT RequestId: lambda-1"],  # 5 + 26, and 26 per event
+        cold=False,
+    )
+
+
+def test_a_function_error_is_measured_as_the_front_doors_502_and_logged_as_such():
+    boom = {"errorType": "ValueError", "errorMessage": "boom"}
+    record = local_runner._record(1024, operation_event("get"), _invocation(boom, boom), traced=True)
+    # HTTP/1.1 502 Bad Gateway CRLF 26, Content-Type: application/json CRLF 32, x-amzn-RequestId: power-tuning
+    # CRLF 32, x-amzn-ErrorType: InternalServerErrorException CRLF 48, Date 37, Content-Length: 36 CRLF 20,
+    # Connection: keep-alive CRLF 24, CRLF 2, {"message": "Internal server error"} 36
+    assert record["response_bytes"] == 26 + 32 + 32 + 48 + 37 + 20 + 24 + 2 + 36
+    assert record["request_bytes"] == GET_BYTES
+    assert record["log_bytes"] == 5 + 26 + 26 + 26
+    # the line API Gateway writes, its time (the event's, 26 characters wide) left as 26 x's
+    line = (
+        '{"requestId":"power-tuning","extendedRequestId":"power-tuning","ip":"127.0.0.1",'
+        '"requestTime":"xxxxxxxxxxxxxxxxxxxxxxxxxx","httpMethod":"GET","resourcePath":"/items/{id}",'
+        '"path":"/prod/items/power-tuning-001","status":"502","protocol":"HTTP/1.1","responseLength":"36",'
+        '"responseLatency":"5","integrationLatency":"5","integrationStatus":"200","integrationError":"-",'
+        '"errorMessage":"Internal server error","apiKeyId":"-",'
+        '"xrayTraceId":"1-00000000-000000000000000000000000"}'
+    )
+    assert record["access_log_bytes"] == len(line) + 26
+
+
+def test_an_event_no_front_door_sends_has_only_its_log_bytes():
+    record = local_runner._record(1024, {"action": "echo"}, _invocation({"ok": True}), traced=False)
+    assert (record["request_bytes"], record["response_bytes"], record["access_log_bytes"]) == (
+        None,
+        None,
+        None,
+    )
+    assert record["log_bytes"] == 5 + 26 + 26 + 26

@@ -10,7 +10,7 @@ import pytest
 
 from tests.support.power_tuning_fake import realistic_output
 from tests.support.results_files import write_sample
-from tuning.record import ExecutionInput, Pick, read_run
+from tuning.record import ExecutionInput, Pick, Traffic, read_run
 
 BASELINE = Path(__file__).parents[2] / "results" / "baseline" / "local.json"
 
@@ -29,6 +29,43 @@ def test_measured_traffic_is_kept_and_read_back(tmp_path: Path) -> None:
     )
     assert run.to_json()["traffic"] == TRAFFIC
     assert read_run(write_sample(tmp_path / "none")).traffic is None  # files without it load as unmeasured
+
+
+def _local(power: int, request: int | None, response: int, logs: int, access: int | None) -> dict:
+    return {"power": power, "duration_ms": 12.0, "request_bytes": request, "response_bytes": response,
+            "log_bytes": logs, "access_log_bytes": access}  # fmt: skip
+
+
+def test_a_local_run_keeps_the_means_of_its_api_requests_sizes_as_its_traffic(tmp_path: Path) -> None:
+    invocations = [
+        _local(128, 100, 300, 1000, 400),
+        _local(128, 200, 500, 1200, 420),
+        _local(256, 300, 700, 1100, 410),
+        _local(256, None, 9999, 9999, None),  # an event that was no API request: no request, no access line
+    ]
+    run = read_run(write_sample(tmp_path, invocations=invocations))
+    assert run.traffic == Traffic(
+        requests=3,
+        request_bytes=200.0,
+        response_bytes=500.0,
+        function_log_bytes=1100.0,
+        access_log_bytes=410.0,
+    )
+    assert run.invocations[0]["request_bytes"] == 100  # the records keep their own sizes
+
+
+def test_runs_whose_records_carry_no_sizes_have_no_traffic(tmp_path: Path) -> None:
+    aws = [{"power": 128, "duration_ms": 12.0, "billed_ms": 13, "init_ms": None}]  # REPORT lines: no sizes
+    assert read_run(write_sample(tmp_path / "aws", source="aws", invocations=aws)).traffic is None
+    no_requests = [_local(128, None, 1, 1, None)]
+    assert read_run(write_sample(tmp_path / "direct", invocations=no_requests)).traffic is None
+
+
+def test_an_old_results_file_without_sizes_still_loads_without_traffic(tmp_path: Path) -> None:
+    document = json.loads(BASELINE.read_text())
+    assert document["invocations"]
+    assert not {"request_bytes", "log_bytes"} & set(document["invocations"][0])
+    assert read_run(shutil.copy(BASELINE, tmp_path / "old.json")).traffic is None
 
 
 def _rewrite(path: Path, change) -> Path:
@@ -75,6 +112,8 @@ def test_an_unknown_schema_version_is_refused_naming_it(tmp_path: Path) -> None:
         (lambda d: d["output"].update(power=-1), "output.power"),
         (lambda d: d["picks"]["speed"].update(power="big"), "picks.speed.power"),
         (lambda d: d.update(invocations=[{"power": 128, "duration_ms": None}]), "invocations[0].duration_ms"),
+        (lambda d: d.update(invocations=[_local(128, -1, 1, 1, 1)]), "invocations[0].request_bytes"),
+        (lambda d: d.update(invocations=[_local(128, 1, 1, "many", 1)]), "invocations[0].log_bytes"),
         (lambda d: d.update(traffic={**TRAFFIC, "requestBytes": -1}), "traffic.requestBytes"),
         (lambda d: d.update(traffic={**TRAFFIC, "requests": 2.5}), "traffic.requests"),
     ],

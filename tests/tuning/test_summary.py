@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from tuning.record import ExecutionInput, TuningRun, measured_run
-from tuning.summary import format_table, pick_lines, power_rows
+from tuning.record import ExecutionInput, Traffic, TuningRun, measured_run
+from tuning.summary import format_table, pick_lines, power_rows, traffic_lines
 
 STATS = [
     {"value": 128, "averagePrice": 2.0e-8, "averageDuration": 100.0},
@@ -94,3 +94,24 @@ def test_picks_name_the_sizes_within_noise() -> None:
         lines[1] == "  speed     1024 MB  20.00 ms  $3.000e-08 per invocation; no other size is within noise"
     )
     assert pick_lines(_run([]))[2].endswith("; no interval (no per-invocation data)")
+
+
+def test_the_measured_bytes_per_request_are_one_line_in_the_units_the_bill_counts() -> None:
+    traffic = Traffic(
+        requests=40,
+        request_bytes=912.4,
+        response_bytes=705.0,
+        function_log_bytes=1126.4,
+        access_log_bytes=420.0,
+    )
+    assert traffic_lines(traffic) == [
+        "Measured per request: request 912 B, response 705 B (HTTP API meters 1 unit), logs 1.1 KB (function "
+        "and platform) + 420 B access log"
+    ]
+    # 300 KB + 300 KB of request and response: two started 512 KB units
+    large = Traffic(40, 300 * 1024, 300 * 1024, 2.5 * 1024 * 1024, 100)
+    assert "response 300.0 KB (HTTP API meters 2 units), logs 2.5 MB" in traffic_lines(large)[0]
+
+
+def test_a_run_without_measured_traffic_prints_no_traffic_line() -> None:
+    assert traffic_lines(None) == []

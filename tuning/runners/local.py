@@ -20,11 +20,15 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
+from api.access_log import Answer, access_log_line
+from api.events import HTTP_PAYLOAD
 from api.names import LOCAL_TABLE_NAME
+from api.wire_sizes import log_bytes, request_bytes, response_bytes, wire_request
 from emulator.environment import INIT_CPU_MODES as INIT_CPU_MODES  # the CLI's choices, re-exported
 from emulator.environment import check_init_cpu
+from emulator.gateway import HttpResponse, integration_response
 from emulator.invocations import Invocation
 from emulator.limits import CPU_LIMITERS as CPU_LIMITERS  # the CLI's choices, re-exported: one list
 from emulator.limits import cpu_share, host_cores, plan_limits
@@ -70,6 +74,7 @@ class _Target:
     architecture: str
     timeout_s: float
     memory_mb: int  # its configured memory, which the seeding runs with (on AWS: the live alias)
+    tracing: bool  # the stage traces with X-Ray: its access log line carries the trace id
 
 
 def host_cpu_model() -> str:
@@ -122,6 +127,7 @@ def _target(execution_input: dict[str, Any], outputs: dict | None) -> _Target:
         architecture=outputs.get("architecture") or stack.architecture,
         timeout_s=float(stack.timeout),
         memory_mb=int(outputs.get("memory_size") or stack.memory_size),
+        tracing=stack.tracing,
     )
 
 
@@ -136,18 +142,59 @@ def _dynamodb(outputs: dict | None, region: str) -> Iterator[dict[str, str]]:
         yield environment
 
 
-def _record(power: int, invocation: Invocation) -> InvocationRecord:
+class _WireSizes(NamedTuple):
+    """Bytes of one API request through the front door (``api.wire_sizes``); None for an event no front door
+    sends (a direct Invoke)."""
+
+    request: int | None = None
+    response: int | None = None
+    access_log: int | None = None
+
+
+def _gateway_message(response: HttpResponse) -> str | None:
+    """The message of the front door's own answer (its access log's ``$context.error.message``)."""
+    return json.loads(response.body)["message"] if response.from_gateway else None
+
+
+def _wire_sizes(event: Any, invocation: Invocation, duration_ms: float, traced: bool) -> _WireSizes:
+    request = wire_request(event)
+    if request is None:
+        return _WireSizes()
+    http_api = request.payload_format == HTTP_PAYLOAD
+    response = integration_response(invocation, http_api=http_api, request_id=request.request_id)
+    answer = Answer(
+        status=response.status,
+        body_bytes=len(response.body),
+        latency_ms=round(duration_ms),
+        error_message=_gateway_message(response),
+        traced=traced,
+    )
+    return _WireSizes(
+        request=request_bytes(request),
+        response=response_bytes(response.status, response.headers, response.body),
+        access_log=log_bytes([access_log_line(request, answer)]),
+    )
+
+
+def _record(power: int, event: Any, invocation: Invocation, *, traced: bool) -> InvocationRecord:
     """One invocation as the results file keeps it; ``duration_ms`` is what Power Tuning counts (Duration +
-    Init Duration), ``billed_ms`` the REPORT line's Billed Duration."""
+    Init Duration), ``billed_ms`` the REPORT line's Billed Duration; the bytes are what the bill's front door
+    and CloudWatch Logs count (``log_bytes``: the function's lines and the platform's)."""
+    duration_ms = invocation.duration_ms + (invocation.init_ms or 0.0)
+    wire = _wire_sizes(event, invocation, duration_ms, traced)
     return {
         "power": power,
-        "duration_ms": invocation.duration_ms + (invocation.init_ms or 0.0),
+        "duration_ms": duration_ms,
         "billed_ms": invocation.billed_ms,
         "init_ms": invocation.init_ms,
         "max_memory_used_mb": invocation.max_memory_used_mb,
         "error": invocation.error,
         "cold": invocation.cold,
         "report": invocation.report_line,
+        "request_bytes": wire.request,
+        "response_bytes": wire.response,
+        "log_bytes": log_bytes(invocation.log_lines),
+        "access_log_bytes": wire.access_log,
     }
 
 
@@ -200,6 +247,7 @@ def _measure_power(
     sleep_s: float,
     allowed: Sequence[str],
     on_invocation: Callable[[dict], Any] | None,
+    traced: bool,
 ) -> tuple[dict[str, Any], list[dict[str, Any]], str | None]:
     """One memory size in a fresh runtime: (how it was emulated, its invocation records, why it failed).
 
@@ -210,8 +258,8 @@ def _measure_power(
     with fresh_runtime() as runtime:
         cause = None
         with contextlib.closing(_invocations(runtime, fresh_runtime, events, mode, sleep_s)) as invocations:
-            for invocation in invocations:
-                records.append(_record(power, invocation))
+            for event, invocation in zip(events, invocations, strict=True):
+                records.append(_record(power, event, invocation, traced=traced))
                 if on_invocation is not None:
                     on_invocation(records[-1])
                 cause = failure_cause(invocation, allowed)
@@ -328,6 +376,7 @@ def run_local(
                     experiment.sleep_s,
                     experiment.allowed_exceptions,
                     on_invocation,
+                    target.tracing,
                 )
                 per_power.setdefault(power, facts)
                 result.records.extend(records)
