@@ -224,16 +224,20 @@ def test_help_documents_every_run_flag(capsys: pytest.CaptureFixture[str]) -> No
 
 
 def _capture_local_runs(monkeypatch: pytest.MonkeyPatch) -> dict:
-    """Replace run_local by a fake that records what the CLI passes and returns a small, real result."""
+    """Replace run_local by a fake that records what the CLI passes and measures nothing: fixed invocation
+    records, named and priced as the real runner does (``_target``), become the record as both runners make
+    it (``finished``)."""
     import tuning.run
-    from tuning.runners.local import LocalRun
+    from tuning.runners import local
+    from tuning.runners.request import finished
     from tuning.runners.rounds import Sampled
 
     calls: dict = {}
 
-    def fake_run_local(execution_input, *, outputs, init_cpu, cpu_limiter, seed, on_invocation, **rounds):
-        calls.update(execution_input=execution_input, outputs=outputs, init_cpu=init_cpu, limiter=cpu_limiter)
-        calls.update(seed=seed, sampling=rounds["sampling"], function_dir=rounds.get("function_dir"))
+    def fake_run_local(request, outputs, *, seed, on_invocation, on_round):
+        calls.update(execution_input=request.execution_input.to_json(), outputs=outputs, seed=seed)
+        calls.update(init_cpu=request.init_cpu, limiter=request.cpu_limiter, sampling=request.sampling)
+        calls.update(function_dir=request.function_dir)
         records = []
         for power, durations in ((128, [30.0, 10.0, 11.0, 12.0, 13.0]), (1024, [9.0, 2.0, 2.0, 2.0, 2.0])):
             for duration in durations:
@@ -250,9 +254,19 @@ def _capture_local_runs(monkeypatch: pytest.MonkeyPatch) -> dict:
             architecture="arm64",
         )
         moment = datetime(2026, 11, 27, 6, 0, tzinfo=UTC)
-        sampled = Sampled(rounds["sampling"], records, [], [{"powerValues": [128, 1024], "num": 5}], {}, [])
-        code = Path("function").resolve()
-        return LocalRun(output, records, FAKE_EMULATION, moment, moment, sampled, code)
+        sampled = Sampled(request.sampling, records, [], [{"powerValues": [128, 1024], "num": 5}], {}, [])
+        return finished(
+            request,
+            local._target(request.execution_input, outputs).priced,
+            sampled,
+            started=moment,
+            ended=moment,
+            output=output,
+            invocations=records,
+            notes=[],
+            emulation=FAKE_EMULATION,
+            extra={"function_dir": "function"},
+        )
 
     monkeypatch.setattr(tuning.run, "run_local", fake_run_local)
     return calls
