@@ -23,14 +23,20 @@ HTTP_PAYLOAD: PayloadFormat = "2.0"  # what the HTTP API's integration is config
 PAYLOAD_FORMATS: dict[str, PayloadFormat] = {"rest": REST_PAYLOAD, "http": HTTP_PAYLOAD}  # by apiType
 
 
-def payload_format_of(outputs: Mapping[str, Any] | None) -> PayloadFormat:
-    """The payload format a stack's front door sends, from its outputs' ``api_type`` (absent: REST)."""
+def api_type_of(outputs: Mapping[str, Any] | None) -> str:
+    """A stack's front door from its outputs' ``api_type``; absent: REST, which stacks that predate the
+    output serve."""
     api_type = (outputs or {}).get("api_type") or "rest"
     if api_type not in PAYLOAD_FORMATS:
         raise ValueError(
             f"the stack outputs' api_type is {api_type!r}: expected one of {', '.join(PAYLOAD_FORMATS)}"
         )
-    return PAYLOAD_FORMATS[api_type]
+    return api_type
+
+
+def payload_format_of(outputs: Mapping[str, Any] | None) -> PayloadFormat:
+    """The payload format a stack's front door sends (``api_type_of``)."""
+    return PAYLOAD_FORMATS[api_type_of(outputs)]
 
 
 @dataclass(frozen=True)

@@ -13,16 +13,23 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from statistics import fmean
 from typing import Any
 
 from tuning.engine.analyzer import DEFAULT_BALANCED_WEIGHT, STRATEGIES, strategy_picks
-from tuning.engine.inputs import ALL_POWER_VALUES, DEFAULT_POWER_VALUES, check_power_values
+from tuning.engine.inputs import (
+    ALL_POWER_VALUES,
+    DEFAULT_POWER_VALUES,
+    check_num,
+    check_power_values,
+    validate_function_arn,
+)
 from tuning.engine.stats import DEFAULT_DISCARD, effective_discard
 from tuning.engine.visualization import decode_url
+from tuning.payloads import expand_payloads
 
 SCHEMA_VERSION = 2
 READABLE_VERSIONS = (1, 2)  # 1: written before picks were recorded
@@ -71,6 +78,7 @@ class ExecutionInput:
     discard_top_bottom: float
     sleep_between_runs_ms: int
     raw: Mapping[str, Any] = field(repr=False, compare=False)
+    allowed_exceptions: tuple[str, ...] = ()  # errorTypes counted as results, not failures
 
     @property
     def discard(self) -> float:
@@ -83,6 +91,34 @@ class ExecutionInput:
         if self.only_cold_starts:
             return "onlyColdStarts"
         return "parallel" if self.parallel else "series"
+
+    @property
+    def function_name(self) -> str:
+        return validate_function_arn(self.lambda_arn)[0]
+
+    @property
+    def price_region(self) -> str:
+        """The ``lambdaARN``'s region, whose prices Power Tuning applies."""
+        return validate_function_arn(self.lambda_arn)[1]
+
+    def with_values(self, power_values: Sequence[int], num: int) -> ExecutionInput:
+        """This input for other sizes and ``num`` (a round, a rerun): ``to_json`` says them too."""
+        raw = {**self.raw, "powerValues": list(power_values), "num": num}
+        return replace(self, power_values=tuple(power_values), num=num, raw=raw)
+
+    @classmethod
+    def for_run(cls, raw: Any) -> ExecutionInput:
+        """An input about to run, refused (ValueError) where the tool would fail late or inside the run: a
+        qualified ARN, ``num`` below its minimum, weights ``num`` cannot share out (checked here, once)."""
+        _expect(raw, dict, "input", "an object")
+        validate_function_arn(raw.get("lambdaARN"))
+        check_num(raw.get("num"))
+        execution_input = cls.from_json(raw)
+        try:
+            expand_payloads(execution_input.payload, execution_input.num)
+        except ValueError as error:  # the tool would fail inside the run, as SUCCEEDED with {}
+            raise ValueError(f"{error}: raise num or give each weighted payload a larger share") from error
+        return execution_input
 
     @classmethod
     def from_json(cls, raw: Any, where: str = "input") -> ExecutionInput:
@@ -110,6 +146,9 @@ class ExecutionInput:
         _expect(discard, (int, float), f"{where}.discardTopBottom", "a number")
         sleep = raw.get("sleepBetweenRunsMs") or 0
         _expect(sleep, int, f"{where}.sleepBetweenRunsMs", "an integer")
+        allowed = _expect(raw.get("allowedExceptions") or [], list, f"{where}.allowedExceptions", "a list")
+        for index, name in enumerate(allowed):
+            _expect(name, str, f"{where}.allowedExceptions[{index}]", "an errorType")
         return cls(
             lambda_arn=_expect(raw.get("lambdaARN"), str, f"{where}.lambdaARN", "a function ARN"),
             power_values=power_values,
@@ -122,6 +161,7 @@ class ExecutionInput:
             discard_top_bottom=float(discard),
             sleep_between_runs_ms=max(0, sleep),
             raw=dict(raw),
+            allowed_exceptions=tuple(allowed),
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -218,6 +258,12 @@ class TuningRun:
     def source(self) -> str:
         return self.metadata["source"]
 
+    @property
+    def api_type(self) -> str:
+        """The front door whose request fee the run is priced with; files written before it was recorded
+        were priced as REST."""
+        return self.metadata.get("api_type", "rest")
+
     def to_json(self) -> dict[str, Any]:
         document: dict[str, Any] = {
             "schema_version": SCHEMA_VERSION,
@@ -282,6 +328,7 @@ def measured_run(
     function_name: str,
     region: str,
     architecture: str,
+    api_type: str,
     started: datetime,
     ended: datetime,
     execution_input: ExecutionInput,
@@ -304,6 +351,7 @@ def measured_run(
             "function_name": function_name,
             "region": region,
             "architecture": architecture,
+            "api_type": api_type,
             "started": _iso(started),
             "ended": _iso(ended),
             "execution_arn": execution_arn,

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from datetime import datetime
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -11,45 +10,22 @@ from tqdm import tqdm
 
 from api.events import payload_format_of
 from api.names import DEFAULT_REGION, LOCAL_ACCOUNT_ID, LOCAL_FUNCTION_NAME
-from settings.stack_files import read_stack_settings
 from tuning.engine.analyzer import DEFAULT_BALANCED_WEIGHT
-from tuning.engine.confidence import run_confidence
 from tuning.engine.pricing import PRICES_AS_OF
 from tuning.payloads import seed_events, weighted_payload
 from tuning.pulumi_stack import pulumi_command
-from tuning.record import ExecutionInput, TuningRun, measured_run, per_power_stats
-from tuning.results import DEFAULT_RESULTS_DIR, write_results
-from tuning.runners.aws import DEFAULT_POLL_INTERVAL_S, build_execution_input, run_aws
+from tuning.record import TuningRun
+from tuning.results import write_results
+from tuning.runners.aws import build_execution_input, run_aws
 from tuning.runners.local import run_local
-from tuning.runners.rounds import RoundReport, Sampled, Sampling, first_num, merged_note
+from tuning.runners.request import Finished, RunRequest
+from tuning.runners.rounds import RoundReport, Sampled, Sampling, first_num
 from tuning.summary import format_table, pick_lines, power_rows, traffic_lines
 
-# Without stack outputs the local runner tunes a private function (priced as in _local_defaults).
+__all__ = ["RunRequest", "Saved", "run_and_save", "run_request"]  # RunRequest: the library's input
+
+# Without stack outputs the local runner tunes a private function, labelled with the project's settings.
 LOCAL_FUNCTION_ARN = f"arn:aws:lambda:{DEFAULT_REGION}:{LOCAL_ACCOUNT_ID}:function:{LOCAL_FUNCTION_NAME}"
-
-
-def _local_defaults() -> dict[str, str]:
-    """What a local run without stack outputs is labelled and priced as: the project's architecture."""
-    architecture = read_stack_settings(None).settings.architecture
-    return {"function_name": LOCAL_FUNCTION_NAME, "region": DEFAULT_REGION, "architecture": architecture}
-
-
-@dataclass(frozen=True)
-class RunRequest:
-    """What one tuning run is asked to do, checked by whoever builds it (the CLI, the demo): the Power
-    Tuning input, where to run it and how to sample, and what only one target uses."""
-
-    target: str  # "aws" | "local"
-    execution_input: ExecutionInput
-    sampling: Sampling
-    mix: dict[str, int]
-    stack: str | None = None
-    results_dir: Path = DEFAULT_RESULTS_DIR
-    function_dir: Path | None = None  # local: tune this folder's handler instead of function/
-    init_cpu: str = "boost"  # local
-    cpu_limiter: str = "auto"  # local
-    poll_interval_s: float = DEFAULT_POLL_INTERVAL_S  # aws
-    skip_failing: bool = False  # aws
 
 
 def run_request(
@@ -77,7 +53,7 @@ def run_request(
         balanced_weight=balanced_weight,
         parallel=parallel,
     )
-    return RunRequest(target, ExecutionInput.from_json(execution_input), sampling, mix, **where)
+    return RunRequest(target, execution_input, sampling, mix, **where)
 
 
 @dataclass
@@ -86,26 +62,6 @@ class Saved:
     run: TuningRun  # what the file holds: its picks are what the printout shows
     text: str  # the table, the picks, where the file is, the command that applies the result
     memory_mb: int  # the run's optimum: what that command (and --apply) sets
-
-
-@dataclass
-class _Finished:
-    """What either target hands to the results file and the printout."""
-
-    started: datetime
-    ended: datetime
-    output: dict[str, Any]
-    invocations: list[dict[str, Any]] | None
-    emulation: dict[str, Any] | None  # how Lambda was emulated; None on AWS
-    execution_arn: str | None  # None locally
-    sampled: Sampled  # the rounds, the n reached per size, the sizes set aside (``skipped``)
-    notes: list[str] = field(default_factory=list)
-    metadata: dict[str, Any] = field(default_factory=dict)  # what only one target knows
-
-    @property
-    def skipped(self) -> list[dict[str, Any]]:
-        """``{"power", "cause"}`` per size that failed."""
-        return self.sampled.skipped
 
 
 class _Progress:
@@ -149,70 +105,31 @@ def round_line(report: RoundReport, sampling: Sampling) -> str:
     return f"round {report.index} ({report.num} per size): {', '.join(sizes)}; {upcoming}"
 
 
-def _run_local(request: RunRequest, outputs: dict | None) -> _Finished:
+def _run_local(request: RunRequest, outputs: dict | None) -> Finished:
     execution_input = request.execution_input
     progress = _Progress(
         len(execution_input.power_values), execution_input.num, request.sampling, count_invocations=True
     )
     try:
-        local = run_local(
-            execution_input.to_json(),
-            outputs=outputs,
-            init_cpu=request.init_cpu,
-            cpu_limiter=request.cpu_limiter,
+        return run_local(
+            request,
+            outputs,
             seed=seed_events(payload_format=payload_format_of(outputs)),
             on_invocation=progress.invocation,
-            **({"function_dir": request.function_dir} if request.function_dir else {}),
-            sampling=request.sampling,
             on_round=progress.round,
         )
     finally:
         progress.close()
-    sampled = local.sampled
-    rounds = len(sampled.rounds)
-    notes = [merged_note(sampled, rounds, "the invocations")] if rounds > 1 else []
-    function_dir = _shown(local.function_dir)
-    return _Finished(
-        local.started,
-        local.ended,
-        local.output,
-        local.invocations,
-        local.emulation,
-        None,
-        sampled,
-        notes,
-        metadata={"function_dir": function_dir},
-    )
 
 
-def _shown(path: Path) -> str:
-    """A folder as people would type it: relative to the working directory when inside it."""
-    resolved = Path(path).resolve()
-    return str(resolved.relative_to(Path.cwd())) if resolved.is_relative_to(Path.cwd()) else str(resolved)
-
-
-def _run_aws(request: RunRequest, outputs: dict) -> _Finished:
+def _run_aws(request: RunRequest, outputs: dict) -> Finished:
     progress = _Progress(0, 0, request.sampling, count_invocations=False)  # the runner's bar counts sizes
-    aws = run_aws(
+    return run_aws(
+        request,
         outputs,
-        request.execution_input.to_json(),
         seed=seed_events(payload_format=payload_format_of(outputs)),
-        poll_interval_s=request.poll_interval_s,
         log_delivery_wait_s=request.poll_interval_s,
-        sampling=request.sampling,
-        skip_failing=request.skip_failing,
         on_round=progress.round,
-    )
-    return _Finished(
-        aws.started,
-        aws.ended,
-        aws.output,
-        aws.invocations,
-        None,
-        aws.execution_arn,
-        aws.sampled,  # type: ignore[arg-type]
-        aws.notes,
-        metadata={"executions": aws.executions},
     )
 
 
@@ -221,57 +138,13 @@ def run_and_save(request: RunRequest, outputs: dict | None) -> Saved:
     record and its printout.
 
     Raises ``TuningError`` when the run produced no result (nothing is written then)."""
-    facts = {**_local_defaults(), **(outputs or {})}
-    if request.target == "aws":
-        done = _run_aws(request, outputs or {})
-    else:
-        done = _run_local(request, outputs)
-        facts = {
-            **facts,
-            "architecture": done.emulation.get("architecture_priced", facts["architecture"]),
-            "runtime": done.emulation["runtime"],
-        }
-    run = _record(request, done, facts)
+    done = _run_aws(request, outputs or {}) if request.target == "aws" else _run_local(request, outputs)
     path = write_results(
-        run,
+        done.run,
         variant=request.function_dir.resolve().name if request.function_dir else None,
         results_dir=request.results_dir,
     )
-    return compose(run, done, facts, request, path)
-
-
-def _record(request: RunRequest, done: _Finished, facts: dict[str, Any]) -> TuningRun:
-    # local runs: every invocation; AWS: the REPORT lines read back (none when the logs were unreadable)
-    confidence = run_confidence(
-        [stat["value"] for stat in per_power_stats(done.output)[0]],
-        done.invocations or [],
-        discard=request.execution_input.discard,
-        architecture=facts["architecture"],
-        region=facts["region"],
-    )
-    return measured_run(
-        source=request.target,
-        function_name=facts["function_name"],
-        region=facts["region"],
-        architecture=facts["architecture"],
-        started=done.started,
-        ended=done.ended,
-        execution_input=request.execution_input,
-        output=done.output,
-        execution_arn=done.execution_arn,
-        invocations=done.invocations,
-        emulation=done.emulation,
-        extra={
-            "mix": request.mix,
-            "stack": request.stack,
-            "prices_as_of": PRICES_AS_OF,
-            "notes": done.notes,
-            "sampling": done.sampled.describe(),
-            **done.metadata,
-        },
-        confidence=confidence,
-        skipped=done.skipped,
-    )
+    return compose(done, request, path)
 
 
 def sampling_lines(sampled: Sampled) -> list[str]:
@@ -290,24 +163,30 @@ def sampling_lines(sampled: Sampled) -> list[str]:
     return lines
 
 
-def compose(run: TuningRun, done: _Finished, facts: dict[str, Any], request: RunRequest, path: Path) -> Saved:
+def compose(done: Finished, request: RunRequest, path: Path) -> Saved:
     """The table (skipped sizes as rows with their cause), for ``--num auto`` the n reached per size, the
     picks the record holds per strategy and the command to apply the run's optimum through Pulumi."""
-    output = run.output
+    run = done.run
+    output, meta = run.output, run.metadata
     rows = power_rows(
         output,
         run.stats,
         run.invocations,
-        architecture=facts["architecture"],
-        region=facts["region"],
+        architecture=meta["architecture"],
+        region=meta["region"],
+        api_type=run.api_type,
         mix=request.mix,
         confidence=run.confidence,
     )
-    label = f"emulated on this machine, {facts['runtime']}" if run.source == "local" else "measured on AWS"
-    code = f" with the code in {done.metadata['function_dir']}" if request.function_dir else ""
+    label = (
+        "measured on AWS"
+        if run.emulation is None
+        else f"emulated on this machine, {run.emulation['runtime']}"
+    )
+    code = f" with the code in {meta['function_dir']}" if request.function_dir else ""
     lines = [
-        f"Power Tuning of {facts['function_name']}{code} ({label}; {facts['architecture']}, "
-        f"{facts['region']}; list prices as of {PRICES_AS_OF}; * = this run's "
+        f"Power Tuning of {meta['function_name']}{code} ({label}; {meta['architecture']}, "
+        f"{meta['region']}, {run.api_type.upper()} API; list prices as of {PRICES_AS_OF}; * = this run's "
         f"{run.input.strategy} optimum)",
         format_table(rows, run.skipped),
         *sampling_lines(done.sampled),
@@ -318,7 +197,7 @@ def compose(run: TuningRun, done: _Finished, facts: dict[str, Any], request: Run
     ]
     command = pulumi_command(output["power"], request.stack or "<stack>")
     lines += [
-        *(f"note: {note}" for note in done.notes),
+        *(f"note: {note}" for note in meta["notes"]),
         "",
         f"Results: {path}",
         "Apply with Pulumi:",

@@ -35,22 +35,23 @@ def power_rows(
     *,
     architecture: str,
     region: str,
+    api_type: str,
     mix: Mapping[str, float],
     confidence: Sequence[Mapping[str, Any]] = (),
 ) -> list[dict[str, Any]]:
     """One row per power value in run order; None where a figure is unknown (no invocation records, no
-    interval, no prices for the region). Errors count failed invocations; an AWS run that succeeded had none
-    (the tool aborts)."""
+    interval, no prices for the region). A request's price has the fee of the ``api_type`` front door. Errors
+    count failed invocations; an AWS run that succeeded had none (the tool aborts)."""
     intervals = {entry["power"]: entry for entry in confidence}
     rows = []
     for stat in stats:
         power = stat["value"]
         mine = [record for record in invocations or [] if record.get("power") == power]
         try:
-            per_million = (
-                1e6
-                * request_cost_breakdown(stat["averageDuration"], power, architecture, region, mix)["total"]
+            breakdown = request_cost_breakdown(
+                stat["averageDuration"], power, architecture, region, mix, api_type=api_type
             )
+            per_million = 1e6 * breakdown["total"]
         except ValueError:
             per_million = None
         memory = [r["max_memory_used_mb"] for r in mine if r.get("max_memory_used_mb") is not None]

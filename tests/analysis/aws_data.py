@@ -181,6 +181,7 @@ def write_local_results(results_dir: Path, started: datetime) -> Path:
         function_name=FUNCTION,
         region=REGION,
         architecture="arm64",
+        api_type="rest",
         started=started,
         ended=started + timedelta(minutes=2),
         execution_input=ExecutionInput.from_json(

@@ -28,6 +28,7 @@ def write_sample(
         function_name="crud fn/1",
         region="us-east-1",
         architecture="arm64",
+        api_type="rest",
         started=started,
         ended=ENDED,
         execution_input=ExecutionInput.from_json(execution_input or EXECUTION_INPUT),

@@ -20,17 +20,13 @@ from tests.support.power_tuning_fake import (
     realistic_output,
 )
 from tuning.engine.analyzer import build_output
+from tuning.engine.inputs import validate_function_arn
 from tuning.errors import InterruptedRunError, TuningError
 from tuning.payloads import parse_mix, seed_events, weighted_payload
+from tuning.record import ExecutionInput, TuningRun
 from tuning.runners import aws as aws_runner
-from tuning.runners.aws import (
-    AwsRun,
-    build_execution_input,
-    read_report_invocations,
-    result_output,
-    run_aws,
-    validate_function_arn,
-)
+from tuning.runners.aws import build_execution_input, read_report_invocations, result_output, run_aws
+from tuning.runners.request import Finished, RunRequest
 from tuning.runners.rounds import Sampling
 
 ARN = "arn:aws:lambda:us-east-1:123456789012:function:crud-fn"
@@ -40,11 +36,31 @@ def _clients():
     return boto3.client("lambda"), boto3.client("stepfunctions"), boto3.client("iam")
 
 
-def _input(outputs: dict, num: int = 5) -> dict:
+def _input(outputs: dict, num: int = 5) -> ExecutionInput:
     payload = weighted_payload(parse_mix("get=60,create=40"))
     return build_execution_input(
         outputs["function_arn"], power_values=[128, 256, 512], num=num, payload=payload
     )
+
+
+def _aws(
+    outputs: dict,
+    execution_input: ExecutionInput,
+    *,
+    sampling: Sampling | None = None,
+    skip_failing: bool = False,
+    **options: Any,
+) -> Finished:
+    """``run_aws`` of a request for ``execution_input`` (its ``num`` fixed unless ``sampling``), quietly."""
+    request = RunRequest(
+        "aws",
+        execution_input,
+        sampling or Sampling(execution_input.num),
+        {"get": 60, "create": 40},
+        poll_interval_s=0.05,
+        skip_failing=skip_failing,
+    )
+    return run_aws(request, outputs, show_progress=False, **options)
 
 
 def _run(endpoint: str, outcome: str, **fake):
@@ -52,18 +68,16 @@ def _run(endpoint: str, outcome: str, **fake):
     outputs = fake_stack_outputs(endpoint, lambda_client, sfn, iam, outcome, **fake)
     seeds = seed_events(["a", "b"])
     queue_lambda_results(endpoint, [{"statusCode": 200, "body": "{}"}] * len(seeds))
-    return run_aws(
-        outputs, _input(outputs), seed=seeds, poll_interval_s=0.05, log_delivery_wait_s=0, show_progress=False
-    )
+    return _aws(outputs, _input(outputs), seed=seeds, log_delivery_wait_s=0).run
 
 
 def test_succeeded_run_returns_the_analyzer_output(moto_endpoint: str) -> None:
     run = _run(moto_endpoint, "success")
     assert run.output == realistic_output()
-    assert run.execution_arn.startswith("arn:aws:states:us-east-1:")
-    assert run.execution_input["includeOutputResults"] is True
-    assert "autoOptimize" not in run.execution_input
-    assert run.started <= run.ended
+    assert run.metadata["execution_arn"].startswith("arn:aws:states:us-east-1:")
+    assert run.input.to_json()["includeOutputResults"] is True
+    assert "autoOptimize" not in run.input.to_json()
+    assert run.metadata["started"] <= run.metadata["ended"]
 
 
 def test_empty_output_is_an_error_with_the_caught_cause(moto_endpoint: str) -> None:
@@ -82,7 +96,7 @@ def test_a_failing_seed_request_stops_before_the_execution(moto_endpoint: str) -
     outputs = fake_stack_outputs(moto_endpoint, lambda_client, sfn, iam)
     queue_lambda_results(moto_endpoint, [{"statusCode": 500, "body": "boom"}])
     with pytest.raises(TuningError, match="Seeding /items/a answered 500"):
-        run_aws(outputs, _input(outputs), seed=seed_events(["a"]), poll_interval_s=0.05, show_progress=False)
+        _aws(outputs, _input(outputs), seed=seed_events(["a"]))
     assert sfn.list_executions(stateMachineArn=outputs["state_machine_arn"])["executions"] == []
 
 
@@ -173,7 +187,7 @@ def test_execution_input_has_the_tool_fields() -> None:
         balanced_weight=0,
         parallel=False,
     )
-    assert built == {
+    assert built.to_json() == {
         "lambdaARN": ARN,
         "powerValues": [128, 10240],
         "num": 5,
@@ -229,12 +243,7 @@ def test_ctrl_c_while_polling_says_the_execution_keeps_running() -> None:
     with pytest.raises(
         InterruptedRunError, match=r"keeps running on AWS: .*execution:pt:run-1 .*stop-execution"
     ):
-        run_aws(
-            outputs,
-            execution_input,
-            show_progress=False,
-            client_factory=lambda *_, **__: _InterruptedStepFunctions(),
-        )
+        _aws(outputs, execution_input, client_factory=lambda *_, **__: _InterruptedStepFunctions())
 
 
 class _EmptyHistory:
@@ -252,19 +261,12 @@ def test_a_null_output_is_not_called_a_caught_error() -> None:
         result_output(_EmptyHistory(), description)
 
 
-def _failing_run(endpoint: str, outcome: str, failing: tuple[int, ...], *, skip_failing: bool) -> AwsRun:
+def _failing_run(endpoint: str, outcome: str, failing: tuple[int, ...], *, skip_failing: bool) -> TuningRun:
     lambda_client, sfn, iam = _clients()
     outputs = fake_stack_outputs(
         endpoint, lambda_client, sfn, iam, outcome, failing_sizes=failing, power_values=[128, 256, 512]
     )
-    return run_aws(
-        outputs,
-        _input(outputs),
-        poll_interval_s=0.05,
-        log_delivery_wait_s=0,
-        show_progress=False,
-        skip_failing=skip_failing,
-    )
+    return _aws(outputs, _input(outputs), log_delivery_wait_s=0, skip_failing=skip_failing).run
 
 
 # The fake Executor's error (tests/support/power_tuning_fake.DEFAULT_SIZE_CAUSE) as the history gives it
@@ -294,13 +296,13 @@ def test_a_failing_size_is_named_with_its_cause_and_how_to_skip_it(
 def test_skip_failing_reruns_without_the_failing_size(moto_endpoint: str, outcome: str, status: str) -> None:
     run = _failing_run(moto_endpoint, outcome, (256,), skip_failing=True)
     assert run.output == realistic_output([128, 512])  # the rerun's own Analyzer output, untouched
-    assert run.skipped == [{"power": 256, "cause": OOM}]
-    first, rerun = run.executions
+    assert run.skipped == ({"power": 256, "cause": OOM},)
+    first, rerun = run.metadata["executions"]
     assert (first["powerValues"], first["status"], first["failedAt"]) == ([128, 256, 512], status, [256])
     assert OOM in first["error"]
     assert (rerun["powerValues"], rerun["status"]) == ([128, 512], "SUCCEEDED")
-    assert run.execution_arn == rerun["executionArn"]
-    assert any("rerun without the sizes they failed at" in note for note in run.notes)
+    assert run.metadata["execution_arn"] == rerun["executionArn"]
+    assert any("rerun without the sizes they failed at" in note for note in run.metadata["notes"])
 
 
 @pytest.mark.timeout(60)
@@ -363,20 +365,16 @@ def test_auto_runs_executions_until_each_size_is_precise_and_merges_them(
         aws_runner, "read_report_invocations", _fake_reports(sfn, {128: 0.3, 256: 0.01, 512: 0.01}, drawn)
     )
     execution_input = _input(outputs, num=10)
-    run = run_aws(
-        outputs,
-        execution_input,
-        poll_interval_s=0.05,
-        log_delivery_wait_s=0,
-        show_progress=False,
-        sampling=Sampling(None, precision=0.05, max_num=200),
+    done = _aws(
+        outputs, execution_input, log_delivery_wait_s=0, sampling=Sampling(None, precision=0.05, max_num=200)
     )
-    first, *later = run.executions
+    run = done.run
+    first, *later = run.metadata["executions"]
     assert (first["powerValues"], first["num"]) == ([128, 256, 512], 10)
     assert [execution["powerValues"] for execution in later] == [[128]] * len(later)  # quiet sizes stopped
     assert later
-    assert run.sampled.n == {128: 10 + sum(e["num"] for e in later), 256: 10, 512: 10}
-    assert run.invocations == drawn
+    assert done.sampled.n == {128: 10 + sum(e["num"] for e in later), 256: 10, 512: 10}
+    assert list(run.invocations) == drawn
     by_size = [
         (p, [(r["duration_ms"], r["billed_ms"]) for r in drawn if r["power"] == p]) for p in (128, 256, 512)
     ]
@@ -386,7 +384,8 @@ def test_auto_runs_executions_until_each_size_is_precise_and_merges_them(
     # the tool's estimate per execution, rounded to 5 decimals: 6 + 3 × 3 sizes = 15 transitions × $0.000025
     # → 0.00038, then 6 + 3 = 9 → 0.00023 for each 128 MB-only execution
     assert run.output["stateMachine"]["executionCost"] == round(0.00038 + 0.00023 * len(later), 5)
-    assert any("analyzer (tuning.engine.analyzer.build_output) over the REPORT lines" in n for n in run.notes)
+    notes = run.metadata["notes"]
+    assert any("analyzer (tuning.engine.analyzer.build_output) over the REPORT lines" in n for n in notes)
 
 
 def test_auto_without_a_log_group_is_refused_before_starting(moto_endpoint: str) -> None:
@@ -394,16 +393,16 @@ def test_auto_without_a_log_group_is_refused_before_starting(moto_endpoint: str)
     outputs = fake_stack_outputs(moto_endpoint, lambda_client, sfn, iam)
     del outputs["log_group_name"]
     with pytest.raises(ValueError, match="no log_group_name"):
-        run_aws(outputs, _input(outputs), show_progress=False, sampling=Sampling(None))
+        _aws(outputs, _input(outputs), sampling=Sampling(None))
     assert sfn.list_executions(stateMachineArn=outputs["state_machine_arn"])["executions"] == []
 
 
 def test_the_deployed_size_is_never_the_first_an_execution_publishes(moto_endpoint: str) -> None:
     lambda_client, sfn, iam = _clients()
     outputs = fake_stack_outputs(moto_endpoint, lambda_client, sfn, iam)  # deployed at 256 MB
-    execution_input = {**_input(outputs), "powerValues": [256, 128, 512]}
-    run = run_aws(outputs, execution_input, poll_interval_s=0.05, log_delivery_wait_s=0, show_progress=False)
-    (execution,) = run.executions
+    execution_input = _input(outputs).with_values([256, 128, 512], 5)
+    run = _aws(outputs, execution_input, log_delivery_wait_s=0).run
+    (execution,) = run.metadata["executions"]
     assert execution["powerValues"] == [128, 512, 256]
     (listed,) = sfn.list_executions(stateMachineArn=outputs["state_machine_arn"])["executions"]
     sent = json.loads(sfn.describe_execution(executionArn=listed["executionArn"])["input"])
@@ -414,7 +413,7 @@ def test_only_the_deployed_size_is_refused_before_starting(moto_endpoint: str) -
     lambda_client, sfn, iam = _clients()
     outputs = fake_stack_outputs(moto_endpoint, lambda_client, sfn, iam)
     with pytest.raises(ValueError, match=r"powerValues \[256\] is only the deployed memory size"):
-        run_aws(outputs, {**_input(outputs), "powerValues": [256]}, show_progress=False)
+        _aws(outputs, _input(outputs).with_values([256], 5))
     assert sfn.list_executions(stateMachineArn=outputs["state_machine_arn"])["executions"] == []
 
 
@@ -426,14 +425,12 @@ def test_a_round_left_with_only_the_deployed_size_measures_another_beside_it(
     monkeypatch.setattr(
         aws_runner, "read_report_invocations", _fake_reports(sfn, {128: 0.01, 256: 0.3, 512: 0.01}, [])
     )
-    run = run_aws(
+    run = _aws(
         outputs,
         _input(outputs, num=10),
-        poll_interval_s=0.05,
         log_delivery_wait_s=0,
-        show_progress=False,
         sampling=Sampling(None, precision=0.05, max_num=200),
-    )
-    _, *later = run.executions
+    ).run
+    _, *later = run.metadata["executions"]
     assert later
     assert all(execution["powerValues"] == [128, 256] for execution in later)  # 256 MB alone would fail

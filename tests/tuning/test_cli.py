@@ -224,16 +224,20 @@ def test_help_documents_every_run_flag(capsys: pytest.CaptureFixture[str]) -> No
 
 
 def _capture_local_runs(monkeypatch: pytest.MonkeyPatch) -> dict:
-    """Replace run_local by a fake that records what the CLI passes and returns a small, real result."""
+    """Replace run_local by a fake that records what the CLI passes and measures nothing: fixed invocation
+    records, named and priced as the real runner does (``_target``), become the record as both runners make
+    it (``finished``)."""
     import tuning.run
-    from tuning.runners.local import LocalRun
+    from tuning.runners import local
+    from tuning.runners.request import finished
     from tuning.runners.rounds import Sampled
 
     calls: dict = {}
 
-    def fake_run_local(execution_input, *, outputs, init_cpu, cpu_limiter, seed, on_invocation, **rounds):
-        calls.update(execution_input=execution_input, outputs=outputs, init_cpu=init_cpu, limiter=cpu_limiter)
-        calls.update(seed=seed, sampling=rounds["sampling"], function_dir=rounds.get("function_dir"))
+    def fake_run_local(request, outputs, *, seed, on_invocation, on_round):
+        calls.update(execution_input=request.execution_input.to_json(), outputs=outputs, seed=seed)
+        calls.update(init_cpu=request.init_cpu, limiter=request.cpu_limiter, sampling=request.sampling)
+        calls.update(function_dir=request.function_dir)
         records = []
         for power, durations in ((128, [30.0, 10.0, 11.0, 12.0, 13.0]), (1024, [9.0, 2.0, 2.0, 2.0, 2.0])):
             for duration in durations:
@@ -250,9 +254,19 @@ def _capture_local_runs(monkeypatch: pytest.MonkeyPatch) -> dict:
             architecture="arm64",
         )
         moment = datetime(2026, 11, 27, 6, 0, tzinfo=UTC)
-        sampled = Sampled(rounds["sampling"], records, [], [{"powerValues": [128, 1024], "num": 5}], {}, [])
-        code = Path("function").resolve()
-        return LocalRun(output, records, FAKE_EMULATION, moment, moment, sampled, code)
+        sampled = Sampled(request.sampling, records, [], [{"powerValues": [128, 1024], "num": 5}], {}, [])
+        return finished(
+            request,
+            local._target(request.execution_input, outputs).priced,
+            sampled,
+            started=moment,
+            ended=moment,
+            output=output,
+            invocations=records,
+            notes=[],
+            emulation=FAKE_EMULATION,
+            extra={"function_dir": "function"},
+        )
 
     monkeypatch.setattr(tuning.run, "run_local", fake_run_local)
     return calls
@@ -363,6 +377,45 @@ def test_an_http_stack_is_tuned_and_seeded_with_payload_2_0_events(
     routes = [entry["payload"]["routeKey"] for entry in calls["execution_input"]["payload"]]
     assert routes == ["GET /items/{id}", "POST /items"]
     assert {event["version"] for event in calls["seed"]} == {"2.0"}
+
+
+# $ per million requests of the fake's sizes (arm64, us-east-1, mix get=3,create=2), by hand from
+# tuning.engine.pricing's table: Lambda ceil(ms)/1000 s × GB × $0.0000133334 (1024 MB, 2 ms: 0.0266668;
+# 128 MB, 12 ms: 0.0200001) + $0.20 request fee + DynamoDB 0.6 × 0.5 RRU × $0.125 + 0.4 × 1 WRU × $0.625 =
+# 0.2875 + the front door's first tier: REST $3.50, HTTP API $1.00.
+@pytest.mark.parametrize(
+    ("api_type", "per_million"),
+    [("http", {128: "1.5075", 1024: "1.5142"}), ("rest", {128: "4.0075", 1024: "4.0142"})],
+)
+def test_a_run_prices_each_request_with_its_stacks_front_door(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    moto_endpoint: str,
+    api_type: str,
+    per_million: dict[int, str],
+) -> None:
+    _capture_local_runs(monkeypatch)
+    monkeypatch.chdir(tmp_path)
+    _local_outputs_file(
+        tmp_path, moto_endpoint, api_type=api_type, auth_mode="iam" if api_type == "http" else "none"
+    )
+    assert main(LOCAL_ARGS) == 0
+    out = capsys.readouterr().out
+    assert f"arm64, us-east-1, {api_type.upper()} API;" in out
+    for power, price in per_million.items():
+        # columns: power, n, avg ms, its interval, p90, $/invocation, its interval, then $/1M requests
+        assert re.search(rf"^\s+{power}\*?(\s+\S+){{6}}\s+{re.escape(price)}\s", out, re.MULTILINE), out
+    [path] = (tmp_path / "results").glob("*.json")
+    saved = json.loads(path.read_text())
+    assert saved["metadata"]["api_type"] == api_type
+    # the intervals are of Power Tuning's price per invocation, which has no request fee on either door:
+    # 1024 MB's trimmed billed mean lies in [2, 20/3] ms → ceil → 2 and 7 ms × $1.7e-9 (arm64, 128 MB) × 8
+    [entry] = [e for e in saved["confidence"] if e["power"] == 1024]
+    assert (entry["costLow"], entry["costHigh"]) == (
+        pytest.approx(2 * 1.7e-9 * 8),
+        pytest.approx(7 * 1.7e-9 * 8),
+    )
 
 
 def test_local_run_skips_an_outputs_file_left_by_a_dead_stack(

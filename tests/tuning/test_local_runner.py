@@ -26,10 +26,11 @@ from emulator.table_setup import create_table
 from tests.emulator.conftest import BASIC
 from tuning.errors import TuningError
 from tuning.payloads import operation_event, parse_mix, seed_events, weighted_payload
-from tuning.record import read_run
+from tuning.record import ExecutionInput, read_run
 from tuning.run import run_and_save, run_request
 from tuning.runners import local as local_runner
-from tuning.runners.local import parallel_environments, power_values_of, run_local
+from tuning.runners.local import parallel_environments, run_local
+from tuning.runners.request import RunRequest
 from tuning.runners.rounds import Sampling
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -42,10 +43,20 @@ def _input(**overrides):
     return {"lambdaARN": ARN, "powerValues": [256, 1024], "num": 5, "payload": CPU_BOUND, **overrides}
 
 
+def _request(raw: dict, **options) -> RunRequest:
+    execution_input = ExecutionInput.for_run(raw)
+    return RunRequest("local", execution_input, Sampling(execution_input.num), {"get": 1}, **options)
+
+
+def _run(raw: dict, outputs: dict | None = None, *, seed=(), on_invocation=None, **options):
+    """The record of a local run of ``raw`` (``options``: RunRequest's)."""
+    return run_local(_request(raw, **options), outputs, seed=seed, on_invocation=on_invocation).run
+
+
 @pytest.mark.slow
 def test_two_memory_sizes_end_to_end_the_smaller_measures_slower():
     seen = []
-    run = run_local(_input(), outputs=None, function_dir=BASIC, on_invocation=seen.append)
+    run = _run(_input(), function_dir=BASIC, on_invocation=seen.append)
 
     output = run.output
     assert set(output) == {"power", "cost", "duration", "stateMachine", "stats"}
@@ -54,7 +65,7 @@ def test_two_memory_sizes_end_to_end_the_smaller_measures_slower():
     assert slow > 1.5 * fast, f"256 MB should take ~4x as long as 1024 MB: {slow:.1f} vs {fast:.1f} ms"
     assert output["stateMachine"]["visualization"].startswith("https://lambda-power-tuning.show/#")
 
-    assert seen == run.invocations
+    assert seen == list(run.invocations)
     assert [record["power"] for record in run.invocations] == [256] * 5 + [1024] * 5
     assert [record["cold"] for record in run.invocations] == ([True] + [False] * 4) * 2
     for record in run.invocations:
@@ -63,7 +74,7 @@ def test_two_memory_sizes_end_to_end_the_smaller_measures_slower():
         assert record["max_memory_used_mb"] > 0
         assert (record["init_ms"] is not None) == record["cold"]
         assert record["duration_ms"] >= (record["init_ms"] or 0)  # Power Tuning counts Init in the duration
-    assert run.started <= run.ended
+    assert run.metadata["started"] <= run.metadata["ended"]
 
     emulation = run.emulation
     assert emulation["emulated"] is True
@@ -82,9 +93,8 @@ def test_two_memory_sizes_end_to_end_the_smaller_measures_slower():
 @pytest.mark.slow
 def test_the_private_dynamodb_is_reachable_and_has_the_table(monkeypatch):
     """outputs=None: a private moto server and the table from api/table.json, reached over HTTP."""
-    run = run_local(
+    run = _run(
         _input(powerValues=[1024], payload={"action": "describe_table"}),
-        outputs=None,
         function_dir=BASIC,
         cpu_limiter="dutycycle",
     )
@@ -98,9 +108,9 @@ def test_a_function_error_at_every_size_fails_the_run_naming_each_cause(moto_ser
     with pytest.raises(
         TuningError, match=r"Every memory size failed.*: 1024 MB: ValueError: boom; 2048 MB: ValueError: boom"
     ):
-        run_local(
+        _run(
             _input(powerValues=[1024, 2048], payload={"action": "raise"}),
-            outputs=outputs,
+            outputs,
             function_dir=BASIC,
             on_invocation=seen.append,
         )
@@ -109,9 +119,9 @@ def test_a_function_error_at_every_size_fails_the_run_naming_each_cause(moto_ser
 
 def test_allowed_exceptions_are_counted_not_fatal(moto_server):
     outputs = {"endpoint_url": moto_server.endpoint_url, "table_name": "t", "architecture": "x86_64"}
-    run = run_local(
+    run = _run(
         _input(powerValues=[1024], payload={"action": "raise"}, allowedExceptions=["ValueError"]),
-        outputs=outputs,
+        outputs,
         function_dir=BASIC,
     )
     assert [record["error"]["errorType"] for record in run.invocations] == ["ValueError"] * 5
@@ -120,11 +130,8 @@ def test_allowed_exceptions_are_counted_not_fatal(moto_server):
 def test_seeding_runs_unmeasured_before_the_first_memory_size(moto_server):
     outputs = {"endpoint_url": moto_server.endpoint_url, "table_name": "t", "architecture": "x86_64"}
     seeds = [{"action": "status", "statusCode": 201}] * 3
-    run = run_local(
-        _input(powerValues=[1024, 2048], payload={"action": "echo"}),
-        outputs=outputs,
-        seed=seeds,
-        function_dir=BASIC,
+    run = _run(
+        _input(powerValues=[1024, 2048], payload={"action": "echo"}), outputs, seed=seeds, function_dir=BASIC
     )
     assert len(run.invocations) == 10
     assert run.invocations[0]["cold"]  # the seeding environments are not reused for measuring
@@ -133,16 +140,14 @@ def test_seeding_runs_unmeasured_before_the_first_memory_size(moto_server):
 def test_a_failing_seed_stops_the_run(moto_server):
     outputs = {"endpoint_url": moto_server.endpoint_url, "table_name": "t", "architecture": "x86_64"}
     with pytest.raises(TuningError, match="Seeding"):
-        run_local(
-            _input(), outputs=outputs, seed=[{"action": "status", "statusCode": 500}], function_dir=BASIC
-        )
+        _run(_input(), outputs, seed=[{"action": "status", "statusCode": 500}], function_dir=BASIC)
 
 
 def test_parallel_mode_runs_num_environments_when_the_shares_fit(moto_server):
     outputs = {"endpoint_url": moto_server.endpoint_url, "table_name": "t", "architecture": "x86_64"}
-    run = run_local(
+    run = _run(
         _input(powerValues=[128], payload={"action": "sleep", "seconds": 0.3}, parallelInvocation=True),
-        outputs=outputs,
+        outputs,
         function_dir=BASIC,
     )
     assert sum(record["cold"] for record in run.invocations) == 5  # all at once: each in its own environment
@@ -160,8 +165,8 @@ def test_parallel_environments_never_oversubscribe_the_cores():
 @pytest.mark.parametrize(
     ("overrides", "message"),
     [
-        ({"num": 4}, "num below 5"),
-        ({"num": None}, "num below 5"),
+        ({"num": 4}, "num must be an integer of at least 5, got 4"),
+        ({"num": None}, "num must be an integer of at least 5, got None"),
         ({"lambdaARN": "arn:aws:lambda:us-east-1:123456789012:function:f:live"}, "unqualified"),
         ({"powerValues": ["big"]}, "powerValues"),
         ({"payload": [{"payload": {"a": 1}, "weight": 1}] * 6}, "increase"),
@@ -169,7 +174,7 @@ def test_parallel_environments_never_oversubscribe_the_cores():
 )
 def test_bad_input_is_refused_before_anything_runs(overrides, message):
     with pytest.raises(ValueError, match=message):
-        run_local(_input(**overrides), outputs={"endpoint_url": "http://127.0.0.1:9", "table_name": "t"})
+        ExecutionInput.for_run(_input(**overrides))
 
 
 @pytest.mark.parametrize(
@@ -178,14 +183,7 @@ def test_bad_input_is_refused_before_anything_runs(overrides, message):
 def test_bad_options_are_refused_before_a_server_starts(monkeypatch, option, message):
     monkeypatch.setattr("emulator.table_setup.running_moto", None)  # starting one would fail differently
     with pytest.raises(ValueError, match=message):
-        run_local(_input(), outputs=None, **option)
-
-
-def test_power_values_follow_the_tools_defaults():
-    assert power_values_of({}) == [128, 256, 512, 1024, 1536, 3008]
-    assert power_values_of({"powerValues": "ALL"})[:3] == [128, 192, 256]
-    assert power_values_of({"powerValues": "ALL"})[-1] == 3008
-    assert len(power_values_of({"powerValues": "ALL"})) == 46
+        _run(_input(), **option)
 
 
 @pytest.mark.slow
@@ -197,7 +195,7 @@ def test_the_real_function_tunes_with_the_weighted_api_mix():
         "num": 5,
         "payload": weighted_payload(parse_mix("get=60,create=20,list=20")),
     }
-    run = run_local(execution_input, outputs=None, seed=seed_events())
+    run = _run(execution_input, seed=seed_events())
 
     assert [record["error"] for record in run.invocations] == [None] * 10
     assert run.output["power"] in (512, 1024)
@@ -238,7 +236,7 @@ def test_a_failed_run_stops_its_private_server_and_environments(monkeypatch):
     monkeypatch.setattr(emulator.table_setup, "running_moto", spy_running_moto)
     monkeypatch.setattr(local_runner, "LambdaRuntime", spy_runtime)
     with pytest.raises(TuningError):
-        run_local(_input(powerValues=[1024], payload={"action": "raise"}), outputs=None, function_dir=BASIC)
+        _run(_input(powerValues=[1024], payload={"action": "raise"}), function_dir=BASIC)
 
     (server,) = servers
     host, port = urllib.parse.urlsplit(server.endpoint_url).netloc.rsplit(":", 1)

@@ -141,3 +141,37 @@ def test_the_input_is_read_the_way_the_tool_reads_it() -> None:
         1536,
         3008,
     )
+
+
+def test_the_trimmed_share_is_the_tools() -> None:
+    arn = "arn:aws:lambda:us-east-1:1:function:f"
+    assert ExecutionInput.from_json({"lambdaARN": arn, "num": 5}).discard == 0.2  # the tool's default
+    assert ExecutionInput.from_json({"lambdaARN": arn, "num": 5, "discardTopBottom": 0.7}).discard == 0.4
+
+
+def test_a_variant_for_other_sizes_says_them_in_its_json_and_keeps_the_rest() -> None:
+    raw = {"lambdaARN": "arn:aws:lambda:eu-west-1:1:function:f", "num": 5, "powerValues": [128, 256, 512],
+           "payload": {"a": 1}, "includeOutputResults": True}  # fmt: skip
+    original = ExecutionInput.from_json(raw)
+    rerun = original.with_values([128, 512], 20)
+    assert (rerun.power_values, rerun.num, rerun.payload) == ((128, 512), 20, {"a": 1})
+    assert rerun.to_json() == {**raw, "powerValues": [128, 512], "num": 20}
+    assert original.to_json() == raw  # untouched
+    assert (rerun.function_name, rerun.price_region) == ("f", "eu-west-1")
+
+
+def test_an_input_to_run_is_refused_where_the_tool_would_fail_inside_the_run() -> None:
+    weighted = [{"payload": {"a": 1}, "weight": 1}, {"payload": {"b": 1}, "weight": 9}]
+    raw = {"lambdaARN": "arn:aws:lambda:us-east-1:1:function:f", "num": 5, "payload": weighted}
+    with pytest.raises(ValueError, match=r"^Invalid payload weight \(num is too small\): raise num or give"):
+        ExecutionInput.for_run(raw)
+    assert ExecutionInput.for_run({**raw, "num": 10}).num == 10  # 1 × 10 / 10: one invocation for the first
+
+
+def test_a_file_without_api_type_was_priced_as_rest(tmp_path: Path) -> None:
+    path = _rewrite(write_sample(tmp_path), lambda document: document["metadata"].pop("api_type"))
+    assert read_run(path).api_type == "rest"
+    http = _rewrite(
+        write_sample(tmp_path / "http"), lambda document: document["metadata"].update(api_type="http")
+    )
+    assert read_run(http).api_type == "http"

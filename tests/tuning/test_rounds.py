@@ -11,10 +11,12 @@ import pytest
 from tuning.engine.analyzer import build_output
 from tuning.engine.confidence import relative_half_width, run_confidence
 from tuning.errors import TuningError
+from tuning.record import ExecutionInput
 from tuning.runners.rounds import RoundResult, Sampling, merged_output, next_num, sample, smallest_num
 
 ARN = "arn:aws:lambda:us-east-1:123456789012:function:fn"
-INPUT = {"lambdaARN": ARN, "num": 10, "payload": {}, "strategy": "cost"}
+RAW_INPUT = {"lambdaARN": ARN, "num": 10, "payload": {}, "strategy": "cost"}
+INPUT = ExecutionInput.for_run(RAW_INPUT)
 MEANS_MS = {128: 800.0, 512: 200.0, 1024: 100.0}
 
 
@@ -46,7 +48,7 @@ def _sample(measure, sampling: Sampling, power_values=(128, 512, 1024), **overri
         list(power_values),
         measure,
         sampling,
-        execution_input={**INPUT, **overrides},
+        execution_input=ExecutionInput.for_run({**RAW_INPUT, **overrides}),
         architecture="x86_64",
         region="us-east-1",
     )
@@ -97,7 +99,7 @@ def test_max_num_stops_a_size_that_never_settles():
 
 def test_a_fixed_num_is_one_round_whatever_the_noise():
     measure, calls = _invoker({128: 1.5, 512: 1.5, 1024: 1.5})
-    sampled = _sample(measure, Sampling(12))
+    sampled = _sample(measure, Sampling(12), num=12)
     assert calls == [([128, 512, 1024], 12)]
     assert sampled.n == {128: 12, 512: 12, 1024: 12}
 

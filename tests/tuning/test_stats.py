@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from tuning.engine.stats import discard_of, nearest_rank, trim_count, trimmed_mean
+from tuning.engine.stats import nearest_rank, trim_count, trimmed_mean
 
 POWERS_OF_TWO = [512, 1, 64, 2, 256, 4, 128, 8, 32, 16]  # unsorted on purpose
 
@@ -83,9 +83,3 @@ def test_nearest_rank_returns_a_measured_value(percentile: float, expected: floa
 
 def test_nearest_rank_of_nothing_is_none() -> None:
     assert nearest_rank([], 90) is None
-
-
-def test_discard_of_reads_the_input_as_the_tool_trims() -> None:
-    assert discard_of({}) == 0.2  # the tool's default
-    assert discard_of({"discardTopBottom": 0.7}) == 0.4  # clamped
-    assert discard_of({"discardTopBottom": 0.3, "onlyColdStarts": True}) == 0.0  # cold starts: keep all

@@ -38,6 +38,7 @@ def _table(skipped: list[dict]) -> str:
         STATS,
         None,
         architecture="arm64",
+        api_type="rest",
         region="eu-north-1",  # no list prices there: $/1M reads n/a
         mix={"get": 1},
         confidence=CONFIDENCE,
@@ -74,6 +75,7 @@ def _run(confidence: list[dict]) -> TuningRun:
         function_name="f",
         region="us-east-1",
         architecture="arm64",
+        api_type="rest",
         started=moment,
         ended=moment,
         execution_input=ExecutionInput.from_json(

@@ -4,8 +4,7 @@ percentile definition the CLI table and the notebook share."""
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from collections.abc import Iterable, Sequence
 
 MAX_DISCARD = 0.4
 DEFAULT_DISCARD = 0.2  # the tool's discardTopBottom when the input has none
@@ -20,14 +19,6 @@ def effective_discard(discard_top_bottom: float = DEFAULT_DISCARD, only_cold_sta
     """The share the tool really trims at each end: clamped, and 0 with ``onlyColdStarts`` (every invocation
     is a cold start there, and trimming would drop what was asked for)."""
     return 0.0 if only_cold_starts else clamp_discard(discard_top_bottom)
-
-
-def discard_of(execution_input: Mapping[str, Any]) -> float:
-    """``effective_discard`` of an execution input (``discardTopBottom``, ``onlyColdStarts``)."""
-    return effective_discard(
-        float(execution_input.get("discardTopBottom", DEFAULT_DISCARD)),
-        bool(execution_input.get("onlyColdStarts")),
-    )
 
 
 def left_sum(values: Iterable[float]) -> float:

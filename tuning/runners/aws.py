@@ -18,47 +18,21 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 from tqdm import tqdm
 
+from api.events import api_type_of
 from api.names import ALIAS
 from settings.lazy_imports import boto3_client
-from tuning.engine.analyzer import DEFAULT_BALANCED_WEIGHT, STRATEGIES, is_failed_output
-from tuning.engine.inputs import check_num, check_power_values, order_for_deployed, validate_function_arn
+from tuning.engine.analyzer import DEFAULT_BALANCED_WEIGHT, is_failed_output
+from tuning.engine.inputs import check_power_values, order_for_deployed
 from tuning.engine.report_lines import parse_report_line, total_billed_ms, total_duration_ms
 from tuning.errors import InterruptedRunError, TuningError
 from tuning.history import execution_history, failed_power_values, failure_cause
-from tuning.payloads import expand_payloads
-from tuning.runners.rounds import (
-    RoundReport,
-    RoundResult,
-    Sampled,
-    Sampling,
-    merged_note,
-    merged_output,
-    sample,
-)
+from tuning.record import ExecutionInput
+from tuning.runners.request import DEFAULT_POLL_INTERVAL_S, Finished, Priced, RunRequest, finished
+from tuning.runners.rounds import RoundReport, RoundResult, merged_note, merged_output, sample
 
-DEFAULT_POLL_INTERVAL_S = 5.0
 _FAILED_STATUSES = ("FAILED", "TIMED_OUT", "ABORTED")
 # Pause after the run before reading logs: CloudWatch Logs delivers REPORT lines a few seconds late.
 LOG_DELIVERY_WAIT_S = 5.0
-
-
-@dataclass
-class AwsRun:
-    """A finished Power Tuning run (one execution, or several: rounds, reruns) and what was read around it."""
-
-    execution_arn: str
-    execution_input: dict[str, Any]
-    output: dict[str, Any]
-    started: datetime
-    ended: datetime
-    invocations: list[dict[str, Any]] | None = None  # from REPORT lines; None when the logs could not be read
-    notes: list[str] = field(default_factory=list)
-    executions: list[dict[str, Any]] = field(default_factory=list)  # every execution started, failed ones too
-    sampled: Sampled | None = None  # rounds, sizes set aside (``skipped``), n reached per size
-
-    @property
-    def skipped(self) -> list[dict[str, Any]]:
-        return self.sampled.skipped if self.sampled else []
 
 
 def build_execution_input(
@@ -70,30 +44,24 @@ def build_execution_input(
     strategy: str = "cost",
     balanced_weight: float = DEFAULT_BALANCED_WEIGHT,
     parallel: bool = True,
-) -> dict[str, Any]:
+) -> ExecutionInput:
     """Power Tuning's execution input, checked here so that bad input fails before ``StartExecution`` (the
     tool would fail late, or clamp silently). ``autoOptimize`` is never set: Pulumi applies the result."""
-    validate_function_arn(function_arn)
-    check_num(num)
-    if strategy not in STRATEGIES:
-        raise ValueError(f"strategy must be one of {', '.join(STRATEGIES)}, got {strategy!r}")
     if not 0 <= balanced_weight <= 1:
         raise ValueError(f"balancedWeight must be between 0 and 1, got {balanced_weight!r}")
-    check_power_values(power_values)
-    try:
-        expand_payloads(payload, num)  # the tool would only fail here inside the run, as SUCCEEDED with {}
-    except ValueError as error:
-        raise ValueError(f"{error}: raise num or give each weighted payload a larger share") from error
-    return {
-        "lambdaARN": function_arn,
-        "powerValues": list(power_values),
-        "num": num,
-        "payload": payload,
-        "parallelInvocation": parallel,
-        "strategy": strategy,
-        "balancedWeight": balanced_weight,
-        "includeOutputResults": True,
-    }
+    check_power_values(power_values)  # the tool reads an empty list as its defaults
+    return ExecutionInput.for_run(
+        {
+            "lambdaARN": function_arn,
+            "powerValues": list(power_values),
+            "num": num,
+            "payload": payload,
+            "parallelInvocation": parallel,
+            "strategy": strategy,
+            "balancedWeight": balanced_weight,
+            "includeOutputResults": True,
+        }
+    )
 
 
 def seed_items(lambda_client: Any, function_name: str, events: Sequence[dict[str, Any]]) -> None:
@@ -243,7 +211,7 @@ class _Session:
     """What every execution of one ``run_aws`` shares; ``round`` runs one round (with reruns)."""
 
     outputs: dict[str, Any]
-    execution_input: dict[str, Any]
+    execution_input: ExecutionInput
     client_factory: Callable[..., Any]
     seed: Sequence[dict[str, Any]]
     poll_interval_s: float
@@ -294,7 +262,7 @@ class _Session:
         deployed = int(self.outputs["memory_size"])
         if power_values == [deployed]:
             partners = [
-                v for v in self.execution_input["powerValues"] if v != deployed and v not in self.failed
+                v for v in self.execution_input.power_values if v != deployed and v not in self.failed
             ]
             return [min(partners), deployed] if partners else None
         return order_for_deployed(power_values, deployed)
@@ -308,7 +276,7 @@ class _Session:
         execution_arn = self.sfn.start_execution(
             stateMachineArn=self.outputs["state_machine_arn"],
             name=f"tuning-{started:%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:8]}",
-            input=json.dumps({**self.execution_input, "powerValues": power_values, "num": num}),
+            input=json.dumps(self.execution_input.with_values(power_values, num).to_json()),
         )["executionArn"]
         try:
             description = wait_for_execution(
@@ -368,27 +336,22 @@ class _Session:
 
 
 def run_aws(
+    request: RunRequest,
     outputs: dict[str, Any],
-    execution_input: dict[str, Any],
     *,
     seed: Sequence[dict[str, Any]] = (),
-    poll_interval_s: float = DEFAULT_POLL_INTERVAL_S,
     log_delivery_wait_s: float = LOG_DELIVERY_WAIT_S,
     show_progress: bool = True,
     client_factory: Callable[..., Any] | None = None,
-    sampling: Sampling | None = None,
-    skip_failing: bool = False,
     on_round: Callable[[RoundReport], Any] | None = None,
-) -> AwsRun:
+) -> Finished:
     """Seed, run the stack's Power Tuning state machine (once, or in rounds for ``--num auto``), and return
-    the result (TuningError if none).
+    the run's record (TuningError if none).
 
     One execution that gave the result: its output is the tool's own. Several (rounds): the output is what
     the tool's analyzer computes over the REPORT lines of every round (``tuning.runners.rounds``), and the
-    notes say so. ``skip_failing`` reruns an execution that failed at some sizes without them."""
-    if client_factory is None:
-        client_factory = boto3_client
-    sampling = sampling or Sampling(execution_input["num"])
+    notes say so. ``request.skip_failing`` reruns an execution that failed at some sizes without them."""
+    execution_input, sampling = request.execution_input, request.sampling
     if sampling.auto and not outputs.get("log_group_name"):
         raise ValueError(
             "--num auto on AWS measures each size from the function's REPORT lines, and the stack outputs "
@@ -397,24 +360,30 @@ def run_aws(
     session = _Session(
         outputs,
         execution_input,
-        client_factory,
+        client_factory or boto3_client,
         seed,
-        poll_interval_s,
+        request.poll_interval_s,
         log_delivery_wait_s,
         show_progress,
-        skip_failing,
+        request.skip_failing,
         reports_required=sampling.auto,
     )
-    order_for_deployed(execution_input["powerValues"], int(outputs["memory_size"]))  # refused before starting
-    architecture, region = outputs["architecture"], execution_input["lambdaARN"].split(":")[3]
+    order_for_deployed(execution_input.power_values, int(outputs["memory_size"]))  # refused before starting
+    priced = Priced(
+        function_name=outputs["function_name"],
+        region=outputs["region"],
+        price_region=execution_input.price_region,
+        architecture=outputs["architecture"],
+        api_type=api_type_of(outputs),
+    )
     try:
         sampled = sample(
-            execution_input["powerValues"],
+            execution_input.power_values,
             session.round,
             sampling,
             execution_input=execution_input,
-            architecture=architecture,
-            region=region,
+            architecture=priced.architecture,
+            region=priced.price_region,
             on_round=on_round,
         )
     except (ClientError, BotoCoreError) as error:
@@ -428,8 +397,8 @@ def run_aws(
             sampled,
             execution_input,
             [(len(e.power_values), e.num) for e in session.executions],
-            architecture=architecture,
-            region=region,
+            architecture=priced.architecture,
+            region=priced.price_region,
         )
         notes.append(merged_note(sampled, len(session.executions), "the REPORT lines"))
     failed = len(session.executions) - len(succeeded)
@@ -439,14 +408,15 @@ def run_aws(
             "those sizes are listed in skipped"
         )
     readable = all(execution.invocations is not None for execution in succeeded)
-    return AwsRun(
-        execution_arn=succeeded[-1].execution_arn,
-        execution_input=execution_input,
-        output=output,  # type: ignore[arg-type]
+    return finished(
+        request,
+        priced,
+        sampled,
         started=session.executions[0].started,
         ended=session.executions[-1].ended,
+        output=output,  # type: ignore[arg-type]
         invocations=sampled.invocations if readable else None,
         notes=notes,
-        executions=[execution.describe() for execution in session.executions],
-        sampled=sampled,
+        execution_arn=succeeded[-1].execution_arn,
+        extra={"executions": [execution.describe() for execution in session.executions]},
     )

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from api.access_log import Answer, access_log_line
-from api.events import HTTP_PAYLOAD
+from api.events import HTTP_PAYLOAD, api_type_of
 from api.names import LOCAL_TABLE_NAME
 from api.wire_sizes import log_bytes, request_bytes, response_bytes, wire_request
 from emulator.environment import INIT_CPU_MODES as INIT_CPU_MODES  # the CLI's choices, re-exported
@@ -37,41 +37,22 @@ from emulator.runtime import check_function_dir as check_function_dir  # the CLI
 from emulator.table_setup import function_environment, private_table
 from settings.paths import FUNCTION_DIR
 from settings.stack_files import read_stack_settings
-from tuning.engine.inputs import ALL_POWER_VALUES, DEFAULT_POWER_VALUES, MIN_NUM, validate_function_arn
 from tuning.errors import TuningError
 from tuning.payloads import expand_payloads
+from tuning.record import ExecutionInput
 from tuning.results import InvocationRecord
-from tuning.runners.rounds import RoundReport, RoundResult, Sampled, Sampling, merged_output, sample
+from tuning.runners.request import Finished, Priced, RunRequest, finished
+from tuning.runners.rounds import RoundReport, RoundResult, merged_note, merged_output, sample
 
 # Said in every local results file beside the figures, so nobody reads them as Lambda's.
 EMULATION_NOTE = "timings are this machine's CPU, not Lambda's; the price uses the configured architecture"
 
 
-@dataclass
-class LocalRun:
-    """A local tuning run: Power Tuning's output, every invocation, and how Lambda was emulated."""
-
-    output: dict
-    invocations: list[dict]
-    emulation: dict
-    started: datetime
-    ended: datetime
-    sampled: Sampled  # the rounds, the sizes set aside (``skipped``) and why, the n reached per size
-    function_dir: Path  # the code tuned (resolved)
-
-    @property
-    def skipped(self) -> list[dict[str, Any]]:
-        return self.sampled.skipped
-
-
 @dataclass(frozen=True)
 class _Target:
-    """The function as the runner emulates it: name, regions, how it is priced, its timeout."""
+    """The function as the runner emulates it: how its record names and prices it, its timeout."""
 
-    function_name: str
-    aws_region: str  # where the function and its table live (the local stack's region)
-    price_region: str  # the lambdaARN's region, whose prices Power Tuning applies
-    architecture: str
+    priced: Priced
     timeout_s: float
     memory_mb: int  # its configured memory, which the seeding runs with (on AWS: the live alias)
     tracing: bool  # the stage traces with X-Ray: its access log line carries the trace id
@@ -86,29 +67,6 @@ def host_cpu_model() -> str:
     return platform.processor() or platform.machine()
 
 
-def power_values_of(execution_input: dict[str, Any]) -> list[int]:
-    """``powerValues`` as the tool reads it: missing or empty → its defaults, "ALL" → 128..3008 step 64."""
-    values = execution_input.get("powerValues")
-    if values == "ALL":
-        return list(ALL_POWER_VALUES)
-    if not values:
-        return list(DEFAULT_POWER_VALUES)
-    try:
-        return [int(value) for value in values]
-    except (TypeError, ValueError):
-        raise ValueError(f"powerValues must be a list of memory sizes or 'ALL', got {values!r}") from None
-
-
-def num_of(execution_input: dict[str, Any]) -> int:
-    try:
-        num = int(execution_input.get("num"))  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        num = 0
-    if num < MIN_NUM:
-        raise ValueError(f"Missing num or num below {MIN_NUM}")  # the tool's own message
-    return num
-
-
 def parallel_environments(num: int, memory_mb: int, cores: int) -> int:
     """How many environments run at once in parallel mode: all ``num`` as Power Tuning does, unless their CPU
     shares together would exceed this machine's cores, which would make each slower than its share."""
@@ -116,19 +74,19 @@ def parallel_environments(num: int, memory_mb: int, cores: int) -> int:
     return max(1, min(num, int(cores / per_environment)))
 
 
-def _target(execution_input: dict[str, Any], outputs: dict | None) -> _Target:
-    function_name, region = validate_function_arn(execution_input.get("lambdaARN", ""))
+def _target(execution_input: ExecutionInput, outputs: dict | None) -> _Target:
+    """The function tuned: the running local stack's, else the ARN's with the project's settings."""
     outputs = outputs or {}
     stack = read_stack_settings(None).settings  # what the running local stack's outputs do not say
-    return _Target(
-        function_name=outputs.get("function_name") or function_name,
-        aws_region=outputs.get("region") or region,
-        price_region=region,
+    priced = Priced(
+        function_name=outputs.get("function_name") or execution_input.function_name,
+        region=outputs.get("region") or execution_input.price_region,
+        price_region=execution_input.price_region,
         architecture=outputs.get("architecture") or stack.architecture,
-        timeout_s=float(stack.timeout),
-        memory_mb=int(outputs.get("memory_size") or stack.memory_size),
-        tracing=stack.tracing,
+        api_type=api_type_of(outputs) if outputs else stack.api_type,
     )
+    memory_mb = int(outputs.get("memory_size") or stack.memory_size)
+    return _Target(priced, timeout_s=float(stack.timeout), memory_mb=memory_mb, tracing=stack.tracing)
 
 
 @contextlib.contextmanager
@@ -222,10 +180,10 @@ def _invocations(
     runtime: LambdaRuntime,
     fresh_runtime: Callable[[], LambdaRuntime],
     events: Sequence[Any],
-    mode: str,
-    sleep_s: float,
+    execution_input: ExecutionInput,
 ) -> Iterator[Invocation]:
     """The invocations of one memory size, yielded as they finish (in order)."""
+    mode = execution_input.mode
     if mode == "onlyColdStarts":
         for event in events:  # each in a new environment, as the tool's one alias per invocation
             with fresh_runtime() as cold:
@@ -236,16 +194,14 @@ def _invocations(
     else:
         for event in events:
             yield runtime.invoke(event)
-            time.sleep(sleep_s)
+            time.sleep(execution_input.sleep_between_runs_ms / 1000)
 
 
 def _measure_power(
     fresh_runtime: Callable[[], LambdaRuntime],
     power: int,
     events: Sequence[Any],
-    mode: str,
-    sleep_s: float,
-    allowed: Sequence[str],
+    execution_input: ExecutionInput,
     on_invocation: Callable[[dict], Any] | None,
     traced: bool,
 ) -> tuple[dict[str, Any], list[dict[str, Any]], str | None]:
@@ -257,126 +213,77 @@ def _measure_power(
     records: list[dict[str, Any]] = []
     with fresh_runtime() as runtime:
         cause = None
-        with contextlib.closing(_invocations(runtime, fresh_runtime, events, mode, sleep_s)) as invocations:
+        with contextlib.closing(_invocations(runtime, fresh_runtime, events, execution_input)) as invocations:
             for event, invocation in zip(events, invocations, strict=True):
                 records.append(_record(power, event, invocation, traced=traced))
                 if on_invocation is not None:
                     on_invocation(records[-1])
-                cause = failure_cause(invocation, allowed)
+                cause = failure_cause(invocation, execution_input.allowed_exceptions)
                 if cause is not None:
                     break
         return _power_facts(power, runtime), records, cause  # after the runs: the runtime they reported
 
 
-def _sleep_between_runs_s(execution_input: dict[str, Any]) -> float:
-    """``sleepBetweenRunsMs`` as the tool reads it: non-numeric → 0."""
-    try:
-        return max(0, int(execution_input.get("sleepBetweenRunsMs") or 0)) / 1000
-    except (TypeError, ValueError):
-        return 0.0
-
-
-def _mode(execution_input: dict[str, Any]) -> str:
-    if execution_input.get("onlyColdStarts"):
-        return "onlyColdStarts"
-    return "parallel" if execution_input.get("parallelInvocation") else "series"
-
-
-@dataclass(frozen=True)
-class _Experiment:
-    """What ``run_local`` measures, read from the execution input the way the tool reads it."""
-
-    target: _Target
-    power_values: list[int]
-    num: int
-    mode: str  # series, parallel or onlyColdStarts
-    allowed_exceptions: list[str]
-    sleep_s: float
-    payload: Any
-
-
-def _experiment(
-    execution_input: dict[str, Any], outputs: dict | None, init_cpu: str, cpu_limiter: str, function_dir: Path
-) -> _Experiment:
-    """Everything checked before any server or process starts; ValueError for bad input."""
-    target = _target(execution_input, outputs)
-    check_init_cpu(init_cpu)
+def _checked_target(request: RunRequest, outputs: dict | None, function_dir: Path) -> _Target:
+    """Everything checked before any server or process starts; ValueError for bad options."""
+    target = _target(request.execution_input, outputs)
+    check_init_cpu(request.init_cpu)
     check_function_dir(function_dir)
-    power_values = power_values_of(execution_input)
-    plan_limits(min(power_values), cpu_limiter)  # an unknown or unusable limiter fails now, not mid-run
-    num = num_of(execution_input)
-    payload = execution_input.get("payload")
-    expand_payloads(payload, num)
-    return _Experiment(
-        target=target,
-        power_values=power_values,
-        num=num,
-        mode=_mode(execution_input),
-        allowed_exceptions=list(execution_input.get("allowedExceptions") or []),
-        sleep_s=_sleep_between_runs_s(execution_input),
-        payload=payload,
-    )
+    # an unknown or unusable limiter fails now, not mid-run
+    plan_limits(min(request.execution_input.power_values), request.cpu_limiter)
+    return target
 
 
 def run_local(
-    execution_input: dict,
-    *,
+    request: RunRequest,
     outputs: dict | None,
-    init_cpu: str = "boost",
-    cpu_limiter: str = "auto",
+    *,
     seed: Sequence[dict] = (),
     on_invocation: Callable[[dict], Any] | None = None,
-    function_dir: Path = FUNCTION_DIR,
-    sampling: Sampling | None = None,
     on_round: Callable[[RoundReport], Any] | None = None,
-) -> LocalRun:
-    """Run Power Tuning's experiment for ``execution_input`` on the local runtime and return its result.
+) -> Finished:
+    """Run Power Tuning's experiment for ``request.execution_input`` on the local runtime; return its record.
 
     ``outputs`` are the running local stack's (its moto endpoint and table are used) or None (a private moto
-    server with a fresh table is started and always stopped). ``sampling`` is the input's ``num`` unless
-    given (``--num auto``: rounds, ``tuning.runners.rounds``). Before each round the ``seed`` events run,
-    unmeasured. ``on_invocation(record)`` is called after each measured invocation, ``on_round`` after each
-    round. A size whose invocation fails (error, timeout, out of memory) is set aside with its cause and the
-    others go on. Raises ValueError for bad input and TuningError when no size worked.
+    server with a fresh table is started and always stopped). ``request.sampling`` sets the rounds
+    (``--num auto``: ``tuning.runners.rounds``). Before each round the ``seed`` events run, unmeasured.
+    ``on_invocation(record)`` is called after each measured invocation, ``on_round`` after each round. A size
+    whose invocation fails (error, timeout, out of memory) is set aside with its cause and the others go on.
+    Raises ValueError for bad options and TuningError when no size worked.
     """
-    experiment = _experiment(execution_input, outputs, init_cpu, cpu_limiter, Path(function_dir))
-    sampling = sampling or Sampling(experiment.num)
-    target = experiment.target
+    execution_input = request.execution_input
+    function_dir = Path(request.function_dir or FUNCTION_DIR)
+    target = _checked_target(request, outputs, function_dir)
+    priced = target.priced
     cores = host_cores()
     started = datetime.now(UTC)
     per_power: dict[int, dict[str, Any]] = {}
-    with _dynamodb(outputs, target.aws_region) as environment:
+    with _dynamodb(outputs, priced.region) as environment:
 
         def fresh_runtime(power: int, num: int) -> Callable[[], LambdaRuntime]:
-            environments = parallel_environments(num, power, cores) if experiment.mode == "parallel" else 1
+            parallel = execution_input.mode == "parallel"
+            environments = parallel_environments(num, power, cores) if parallel else 1
             return functools.partial(
                 LambdaRuntime,
-                function_name=target.function_name,
+                function_name=priced.function_name,
                 memory_mb=power,
                 environment=environment,
                 function_dir=function_dir,
                 timeout_s=target.timeout_s,
-                init_cpu=init_cpu,
-                cpu_limiter=cpu_limiter,
+                init_cpu=request.init_cpu,
+                cpu_limiter=request.cpu_limiter,
                 max_environments=environments,
             )
 
         def measure(power_values: list[int], num: int) -> RoundResult:
-            events = expand_payloads(experiment.payload, num)
+            events = expand_payloads(execution_input.payload, num)
             if seed:  # before each round, as the items may have changed; in environments of its own
                 with fresh_runtime(target.memory_mb, num)() as seeding:
                     _seed(seeding, seed)
             result = RoundResult()
             for power in power_values:
                 facts, records, cause = _measure_power(
-                    fresh_runtime(power, num),
-                    power,
-                    events,
-                    experiment.mode,
-                    experiment.sleep_s,
-                    experiment.allowed_exceptions,
-                    on_invocation,
-                    target.tracing,
+                    fresh_runtime(power, num), power, events, execution_input, on_invocation, target.tracing
                 )
                 per_power.setdefault(power, facts)
                 result.records.extend(records)
@@ -385,29 +292,46 @@ def run_local(
             return result
 
         sampled = sample(
-            experiment.power_values,
+            execution_input.power_values,
             measure,
-            sampling,
+            request.sampling,
             execution_input=execution_input,
-            architecture=target.architecture,
-            region=target.price_region,
+            architecture=priced.architecture,
+            region=priced.price_region,
             on_round=on_round,
         )
     output = merged_output(
         sampled,
         execution_input,
         [(len(r["powerValues"]), r["num"]) for r in sampled.rounds],
-        architecture=target.architecture,
-        region=target.price_region,
+        architecture=priced.architecture,
+        region=priced.price_region,
     )
-    emulation = _emulation(experiment, [per_power[p] for p in experiment.power_values], init_cpu, cores)
-    ended = datetime.now(UTC)
-    return LocalRun(
-        output, sampled.invocations, emulation, started, ended, sampled, Path(function_dir).resolve()
+    facts = [per_power[p] for p in execution_input.power_values]
+    rounds = len(sampled.rounds)
+    return finished(
+        request,
+        priced,
+        sampled,
+        started=started,
+        ended=datetime.now(UTC),
+        output=output,
+        invocations=sampled.invocations,
+        notes=[merged_note(sampled, rounds, "the invocations")] if rounds > 1 else [],
+        emulation=_emulation(execution_input.mode, priced.architecture, facts, request.init_cpu, cores),
+        extra={"function_dir": _shown(function_dir)},
     )
 
 
-def _emulation(experiment: _Experiment, per_power: list[dict[str, Any]], init_cpu: str, cores: int) -> dict:
+def _shown(path: Path) -> str:
+    """A folder as people would type it: relative to the working directory when inside it."""
+    resolved = path.resolve()
+    return str(resolved.relative_to(Path.cwd())) if resolved.is_relative_to(Path.cwd()) else str(resolved)
+
+
+def _emulation(
+    mode: str, architecture: str, per_power: list[dict[str, Any]], init_cpu: str, cores: int
+) -> dict:
     """How this run emulated Lambda, for the results file: it is what makes a local figure honest."""
     return {
         "emulated": True,
@@ -416,10 +340,10 @@ def _emulation(experiment: _Experiment, per_power: list[dict[str, Any]], init_cp
         "cpu_limiter": per_power[0]["cpu_limiter"],
         "memory_limit": per_power[0]["memory_limit"],
         "init_cpu": init_cpu,
-        "mode": experiment.mode,
+        "mode": mode,
         "host_cpu": host_cpu_model(),
         "host_cores": cores,
-        "architecture_priced": experiment.target.architecture,
+        "architecture_priced": architecture,
         "per_power": per_power,
     }
 

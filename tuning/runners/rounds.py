@@ -28,12 +28,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from tuning.engine.analyzer import DEFAULT_BALANCED_WEIGHT, build_output, execution_cost
+from tuning.engine.analyzer import build_output, execution_cost
 from tuning.engine.confidence import relative_half_width, run_confidence
 from tuning.engine.inputs import MIN_NUM
-from tuning.engine.stats import discard_of
 from tuning.errors import TuningError
 from tuning.payloads import expand_payloads
+from tuning.record import ExecutionInput
 
 AUTO = "auto"
 DEFAULT_PRECISION = 0.05
@@ -147,18 +147,17 @@ def sample(
     measure: Callable[[list[int], int], RoundResult],
     sampling: Sampling,
     *,
-    execution_input: dict[str, Any],
+    execution_input: ExecutionInput,
     architecture: str,
     region: str,
     on_round: Callable[[RoundReport], Any] | None = None,
 ) -> Sampled:
-    """Measure in rounds with ``measure(sizes, num)`` (one round for a fixed ``num``); TuningError when every
-    size failed. The intervals are of Power Tuning's trimmed mean as ``execution_input`` sets it, priced for
-    ``architecture`` in ``region``."""
-    discard = discard_of(execution_input)
-    payload = execution_input.get("payload")
-    num = first_num(sampling, payload)
-    minimum = smallest_num(payload, num)
+    """Measure in rounds with ``measure(sizes, num)``, the first of the input's ``num`` (one round for a
+    fixed ``num``); TuningError when every size failed. The intervals are of Power Tuning's trimmed mean as
+    ``execution_input`` sets it, priced for ``architecture`` in ``region``."""
+    discard = execution_input.discard
+    num = execution_input.num
+    minimum = smallest_num(execution_input.payload, num)  # the least a later round may ask
 
     def widths_of(sizes: list[int]) -> dict[int, float]:
         """The relative half-width of each size's interval, the very one the results file reports (cold and
@@ -227,7 +226,7 @@ def merged_note(sampled: Sampled, executions: int, measured_by: str) -> str:
 
 def merged_output(
     sampled: Sampled,
-    execution_input: dict[str, Any],
+    execution_input: ExecutionInput,
     executions: Sequence[tuple[int, int]],
     *,
     architecture: str,
@@ -235,12 +234,12 @@ def merged_output(
 ) -> dict[str, Any]:
     """Power Tuning's output over every invocation of the sizes that worked, as its analyzer computes it;
     ``executionCost`` is the tool's estimate summed over ``executions`` (``(number of sizes, num)`` each)."""
-    only_cold_starts = bool(execution_input.get("onlyColdStarts"))
+    only_cold_starts = execution_input.only_cold_starts
     output = build_output(
         sampled.measurements(),
-        strategy=execution_input.get("strategy", "cost"),
-        balanced_weight=float(execution_input.get("balancedWeight", DEFAULT_BALANCED_WEIGHT)),
-        discard_top_bottom=discard_of(execution_input),
+        strategy=execution_input.strategy,
+        balanced_weight=execution_input.balanced_weight,
+        discard_top_bottom=execution_input.discard,
         only_cold_starts=only_cold_starts,
         architecture=architecture,
         region=region,
