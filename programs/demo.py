@@ -2,8 +2,8 @@
 
 Starts the local stack on free ports, drives a short CRUD scenario over HTTP on the REST routes and the
 tutorial endpoint, runs the local power tuning through the library (``tuning.run``), executes the analysis
-notebook into ``reports/power-tuning.html``, prints where everything is and the picks the run's record holds,
-then stops the stack and checks that no process is left behind.
+notebook into ``reports/power-tuning.html``, prints where everything is, the picks the run's record holds and
+the top three lines of the report's plan, then stops the stack and checks that no process is left behind.
 Any failed step stops the demo with its cause and a non-zero exit code.
 """
 
