@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -50,6 +51,7 @@ REST_API_LOSES = (
     "automatic stage deployment (a deployment is re-made on each change)",
 )
 TRADE_OFF_CHARACTERS = 100  # the demo's printout: a line a terminal shows whole
+_ASIDE = re.compile(r" \([^)]*\)")
 
 
 @dataclass
@@ -186,10 +188,17 @@ def _money(value: float) -> str:
 
 
 def _shortened(trade_offs: str) -> str:
-    """The first clause, cut to a terminal line: the report has the whole sentence."""
-    first, _, rest = trade_offs.partition("; ")
-    text = first + ("; …" if rest else "")
-    return text if len(text) <= TRADE_OFF_CHARACTERS else text[: TRADE_OFF_CHARACTERS - 1] + "…"
+    """As many whole clauses as fit a terminal line, asides in parentheses left out: the report has all."""
+    clauses = [_ASIDE.sub("", clause) for clause in trade_offs.split("; ")]
+    kept = clauses[:1]
+    for clause in clauses[1:]:
+        if len("; ".join([*kept, clause, "…"])) > TRADE_OFF_CHARACTERS:
+            break
+        kept.append(clause)
+    text = "; ".join(kept) + ("; …" if len(kept) < len(clauses) else "")
+    if len(text) <= TRADE_OFF_CHARACTERS:
+        return text
+    return text[: TRADE_OFF_CHARACTERS - 1].rsplit(" ", 1)[0] + " …"
 
 
 def line_text(line: PlanLine) -> list[str]:

@@ -104,7 +104,8 @@ def assert_the_printed_plan_is_the_summarys(stdout: str, plan: list[dict]) -> No
     assert expected  # the front door at least: the demo's stack is a REST API
     assert expected[0]["setting"] == "apiType"
     assert heads == [
-        f"{line['setting']}: {line['current']} → {line['value']}, saves ${line['monthlySavingUsd']:,.2f} a month"
+        f"{line['setting']}: {line['current']} → {line['value']}, "
+        f"saves ${line['monthlySavingUsd']:,.2f} a month"
         + (
             f" (95 % interval ${line['savingLowUsd']:,.2f} … ${line['savingHighUsd']:,.2f})"
             if line["savingLowUsd"] is not None and line["savingLowUsd"] != line["savingHighUsd"]
