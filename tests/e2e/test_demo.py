@@ -94,6 +94,11 @@ def test_the_demo_prints_the_picks_the_record_holds_and_the_report_shows() -> No
     assert_the_printed_plan_is_the_summarys(completed.stdout, summary["plan"])
 
 
+def _usd(value: float) -> str:
+    """Dollars to the cent, a minus sign before the dollar sign."""
+    return f"{'−' if value < 0 else ''}${abs(value):,.2f}"
+
+
 def assert_the_printed_plan_is_the_summarys(stdout: str, plan: list[dict]) -> None:
     """The demo's last block: the summary's best three lines that have a command and save something, in its
     order, each as setting, current → proposed, the saving in cents and the command."""
@@ -105,9 +110,9 @@ def assert_the_printed_plan_is_the_summarys(stdout: str, plan: list[dict]) -> No
     assert expected[0]["setting"] == "apiType"
     assert heads == [
         f"{line['setting']}: {line['current']} → {line['value']}, "
-        f"saves ${line['monthlySavingUsd']:,.2f} a month"
+        f"saves {_usd(line['monthlySavingUsd'])} a month"
         + (
-            f" (95 % interval ${line['savingLowUsd']:,.2f} … ${line['savingHighUsd']:,.2f})"
+            f" (95 % interval {_usd(line['savingLowUsd'])} … {_usd(line['savingHighUsd'])})"
             if line["savingLowUsd"] is not None and line["savingLowUsd"] != line["savingHighUsd"]
             else ""
         )
