@@ -126,7 +126,7 @@ def workload(
         return base, [
             f"Run `{first['run']}` measured no request, response or log sizes: the plan assumes one metered "
             "HTTP API unit per request and no log bytes, so CloudWatch Logs are priced at $0 and "
-            "`logRetentionDays` saves nothing here (a local run records them)."
+            "`logRetentionDays` saves nothing here."
         ]
     return Workload(requests_per_month, dict(mix), price_region(region), **sizes), []
 
