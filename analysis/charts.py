@@ -22,7 +22,9 @@ from matplotlib.ticker import FuncFormatter, ScalarFormatter
 
 from analysis.logs import LIVE_TRAFFIC
 from analysis.recommend import COST_PARTS, pareto_front
+from analysis.stack_plan import bill_frame
 from tuning.engine.confidence import METRICS, SIGNIFICANCE, compare_samples, metric_statistic
+from tuning.engine.plan import Plan
 from tuning.engine.stats import DEFAULT_DISCARD
 
 PER_MILLION = 1_000_000
@@ -37,11 +39,15 @@ _PICK_MARKERS = {
     "balanced": ("D", "tab:purple", 110),
 }
 _SOURCE_TAGS = {"REPORT lines": "logs", "local runs (emulated)": "emulated", "results files": "results"}
-_PART_LABELS = {
+_PART_LABELS = {  # a request's price (COST_PARTS) and the monthly bill (BILL_COMPONENTS) by component
     "lambda_compute": "Lambda compute",
     "lambda_request": "Lambda request",
+    "lambda_requests": "Lambda requests",
     "api_gateway": "API Gateway",
     "dynamodb": "DynamoDB",
+    "logs_ingestion": "CloudWatch Logs ingestion",
+    "logs_storage": "CloudWatch Logs storage",
+    "xray": "X-Ray",
 }
 
 
@@ -419,6 +425,28 @@ def monthly_cost(
     note = f" (orange: current {current} MB)" if current in x else ""
     ax.set_title(f"Monthly cost of {requests_per_month:,} requests, all components, per memory size{note}")
     return _save(fig, report_dir, "monthly_cost")
+
+
+def plan_bill(plan: Plan | None, report_dir: str | Path) -> Figure:
+    """9. The monthly bill before and after the plan's applicable lines, stacked by component, totals on
+    top."""
+    if plan is None:
+        raise NoDataError("No successful tuning run: no plan to price.")
+    bill = bill_frame(plan)
+    fig, ax = _new_figure()
+    positions = [0, 1]
+    bottom = pd.Series(0.0, index=bill.columns)
+    for part, values in bill.iterrows():
+        ax.bar(positions, values, bottom=bottom, width=0.5, label=_PART_LABELS[str(part)])
+        bottom = bottom + values
+    _label_bars(ax, positions, list(bottom), [f"${total:,.2f}" for total in bottom])
+    ax.set_xticks(positions, ["now", "after the plan"])
+    ax.set_xlim(-0.6, 1.6)
+    ax.set_ylim(top=float(bottom.max()) * 1.12)
+    ax.set_ylabel("$ per month")
+    fig.legend(*ax.get_legend_handles_labels(), loc="outside right center", fontsize="small")
+    ax.set_title(f"Monthly bill at {plan.requests_per_month:,.0f} requests, before and after the plan")
+    return _save(fig, report_dir, "plan_bill")
 
 
 def _significant_changes(

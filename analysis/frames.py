@@ -14,6 +14,9 @@ from tuning.record import Pick, TuningRun, read_run
 from tuning.results import DEFAULT_RESULTS_DIR, result_paths
 
 PICK_COLUMNS = {strategy: f"{strategy}_pick" for strategy in STRATEGIES}
+TRAFFIC_COLUMNS = ("request_bytes", "response_bytes", "function_log_bytes", "access_log_bytes")
+# results files written before the front door was recorded were priced as REST APIs
+UNRECORDED_API_TYPE = "rest"
 RUN_COLUMNS = [
     "run",
     "source",
@@ -29,6 +32,9 @@ RUN_COLUMNS = [
     "balanced_weight",
     "num",
     "optimum_power",
+    "api_type",  # the front door the run was priced for: results files without it were priced as rest
+    # the run's traffic: bytes per request, means over its invocations (NaN when the run measured none)
+    *TRAFFIC_COLUMNS,
 ]
 POWER_COLUMNS = [
     *RUN_COLUMNS,
@@ -92,6 +98,8 @@ def _run_row(path: Path, record: TuningRun) -> dict[str, Any]:
         "balanced_weight": record.input.balanced_weight,
         "num": record.input.num,
         "optimum_power": record.output.get("power"),
+        "api_type": meta.get("api_type", UNRECORDED_API_TYPE),
+        **{column: getattr(record.traffic, column) if record.traffic else None for column in TRAFFIC_COLUMNS},
     }
 
 

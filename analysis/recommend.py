@@ -11,7 +11,7 @@ from typing import Any
 
 import pandas as pd
 
-from analysis.frames import PICK_COLUMNS
+from analysis.frames import PICK_COLUMNS, UNRECORDED_API_TYPE
 from analysis.sources import notes_html, readable_html
 from tuning.engine.pricing import PRICES, request_cost_breakdown
 from tuning.pulumi_stack import pulumi_command
@@ -64,6 +64,13 @@ def pareto_front(run_stats: pd.DataFrame) -> pd.Series:
     return pd.Series([not d for d in dominated], index=run_stats.index, name="pareto")
 
 
+def run_api_type(run_stats: pd.DataFrame, outputs: Mapping[str, Any]) -> str:
+    """The front door a run was priced for: its results file's, else (a Power Tuning execution read from
+    the stack) the stack outputs' ``api_type``, else REST."""
+    recorded = run_stats.iloc[0]["api_type"]
+    return recorded if isinstance(recorded, str) else outputs.get("api_type") or UNRECORDED_API_TYPE
+
+
 def price_region(region: str | None) -> str:
     """The region whose list prices apply; regions missing from the dated table fall back to us-east-1."""
     return region if region in PRICES else FALLBACK_PRICE_REGION
@@ -76,11 +83,12 @@ def cost_table(
     requests_per_month: int,
     architecture: str,
     region: str | None,
+    api_type: str,
 ) -> pd.DataFrame:
     """Per power: the full USD price of one request by component, its total, and the monthly bill.
 
     Duration is the run's trimmed average (what Power Tuning prices); the other components come from the
-    operation ``mix``, which Power Tuning leaves out.
+    operation ``mix``, which Power Tuning leaves out, and the front door ``api_type`` (its first tier).
     """
     prices_in = price_region(region)
     rows = []
@@ -91,6 +99,7 @@ def cost_table(
             architecture=architecture,
             region=prices_in,
             operation=mix,
+            api_type=api_type,
         )
         rows.append({"power": int(row["power"]), "average_duration_ms": row["average_duration_ms"], **parts})
     table = pd.DataFrame(rows, columns=["power", "average_duration_ms", *COST_PARTS, "total"])
@@ -231,7 +240,12 @@ def decide(
     )
     region = first["region"] if isinstance(first["region"], str) else outputs.get("region")
     costs = cost_table(
-        run, mix=mix, requests_per_month=requests_per_month, architecture=architecture, region=region
+        run,
+        mix=mix,
+        requests_per_month=requests_per_month,
+        architecture=architecture,
+        region=region,
+        api_type=run_api_type(run, outputs),
     )
     picks = recommend(run, costs, current_memory=outputs.get("memory_size"), stack=stack)
     started = f"{first['started']:%Y-%m-%d %H:%M} UTC"

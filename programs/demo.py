@@ -2,8 +2,8 @@
 
 Starts the local stack on free ports, drives a short CRUD scenario over HTTP on the REST routes and the
 tutorial endpoint, runs the local power tuning through the library (``tuning.run``), executes the analysis
-notebook into ``reports/power-tuning.html``, prints where everything is and the picks the run's record holds,
-then stops the stack and checks that no process is left behind.
+notebook into ``reports/power-tuning.html``, prints where everything is, the picks the run's record holds and
+the top three lines of the report's plan, then stops the stack and checks that no process is left behind.
 Any failed step stops the demo with its cause and a non-zero exit code.
 """
 
@@ -23,6 +23,7 @@ from typing import Any
 
 import psutil
 
+from analysis.stack_plan import read_plan, top_lines_text
 from api.names import DEFAULT_STACK
 from api.stack_outputs import auth_headers
 from emulator.children import GRACE_S, let_child_stop
@@ -42,6 +43,10 @@ from tuning.runners.rounds import Sampling
 
 DEMO_OUTPUTS = LOCAL_DIR / "demo" / "outputs.json"
 REPORT_PATH = REPORTS_DIR / "power-tuning.html"
+SUMMARY_PATH = REPORTS_DIR / "summary.json"
+PLAN_HEAD = (
+    "Plan of the report, top three (reports/summary.json's `plan`; the commands are printed, never applied):"
+)
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report Ctrl-C
 
 
@@ -246,6 +251,13 @@ def pick_lines(run: TuningRun) -> list[str]:
     ]
 
 
+def plan_lines() -> list[str]:
+    """The plan's top three lines as the report wrote them into summary.json: one computation, the
+    report's."""
+    lines = top_lines_text(read_plan(SUMMARY_PATH))
+    return [f"  {line}" for line in lines] or ["  nothing to change at this traffic"]
+
+
 def _leftover_processes(before: set[int]) -> list[psutil.Process]:
     """Children of this process that were not there before the stack started, after a short grace period."""
     deadline = time.monotonic() + 10
@@ -296,6 +308,8 @@ def run(args: argparse.Namespace) -> int:
                 *pick_lines(saved.run),
                 f"  results  {saved.path.relative_to(REPO_ROOT)}",
                 f"  report   {REPORT_PATH.relative_to(REPO_ROOT)}",
+                f"\n{PLAN_HEAD}",
+                *plan_lines(),
                 sep="\n",
             )
     except DemoStepError as error:

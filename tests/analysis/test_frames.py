@@ -12,6 +12,7 @@ from analysis.frames import invocations_frame, results_frame
 from tests.support.power_tuning_fake import realistic_output
 from tests.support.results_files import ENDED, EXECUTION_INPUT
 from tests.support.results_files import write_sample as _write
+from tuning.record import Traffic
 
 
 def test_results_frame_has_one_row_per_run_and_power(tmp_path: Path) -> None:
@@ -95,3 +96,21 @@ def test_results_frame_carries_each_sizes_interval_and_skipped_frame_the_causes(
     assert frame.loc[128, ["n", "duration_low_ms"]].isna().all()  # no confidence entry: no interval
     [row] = frames.skipped_frame(tmp_path).to_dict(orient="records")
     assert (row["power"], row["cause"], row["source"]) == (64, "Task timed out after 10.00 seconds", "local")
+
+
+def test_results_frame_carries_the_front_door_and_the_traffic_each_run_measured(tmp_path: Path) -> None:
+    traffic = Traffic(
+        requests=40,
+        request_bytes=120.0,
+        response_bytes=300.0,
+        function_log_bytes=900.0,
+        access_log_bytes=350.0,
+    )
+    _write(tmp_path, source="local", traffic=traffic, extra={"api_type": "http"})
+    _write(tmp_path, source="aws")  # written before either was recorded
+    frame = results_frame(tmp_path)
+    local, aws = frame[frame["source"] == "local"].iloc[0], frame[frame["source"] == "aws"].iloc[0]
+    assert local["api_type"] == "http"
+    assert aws["api_type"] == "rest"  # what such a file was priced as
+    assert [local[column] for column in frames.TRAFFIC_COLUMNS] == [120.0, 300.0, 900.0, 350.0]
+    assert aws[list(frames.TRAFFIC_COLUMNS)].isna().all()

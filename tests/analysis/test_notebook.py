@@ -27,6 +27,7 @@ CHARTS = {
     "request_price.png",
     "monthly_cost.png",
     "run_comparison.png",
+    "plan_bill.png",
 }
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
@@ -156,6 +157,41 @@ def test_recommendation_per_strategy(executed_report: dict[str, Any]) -> None:
     assert picks["speed"]["monthly_saving"] < 0
 
 
+def test_the_plan_prices_every_setting_for_the_recommendations_run(executed_report: dict[str, Any]) -> None:
+    """The seeded outputs (REST, x86_64, 1024 MB) over Pulumi.yaml's defaults (api_key, tracing on, 30 days of
+    logs), at 10 M requests a month; the runs measured no traffic, so one metered unit per request."""
+    summary = executed_report["summary"]
+    lines = {line["setting"]: line for line in summary["plan"]}
+    assert set(lines) == {
+        "apiType",
+        "memorySize",
+        "architecture",
+        "tracing",
+        "logRetentionDays",
+        "dynamodbCapacityMode",
+    }
+    savings = [line["monthlySavingUsd"] or 0 for line in summary["plan"]]
+    assert savings == sorted(savings, reverse=True)
+    door = lines["apiType"]
+    # 10 M × ($3.50 − $1.00) per million
+    assert (door["current"], door["value"]) == ("rest", "http")
+    assert door["monthlySavingUsd"] == pytest.approx(25.00)
+    assert door["command"] == "pulumi config set apiType http && pulumi config set authMode iam"
+    assert "API keys, usage plans and quotas" in door["tradeOffs"]
+    memory = lines["memorySize"]  # the recommendation's cost pick, saving as worked out there
+    assert (memory["current"], memory["value"]) == (aws_data.CURRENT_MEMORY, 128)
+    assert memory["monthlySavingUsd"] == pytest.approx((0.528 - 4.156 * 0.125) * 0.0000166667 * 1e7, abs=1e-3)
+    assert "cannot measure arm64 against x86_64" in lines["architecture"]["tradeOffs"]
+    assert lines["dynamodbCapacityMode"]["command"] is None
+    bill = summary["bill"]
+    assert bill["requestsPerMonth"] == 10_000_000
+    assert bill["before"]["api_gateway"] == pytest.approx(35.00)
+    assert bill["after"]["api_gateway"] == pytest.approx(10.00)
+    html = (executed_report["report_dir"] / "power-tuning.html").read_text()
+    assert '<h2 id="Plan">Plan' in html
+    assert "measured no request, response or log sizes" in html
+
+
 def test_every_chart_is_written_and_non_trivial(executed_report: dict[str, Any]) -> None:
     report_dir: Path = executed_report["report_dir"]
     assert set(executed_report["summary"]["charts"]) == CHARTS
@@ -180,6 +216,8 @@ def test_missing_data_reads_as_sentences(seeded: dict[str, Any], tmp_path: Path)
     summary = json.loads((report_dir / "summary.json").read_text())
     assert summary["runs"]["rows"] == []
     assert summary["decision"] == []
+    assert summary["plan"] == []
+    assert summary["bill"] is None
     notes = " ".join(summary["runs"]["notes"] + summary["metrics"]["notes"] + summary["invocations"]["notes"])
     for expected in ("no state machine", "No results files", "No AWS/Lambda metrics", "No REPORT lines"):
         assert expected in notes

@@ -37,6 +37,7 @@ def _run(
                 "started": pd.Timestamp(started),
                 "architecture": "x86_64",
                 "region": "us-east-1",
+                "api_type": "rest",
                 "balanced_weight": 0.5,
                 "power": power,
                 "average_duration_ms": duration,
@@ -75,7 +76,12 @@ def test_latest_run_skips_failed_and_older_runs() -> None:
 def test_cost_table_against_list_prices() -> None:
     run = _run({1024: (100.0, 0.0), 128: (800.0, 0.0)})
     costs = recommend.cost_table(
-        run, mix={"get": 1}, requests_per_month=1_000_000, architecture="x86_64", region="us-east-1"
+        run,
+        mix={"get": 1},
+        requests_per_month=1_000_000,
+        architecture="x86_64",
+        region="us-east-1",
+        api_type="rest",
     )
     row = costs.set_index("power").loc[1024]
     # 0.1 s × 1 GB × $0.0000166667; $0.20 and $3.50 per million; a get = ½ read unit at $0.125 per million
@@ -89,6 +95,27 @@ def test_cost_table_against_list_prices() -> None:
     readable = recommend.costs_view(costs).loc[1024]  # $ per million requests, as the notebook shows it
     assert readable["api_gateway $/1M"] == pytest.approx(3.5)
     assert readable["lambda_compute $/1M"] == pytest.approx(1.6667, abs=1e-4)
+
+
+def test_a_run_behind_an_http_api_is_priced_at_its_request_fee() -> None:
+    run = _run({128: (10.0, 1e-7)})
+    run["api_type"] = "http"
+    decision = recommend.decide(
+        run, outputs={"memory_size": 128}, stack=None, mix={"get": 1}, requests_per_month=1_000_000
+    )
+    # HTTP API's first tier: $1.00 per million (REST: $3.50)
+    assert decision.costs.loc[0, "api_gateway"] == pytest.approx(1.00e-6)
+
+
+def test_an_execution_without_a_results_file_is_priced_for_the_stacks_front_door() -> None:
+    run = _run({128: (10.0, 1e-7)})
+    run["api_type"] = math.nan  # a Power Tuning execution read from the state machine: no metadata
+    http = recommend.decide(
+        run, outputs={"api_type": "http"}, stack=None, mix={"get": 1}, requests_per_month=1
+    )
+    rest = recommend.decide(run, outputs={}, stack=None, mix={"get": 1}, requests_per_month=1)
+    assert http.costs.loc[0, "api_gateway"] == pytest.approx(1.00e-6)
+    assert rest.costs.loc[0, "api_gateway"] == pytest.approx(3.50e-6)
 
 
 def test_unknown_price_region_falls_back_and_says_so() -> None:
@@ -108,7 +135,12 @@ def test_unknown_price_region_falls_back_and_says_so() -> None:
 def test_recommendation_against_current_memory() -> None:
     run = _run({128: (400.0, 1.0e-6), 512: (120.0, 1.1e-6), 1024: (60.0, 1.3e-6)})
     costs = recommend.cost_table(
-        run, mix={"get": 1}, requests_per_month=10, architecture="x86_64", region="us-east-1"
+        run,
+        mix={"get": 1},
+        requests_per_month=10,
+        architecture="x86_64",
+        region="us-east-1",
+        api_type="rest",
     )
     picks = recommend.recommend(run, costs, current_memory=512, stack="prod").set_index("strategy")
     assert picks.loc["cost", "memory_mb"] == 128
@@ -128,7 +160,12 @@ def test_recommendation_against_current_memory() -> None:
 def test_saving_unknown_when_current_memory_was_not_measured() -> None:
     run = _run({128: (400.0, 1.0e-6), 512: (100.0, 1.1e-6)})
     costs = recommend.cost_table(
-        run, mix={"get": 1}, requests_per_month=10, architecture="x86_64", region="us-east-1"
+        run,
+        mix={"get": 1},
+        requests_per_month=10,
+        architecture="x86_64",
+        region="us-east-1",
+        api_type="rest",
     )
     picks = recommend.recommend(run, costs, current_memory=2048, stack=None)
     assert picks["monthly_saving"].isna().all()

@@ -91,6 +91,34 @@ def test_the_demo_prints_the_picks_the_record_holds_and_the_report_shows() -> No
     assert set(shown) == {"cost", "speed", "balanced"}
     assert shown == {strategy: pick["power"] for strategy, pick in recorded.items()}
     assert shown == {row["strategy"]: row["memory_mb"] for row in summary["decision"]}
+    assert_the_printed_plan_is_the_summarys(completed.stdout, summary["plan"])
+
+
+def _usd(value: float) -> str:
+    """Dollars to the cent, a minus sign before the dollar sign."""
+    return f"{'−' if value < 0 else ''}${abs(value):,.2f}"
+
+
+def assert_the_printed_plan_is_the_summarys(stdout: str, plan: list[dict]) -> None:
+    """The demo's last block: the summary's best three lines that have a command and save something, in its
+    order, each as setting, current → proposed, the saving in cents and the command."""
+    printed = stdout.split("Plan of the report, top three", 1)[1].split("\n\n", 1)[0].splitlines()[1:]
+    heads = [line.strip() for line in printed if not line.startswith("    ")]
+    commands = [line.strip().removeprefix("$ ") for line in printed if line.strip().startswith("$ ")]
+    expected = [line for line in plan if line["command"] and line["monthlySavingUsd"] > 0][:3]
+    assert expected  # the front door at least: the demo's stack is a REST API
+    assert expected[0]["setting"] == "apiType"
+    assert heads == [
+        f"{line['setting']}: {line['current']} → {line['value']}, "
+        f"saves {_usd(line['monthlySavingUsd'])} a month"
+        + (
+            f" (95 % interval {_usd(line['savingLowUsd'])} … {_usd(line['savingHighUsd'])})"
+            if line["savingLowUsd"] is not None and line["savingLowUsd"] != line["savingHighUsd"]
+            else ""
+        )
+        for line in expected
+    ]
+    assert commands == [line["command"] for line in expected]
 
 
 def test_the_scenario_runs_on_the_local_http_api(http_api_stack: LocalStack, capsys) -> None:

@@ -7,7 +7,16 @@ from pathlib import Path
 
 import pytest
 
-from tuning.engine.pricing import PRICES_AS_OF, invocation_cost, request_cost_breakdown
+from tuning.engine.pricing import (
+    PRICES,
+    PRICES_AS_OF,
+    STEP_FUNCTIONS_TRANSITION_COSTS,
+    XRAY_FIXED_RATE,
+    XRAY_RESERVOIR_PER_SECOND,
+    invocation_cost,
+    logs_monthly_cost,
+    request_cost_breakdown,
+)
 
 
 @pytest.mark.parametrize(
@@ -105,25 +114,69 @@ def test_request_breakdown_refuses_what_it_cannot_price(kwargs: dict, message: s
         request_cost_breakdown(1, 128, **kwargs)
 
 
-def _readme_per_million_rows() -> dict[str, str]:
-    """The README's "Per million requests" table: item → its last cell."""
+def _readme_costs() -> str:
     readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
-    table = readme.split("**Per million requests**", 1)[1].split("\n\n", 2)[1]
+    return readme.split("\n## Costs\n", 1)[1].split("\n## ", 1)[0]
+
+
+def _readme_per_million_rows() -> dict[str, list[str]]:
+    """The README's "Per million requests" table: item → its price and per-million cells."""
+    table = _readme_costs().split("**Per million requests**", 1)[1].split("\n\n", 2)[1]
     rows = [line.strip("|").split("|") for line in table.splitlines() if line.startswith("| ")]
-    return {cells[0].strip(): cells[-1].strip() for cells in rows[1:]}
+    return {cells[0].strip(): [cell.strip() for cell in cells[1:]] for cells in rows[1:]}
 
 
 def _dollars(cell: str) -> float:
     return float(re.search(r"\$(\d+\.\d+)", cell)[1])
 
 
+def _all_dollars(cell: str) -> list[float]:
+    return [float(figure) for figure in re.findall(r"\$(\d+\.\d+)", cell)]
+
+
 def test_the_readme_per_million_costs_are_the_price_modules_and_add_up() -> None:
-    rows = _readme_per_million_rows()
+    rows = {item: cells[-1] for item, cells in _readme_per_million_rows().items()}
     parts = request_cost_breakdown(20, 1024, "arm64", "us-east-1", {"get": 70, "create": 20, "list": 10})
     million = 1_000_000
     assert _dollars(rows["API Gateway REST API"]) == round(parts["api_gateway"] * million, 2)
     assert _dollars(rows["Lambda requests"]) == round(parts["lambda_request"] * million, 2)
     assert _dollars(rows["Lambda compute"]) == round(parts["lambda_compute"] * million, 2)
     assert _dollars(rows["DynamoDB on-demand"]) == round(parts["dynamodb"] * million, 2)
+    # ≈ 1 KB of log lines per request
+    ingestion = logs_monthly_cost(1000, million, retention_days=1)["ingestion"]
+    assert _dollars(rows["CloudWatch Logs ingestion"]) == round(ingestion, 2)
+    # busy: 5 % of requests traced; at most 1 request a second: every one
+    prices = PRICES["us-east-1"]
+    assert _all_dollars(rows["X-Ray traces"]) == [
+        round(XRAY_FIXED_RATE * prices.xray_per_trace_recorded * million, 2),
+        round(prices.xray_per_trace_recorded * million, 2),
+    ]
     items = [cell for item, cell in rows.items() if item not in ("**Total**", "X-Ray traces")]
     assert _dollars(rows["**Total**"]) == pytest.approx(sum(_dollars(cell) for cell in items), abs=0.005)
+
+
+def test_the_readme_unit_prices_are_the_price_modules() -> None:
+    costs = _readme_costs()
+    prices = {item: cells[0] for item, cells in _readme_per_million_rows().items()}
+    table = PRICES["us-east-1"]
+    million = 1_000_000
+    rest_bound, rest_price = table.api_gateway_rest_tiers[0]
+    assert prices["API Gateway REST API"] == (
+        f"${rest_price * million:.2f} per million (first {rest_bound / million:.0f} M a month)"
+    )
+    assert _all_dollars(prices["Lambda requests"]) == pytest.approx([table.lambda_per_request * million])
+    arm, x86 = table.lambda_gb_second["arm64"], table.lambda_gb_second["x86_64"]
+    assert prices["Lambda compute"] == f"${arm:.10f} per GB-s arm64 (${x86:.10f} x86_64)"
+    assert _all_dollars(prices["DynamoDB on-demand"]) == pytest.approx(
+        [table.dynamodb_per_read_request_unit * million, table.dynamodb_per_write_request_unit * million]
+    )
+    assert _all_dollars(prices["CloudWatch Logs ingestion"]) == pytest.approx([table.logs_ingestion_per_gb])
+    assert prices["X-Ray traces"].startswith(f"${table.xray_per_trace_recorded * million:.2f} per million")
+    assert (
+        f"keeps {XRAY_RESERVOIR_PER_SECOND:.0f} request/s + {XRAY_FIXED_RATE * 100:.0f} %"
+        in prices["X-Ray traces"]
+    )
+    assert f"| CloudWatch Logs storage | ${table.logs_storage_per_gb_month:.2f} per GB-month |" in costs
+    assert f"list prices as of {PRICES_AS_OF}**" in costs
+    per_thousand = STEP_FUNCTIONS_TRANSITION_COSTS["default"] * 1000
+    assert f"${per_thousand:.3f} per 1,000 state transitions" in costs

@@ -10,7 +10,7 @@ Pure: the caller builds the inputs (settings, measured sizes, the tuning pick); 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 
 from settings.aws_limits import ARCHITECTURES
 from settings.stack_settings import AUTH_MODES_BY_API_TYPE
@@ -104,16 +104,31 @@ class PlanLine:
     command: str | None  # None: the stack cannot apply it, or nothing to change
 
     def to_json(self) -> dict[str, object]:
-        return {
-            "setting": self.setting,
-            "current": self.current,
-            "value": self.value,
-            "monthlySavingUsd": self.monthly_saving_usd,
-            "savingLowUsd": self.saving_low_usd,
-            "savingHighUsd": self.saving_high_usd,
-            "tradeOffs": self.trade_offs,
-            "command": self.command,
-        }
+        return {key: getattr(self, item.name) for key, item in zip(_JSON_KEYS, fields(self), strict=True)}
+
+    @classmethod
+    def from_json(cls, raw: Mapping[str, object]) -> PlanLine:
+        """A line as ``to_json`` wrote it (e.g. read back from the report's summary.json)."""
+        return cls(*(raw[key] for key in _JSON_KEYS))  # type: ignore[arg-type]
+
+
+# PlanLine's fields in order, by their JSON names.
+_JSON_KEYS = (
+    "setting",
+    "current",
+    "value",
+    "monthlySavingUsd",
+    "savingLowUsd",
+    "savingHighUsd",
+    "tradeOffs",
+    "command",
+)
+
+
+def best_lines(lines: Sequence[PlanLine], count: int = 3) -> tuple[PlanLine, ...]:
+    """The ``count`` lines that save the most among those with a change the stack can apply (``lines`` are
+    best saving first, as a plan holds them)."""
+    return tuple(line for line in lines if line.command and (line.monthly_saving_usd or 0) > 0)[:count]
 
 
 @dataclass(frozen=True)
@@ -128,9 +143,7 @@ class Plan:
 
     def top(self, count: int = 3) -> tuple[PlanLine, ...]:
         """The ``count`` lines that save the most (lines with nothing to change left out)."""
-        return tuple(line for line in self.lines if line.command and (line.monthly_saving_usd or 0) > 0)[
-            :count
-        ]
+        return best_lines(self.lines, count)
 
     def to_json(self) -> list[dict[str, object]]:
         return [line.to_json() for line in self.lines]
