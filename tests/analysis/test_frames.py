@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pandas as pd
@@ -107,7 +108,10 @@ def test_results_frame_carries_the_front_door_and_the_traffic_each_run_measured(
         access_log_bytes=350.0,
     )
     _write(tmp_path, source="local", traffic=traffic, extra={"api_type": "http"})
-    _write(tmp_path, source="aws")  # written before either was recorded
+    older = _write(tmp_path, source="aws")
+    document = json.loads(older.read_text())
+    del document["metadata"]["api_type"]  # written before either was recorded
+    older.write_text(json.dumps(document))
     frame = results_frame(tmp_path)
     local, aws = frame[frame["source"] == "local"].iloc[0], frame[frame["source"] == "aws"].iloc[0]
     assert local["api_type"] == "http"

@@ -11,6 +11,7 @@ month.
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -67,6 +68,7 @@ def _results(tmp_path: Path, traffic: Traffic | None = TRAFFIC, api_type: str | 
         function_name="crud",
         region="us-east-1",
         architecture="arm64",
+        api_type=api_type or "rest",
         started=datetime(2026, 11, 27, 6, tzinfo=UTC),
         ended=datetime(2026, 11, 27, 6, 5, tzinfo=UTC),
         execution_input=ExecutionInput.from_json(
@@ -77,10 +79,8 @@ def _results(tmp_path: Path, traffic: Traffic | None = TRAFFIC, api_type: str | 
             {"power": 512, "n": 20, "durationLow": 38.0, "durationHigh": 42.0, "costLow": 0, "costHigh": 0},
             {"power": 1024, "n": 20, "durationLow": 20.0, "durationHigh": 22.0, "costLow": 0, "costHigh": 0},
         ],
-        traffic=traffic,
-        extra={"api_type": api_type} if api_type else None,
     )
-    write_results(run, results_dir=tmp_path)
+    write_results(replace(run, traffic=traffic), results_dir=tmp_path)
     return recommend.latest_run(results_frame(tmp_path).assign(status="succeeded"))
 
 

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
 from tests.support.power_tuning_fake import realistic_output
-from tuning.record import ExecutionInput, measured_run
+from tuning.record import ExecutionInput, Traffic, measured_run
 from tuning.results import write_results
 
 STARTED = datetime(2026, 11, 27, 6, 5, 4, tzinfo=UTC)
@@ -21,6 +22,7 @@ def write_sample(
     started: datetime = STARTED,
     execution_input: dict | None = None,
     variant: str | None = None,
+    traffic: Traffic | None = None,  # as a local run measures it (a sample's records carry no sizes)
     **extra,
 ) -> Path:
     run = measured_run(
@@ -35,4 +37,4 @@ def write_sample(
         output=output or realistic_output(),
         **extra,
     )
-    return write_results(run, variant=variant, results_dir=tmp_path)
+    return write_results(replace(run, traffic=traffic), variant=variant, results_dir=tmp_path)
