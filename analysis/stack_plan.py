@@ -32,6 +32,7 @@ from tuning.engine.plan import (
     StackChoices,
     Workload,
     best_lines,
+    config_value,
     make_plan,
 )
 
@@ -209,7 +210,7 @@ def line_text(line: PlanLine) -> list[str]:
     if low is not None and high is not None and low != high:
         saving += f" (95 % interval {_money(low)} … {_money(high)})"
     return [
-        f"{line.setting}: {line.current} → {line.value}, {saving}",
+        f"{line.setting}: {config_value(line.current)} → {config_value(line.value)}, {saving}",
         f"    {_shortened(line.trade_offs)}",
         f"    $ {line.command}",
     ]

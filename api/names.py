@@ -4,7 +4,6 @@ tuning and analysis look them up."""
 STAGE = "prod"  # the API Gateway stage: every URL is .../prod/...
 API_KEY_HEADER = "x-api-key"  # the REST stage's usage-plan key header
 ALIAS = "live"  # the alias API Gateway invokes and seeding goes through; Power Tuning adds RAM<size> aliases
-DEFAULT_STACK = "prod"  # the committed stack file Pulumi.prod.yaml
 DEFAULT_REGION = "us-east-1"  # the emulator's region, and the price region when none is known
 LOCAL_FUNCTION_NAME = "serverless-crud-local"  # the local stack's function, and a private tuning run's
 LOCAL_TABLE_NAME = f"{LOCAL_FUNCTION_NAME}-items"

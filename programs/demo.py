@@ -24,7 +24,6 @@ from typing import Any
 import psutil
 
 from analysis.stack_plan import read_plan, top_lines_text
-from api.names import DEFAULT_STACK
 from api.stack_outputs import auth_headers
 from emulator.children import GRACE_S, let_child_stop
 from emulator.local_stack import LocalStack, StackSettings
@@ -223,7 +222,7 @@ def _run_step(title: str, command: list[str], *, grace_s: float = GRACE_S) -> No
 TUNING_TITLE = "Power tuning on the local runtime (each memory size gets its CPU share)"
 
 
-def tune(outputs: dict[str, Any], power_values: list[int], num: int) -> Saved:
+def tune(outputs: dict[str, Any], power_values: list[int], num: int, stack: str | None) -> Saved:
     """The local tuning run through the library, as ``python -m tuning run --target local`` does it."""
     print(f"\n{TUNING_TITLE}:", flush=True)
     try:
@@ -234,6 +233,7 @@ def tune(outputs: dict[str, Any], power_values: list[int], num: int) -> Saved:
             sampling=Sampling(num),
             mix=parse_mix(DEFAULT_MIX),
             results_dir=RESULTS_DIR,
+            stack=stack,
         )
         saved = run_and_save(request, outputs)
     except (ValueError, TuningError) as error:
@@ -242,11 +242,12 @@ def tune(outputs: dict[str, Any], power_values: list[int], num: int) -> Saved:
     return saved
 
 
-def pick_lines(run: TuningRun) -> list[str]:
-    """The picks the record holds, one line per strategy, with the command that applies each."""
+def pick_lines(run: TuningRun, stack: str | None) -> list[str]:
+    """The picks the record holds, one line per strategy, with the command that applies each to ``stack``
+    (None: the selected stack, as the report's commands say it)."""
     return [
         f"  {strategy:<8} {pick.power:>5} MB  {pick.duration:.1f} ms  ${pick.cost * 1e6:.3f} per million "
-        f"invocations  →  {pulumi_command(pick.power, DEFAULT_STACK)}"
+        f"invocations  →  {pulumi_command(pick.power, stack)}"
         for strategy, pick in run.picks.items()
     ]
 
@@ -285,7 +286,7 @@ def run(args: argparse.Namespace) -> int:
         if not args.skip_tuning:
             tuning_started = time.time()
             since = datetime.fromtimestamp(tuning_started - 60, UTC).isoformat(timespec="seconds")
-            saved = tune(outputs, args.power_values, args.num)
+            saved = tune(outputs, args.power_values, args.num, config.name)
             stack.flush_telemetry()
             _run_step(
                 "Analysis notebook → reports/power-tuning.html:",
@@ -298,6 +299,7 @@ def run(args: argparse.Namespace) -> int:
                     str(DEMO_OUTPUTS),
                     "--since",
                     since,
+                    *(["--stack", config.name] if config.name else []),
                 ],
             )
             if not REPORT_PATH.exists() or REPORT_PATH.stat().st_mtime < tuning_started:
@@ -305,7 +307,7 @@ def run(args: argparse.Namespace) -> int:
             print(
                 "\nPicks of this run (timings emulated on this machine; apply them after tuning on AWS, then "
                 "`pulumi up`):",
-                *pick_lines(saved.run),
+                *pick_lines(saved.run, config.name),
                 f"  results  {saved.path.relative_to(REPO_ROOT)}",
                 f"  report   {REPORT_PATH.relative_to(REPO_ROOT)}",
                 f"\n{PLAN_HEAD}",

@@ -29,6 +29,7 @@ class StackConfig:
 
     settings: Settings
     source: str  # "stack prod (Pulumi.prod.yaml)" or "project defaults (Pulumi.yaml)"
+    name: str | None = None  # the stack named, None for the project defaults
 
 
 def read_stack_settings(stack: str | None, project_dir: Path = REPO_ROOT) -> StackConfig:
@@ -52,7 +53,8 @@ def read_stack_settings(stack: str | None, project_dir: Path = REPO_ROOT) -> Sta
             )
         raw.update(_project_values(path, str(project["name"]), declared))
         source = f"stack {stack} ({path.name})"
-    return StackConfig(parse_settings({key: engine_string(value) for key, value in raw.items()}), source)
+    settings = parse_settings({key: engine_string(value) for key, value in raw.items()})
+    return StackConfig(settings, source, stack)
 
 
 def _stack_files(project_dir: Path) -> list[Path]:

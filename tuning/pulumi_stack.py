@@ -16,11 +16,10 @@ from typing import TYPE_CHECKING, Any
 
 from api.stack_outputs import REQUIRED_KEYS, OutputsError, check_outputs, read_outputs_file
 from settings.paths import REPO_ROOT
+from tuning.engine.plan import MEMORY_KEY, config_set_command
 
 if TYPE_CHECKING:
     from pulumi.automation import CommandError, LocalWorkspace, PulumiCommand
-
-MEMORY_KEY = "memorySize"
 
 
 class StackError(Exception):
@@ -76,7 +75,7 @@ def set_memory_size(stack: str, memory_mb: int) -> None:
 
 def pulumi_command(memory_mb: int, stack: str | None) -> str:
     """The command that puts ``memory_mb`` into the stack's config (without a stack: the selected one)."""
-    return f"pulumi config set {MEMORY_KEY} {memory_mb}" + (f" -s {stack}" if stack else "")
+    return config_set_command(MEMORY_KEY, memory_mb, stack)
 
 
 def _from_pulumi(stack: str) -> dict[str, Any]:

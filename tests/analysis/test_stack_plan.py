@@ -165,7 +165,7 @@ def test_the_demo_printout_of_the_top_three(tmp_path: Path) -> None:
         text[4] == "    no X-Ray traces or service map; latency stays visible in the EMF metric and the logs"
     )
     assert text[2] == "    $ pulumi config set apiType http -s prod && pulumi config set authMode iam -s prod"
-    assert text[3] == f"tracing: True → False, saves ${BEFORE['xray']:.2f} a month"
+    assert text[3] == f"tracing: true → false, saves ${BEFORE['xray']:.2f} a month"
     assert (
         text[6]
         == f"logRetentionDays: 90 → 30, saves ${BEFORE['logs_storage'] - AFTER['logs_storage']:.2f} a month"

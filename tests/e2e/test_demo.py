@@ -99,6 +99,11 @@ def _usd(value: float) -> str:
     return f"{'−' if value < 0 else ''}${abs(value):,.2f}"
 
 
+def _config(value: object) -> str:
+    """A JSON value as `pulumi config` spells it: booleans lower-case."""
+    return json.dumps(value) if isinstance(value, bool) else str(value)
+
+
 def assert_the_printed_plan_is_the_summarys(stdout: str, plan: list[dict]) -> None:
     """The demo's last block: the summary's best three lines that have a command and save something, in its
     order, each as setting, current → proposed, the saving in cents and the command."""
@@ -109,7 +114,7 @@ def assert_the_printed_plan_is_the_summarys(stdout: str, plan: list[dict]) -> No
     assert expected  # the front door at least: the demo's stack is a REST API
     assert expected[0]["setting"] == "apiType"
     assert heads == [
-        f"{line['setting']}: {line['current']} → {line['value']}, "
+        f"{line['setting']}: {_config(line['current'])} → {_config(line['value'])}, "
         f"saves {_usd(line['monthlySavingUsd'])} a month"
         + (
             f" (95 % interval {_usd(line['savingLowUsd'])} … {_usd(line['savingHighUsd'])})"

@@ -49,10 +49,14 @@ BILL_COMPONENTS = (
 )
 
 
+def config_value(value: object) -> str:
+    """A setting's value as Pulumi config writes it (``true``, not ``True``)."""
+    return str(value).lower() if isinstance(value, bool) else str(value)
+
+
 def config_set_command(key: str, value: object, stack: str | None) -> str:
     """The command that puts ``value`` into the stack's config (without a stack: the selected one)."""
-    text = str(value).lower() if isinstance(value, bool) else str(value)
-    return f"pulumi config set {key} {text}" + (f" -s {stack}" if stack else "")
+    return f"pulumi config set {key} {config_value(value)}" + (f" -s {stack}" if stack else "")
 
 
 @dataclass(frozen=True)
