@@ -295,8 +295,10 @@ class Environment:
         if isinstance(message, Started):
             started = message.at
             if function.faults is not None and function.faults.fire("lambda-crash"):
-                self.kill()
-            message = self._await(deadline)
+                self.kill()  # the kill wins: an answer posted meanwhile (or half of it) is lost, as on AWS
+                message = "crashed"
+            else:
+                message = self._await(deadline)
         self.limits.idle()
         if isinstance(message, Result):
             self.max_rss_kb = max(self.max_rss_kb, peak_rss_kb(self.process.pid) if self.process else 0)

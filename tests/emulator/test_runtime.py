@@ -12,6 +12,7 @@ import subprocess
 import sys
 import textwrap
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -545,3 +546,21 @@ def test_the_init_error_fault_fails_init_and_the_next_request_retries(make_runti
 def test_no_fault_object_means_no_fault(make_runtime):
     runtime = make_runtime(faults=ScriptedFaults())
     assert all(runtime.invoke({"action": "echo"}).error is None for _ in range(3))
+
+
+class LateCrash(ScriptedFaults):
+    """Decides to crash only after the function has answered (its result already queued): the crash must
+    still win, as a killed Lambda environment's answer never reaches the caller."""
+
+    def fire(self, name: str) -> bool:
+        crash = super().fire(name)
+        if crash:
+            time.sleep(0.5)  # an echo answers in milliseconds
+        return crash
+
+
+def test_a_crash_after_the_answer_was_posted_still_fails_the_invocation(make_runtime):
+    runtime = make_runtime(faults=LateCrash(**{"lambda-crash": [1]}))
+    crashed = runtime.invoke({"action": "echo"})
+    assert crashed.error is not None
+    assert crashed.error["errorType"] == "Runtime.ExitError"

@@ -37,4 +37,6 @@ def write_sample(
         output=output or realistic_output(),
         **extra,
     )
-    return write_results(replace(run, traffic=traffic), variant=variant, results_dir=tmp_path)
+    if traffic is not None:
+        run = replace(run, traffic=traffic)
+    return write_results(run, variant=variant, results_dir=tmp_path)
