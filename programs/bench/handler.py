@@ -139,6 +139,29 @@ def variants(app: Any, tutorial: Any, floor: Any) -> dict[str, Callable[[], Any]
     }
 
 
+class Tidy:
+    """Untimed, after each call: removes the items and idempotency records a POST created, so the tables
+    keep the size they had after the warm-up. moto copies whole tables for a transaction, so growing tables
+    would slow each later keyed POST (and end in the function's own timeout on a long run)."""
+
+    def __init__(self, floor: Any) -> None:
+        self.floor = floor
+        self.records = idempotency_table_name(TABLE)
+        self.kept_items = self._keys(TABLE, "id")
+        self.kept_records = self._keys(self.records, "key")
+
+    def _keys(self, table: str, name: str) -> set[str]:
+        pages = self.floor.get_paginator("scan").paginate(
+            TableName=table, ProjectionExpression="#k", ExpressionAttributeNames={"#k": name}
+        )
+        return {item[name]["S"] for page in pages for item in page["Items"]}
+
+    def __call__(self) -> None:
+        for table, name, kept in ((TABLE, "id", self.kept_items), (self.records, "key", self.kept_records)):
+            for key in self._keys(table, name) - kept:
+                self.floor.delete_item(TableName=table, Key={name: {"S": key}})
+
+
 def round_trips(calls: dict[str, Callable[[], Any]]) -> dict[str, int]:
     """DynamoDB requests the function sends for one call of each POST variant (counted, not timed)."""
     import store  # the function's own module, on the path since load_functions
@@ -173,12 +196,14 @@ def warm(rounds: int) -> tuple[dict[str, list[float]], dict[str, int]]:
             for _ in range(20):  # warm-up: connections, caches
                 for call in calls.values():
                     call()
+            tidy = Tidy(floor)
             for _ in tqdm(range(rounds), desc="warm rounds", unit="round", file=sys.stderr):
                 random.shuffle(names)
                 for name in names:
                     started = time.perf_counter()
                     calls[name]()
                     samples[name].append((time.perf_counter() - started) * 1000)
+                tidy()
             trips = round_trips(calls)
     return samples, trips
 
