@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import boto3
 import pytest
 
 import tuning.run
+from settings.stack_files import StackConfig, read_stack_settings
 from tests.support.power_tuning_fake import fake_stack_outputs, queue_lambda_results, realistic_output
 from tuning.engine.pricing import PRICES_AS_OF
 from tuning.payloads import seed_events
@@ -62,3 +64,17 @@ def test_the_aws_runner_returns_the_record_the_results_file_holds(
     }
     [execution] = metadata["executions"]
     assert execution["executionArn"] == metadata["execution_arn"]
+
+
+@pytest.mark.parametrize(("api_type", "version"), [("http", "2.0"), ("rest", None)])
+def test_without_outputs_the_events_follow_the_projects_front_door(
+    monkeypatch: pytest.MonkeyPatch, api_type: str, version: str | None
+) -> None:
+    """A private local function (no stack outputs) is priced as the project's apiType, so its events are
+    that front door's too: payload 2.0 behind an HTTP API, REST's 1.0 (no ``version`` key) otherwise."""
+    project = read_stack_settings(None)
+    chosen = StackConfig(replace(project.settings, api_type=api_type, auth_mode="iam"), project.source)
+    monkeypatch.setattr("tuning.runners.request.read_stack_settings", lambda _stack: chosen)
+    request = run_request("local", None, power_values=[128], sampling=Sampling(5), mix={"get": 1})
+    [entry] = request.execution_input.payload
+    assert entry["payload"].get("version") == version

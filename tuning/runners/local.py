@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from api.access_log import Answer, access_log_line
-from api.events import HTTP_PAYLOAD, api_type_of
+from api.events import HTTP_PAYLOAD
 from api.names import LOCAL_TABLE_NAME
 from api.wire_sizes import log_bytes, request_bytes, response_bytes, wire_request
 from emulator.environment import INIT_CPU_MODES as INIT_CPU_MODES  # the CLI's choices, re-exported
@@ -41,7 +41,7 @@ from tuning.errors import TuningError
 from tuning.payloads import expand_payloads
 from tuning.record import ExecutionInput
 from tuning.results import InvocationRecord
-from tuning.runners.request import Finished, Priced, RunRequest, finished
+from tuning.runners.request import Finished, Priced, RunRequest, finished, front_door_of
 from tuning.runners.rounds import RoundReport, RoundResult, merged_note, merged_output, sample
 
 # Said in every local results file beside the figures, so nobody reads them as Lambda's.
@@ -83,7 +83,7 @@ def _target(execution_input: ExecutionInput, outputs: dict | None) -> _Target:
         region=outputs.get("region") or execution_input.price_region,
         price_region=execution_input.price_region,
         architecture=outputs.get("architecture") or stack.architecture,
-        api_type=api_type_of(outputs) if outputs else stack.api_type,
+        api_type=front_door_of(outputs),
     )
     memory_mb = int(outputs.get("memory_size") or stack.memory_size)
     return _Target(priced, timeout_s=float(stack.timeout), memory_mb=memory_mb, tracing=stack.tracing)

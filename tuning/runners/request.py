@@ -9,6 +9,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from api.events import PAYLOAD_FORMATS, PayloadFormat, api_type_of
+from settings.stack_files import read_stack_settings
 from tuning.engine.confidence import run_confidence
 from tuning.engine.pricing import PRICES_AS_OF
 from tuning.record import ExecutionInput, TuningRun, measured_run, per_power_stats
@@ -16,6 +18,17 @@ from tuning.results import DEFAULT_RESULTS_DIR
 from tuning.runners.rounds import Sampled, Sampling
 
 DEFAULT_POLL_INTERVAL_S = 5.0
+
+
+def front_door_of(outputs: Mapping[str, Any] | None) -> str:
+    """The front door a run's function sits behind: the outputs' ``api_type``; without outputs (a private
+    local function) the project's ``apiType``, so its events and its prices agree."""
+    return api_type_of(outputs) if outputs else read_stack_settings(None).settings.api_type
+
+
+def payload_format_for(outputs: Mapping[str, Any] | None) -> PayloadFormat:
+    """The event format that front door sends."""
+    return PAYLOAD_FORMATS[front_door_of(outputs)]
 
 
 @dataclass(frozen=True)
