@@ -242,12 +242,14 @@ def tune(outputs: dict[str, Any], power_values: list[int], num: int, stack: str 
     return saved
 
 
-def pick_lines(run: TuningRun, stack: str | None) -> list[str]:
+def pick_lines(run: TuningRun, stack: str | None, current_mb: int) -> list[str]:
     """The picks the record holds, one line per strategy, with the command that applies each to ``stack``
-    (None: the selected stack, as the report's commands say it)."""
+    (None: the selected stack, as the report's commands say it); a pick of the current size says so, as the
+    report does."""
     return [
         f"  {strategy:<8} {pick.power:>5} MB  {pick.duration:.1f} ms  ${pick.cost * 1e6:.3f} per million "
-        f"invocations  →  {pulumi_command(pick.power, stack)}"
+        "invocations  →  "
+        + ("keep the current size" if pick.power == current_mb else pulumi_command(pick.power, stack))
         for strategy, pick in run.picks.items()
     ]
 
@@ -307,7 +309,7 @@ def run(args: argparse.Namespace) -> int:
             print(
                 "\nPicks of this run (timings emulated on this machine; apply them after tuning on AWS, then "
                 "`pulumi up`):",
-                *pick_lines(saved.run, config.name),
+                *pick_lines(saved.run, config.name, int(outputs["memory_size"])),
                 f"  results  {saved.path.relative_to(REPO_ROOT)}",
                 f"  report   {REPORT_PATH.relative_to(REPO_ROOT)}",
                 f"\n{PLAN_HEAD}",
