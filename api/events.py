@@ -34,11 +34,6 @@ def api_type_of(outputs: Mapping[str, Any] | None) -> str:
     return api_type
 
 
-def payload_format_of(outputs: Mapping[str, Any] | None) -> PayloadFormat:
-    """The payload format a stack's front door sends (``api_type_of``)."""
-    return PAYLOAD_FORMATS[api_type_of(outputs)]
-
-
 @dataclass(frozen=True)
 class ProxyRequest:
     """One HTTP request as API Gateway has routed it: what goes into its proxy event."""

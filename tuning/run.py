@@ -8,6 +8,7 @@ from typing import Any
 
 from tqdm import tqdm
 
+from api.events import PAYLOAD_FORMATS
 from api.names import DEFAULT_REGION, LOCAL_ACCOUNT_ID, LOCAL_FUNCTION_NAME
 from tuning.engine.analyzer import DEFAULT_BALANCED_WEIGHT
 from tuning.engine.pricing import PRICES_AS_OF
@@ -17,7 +18,7 @@ from tuning.record import TuningRun
 from tuning.results import write_results
 from tuning.runners.aws import build_execution_input, run_aws
 from tuning.runners.local import run_local
-from tuning.runners.request import Finished, RunRequest, payload_format_for
+from tuning.runners.request import Finished, RunRequest, front_door_of
 from tuning.runners.rounds import RoundReport, Sampled, Sampling, first_num
 from tuning.summary import format_table, pick_lines, power_rows, traffic_lines
 
@@ -42,7 +43,8 @@ def run_request(
     """The request of a run of ``outputs``' function (the local default without outputs), its Power Tuning
     input built and checked here; ``where`` are RunRequest's other fields. ValueError names what is refused
     (e.g. a ``num`` too small for the mix's smallest share)."""
-    payload = weighted_payload(mix, payload_format_for(outputs))
+    api_type = front_door_of(outputs)
+    payload = weighted_payload(mix, PAYLOAD_FORMATS[api_type])
     execution_input = build_execution_input(
         (outputs or {}).get("function_arn", LOCAL_FUNCTION_ARN),
         power_values=power_values,
@@ -52,7 +54,7 @@ def run_request(
         balanced_weight=balanced_weight,
         parallel=parallel,
     )
-    return RunRequest(target, execution_input, sampling, mix, **where)
+    return RunRequest(target, execution_input, sampling, mix, api_type, **where)
 
 
 @dataclass
@@ -113,7 +115,7 @@ def _run_local(request: RunRequest, outputs: dict | None) -> Finished:
         return run_local(
             request,
             outputs,
-            seed=seed_events(payload_format=payload_format_for(outputs)),
+            seed=seed_events(payload_format=request.payload_format),
             on_invocation=progress.invocation,
             on_round=progress.round,
         )
@@ -126,7 +128,7 @@ def _run_aws(request: RunRequest, outputs: dict) -> Finished:
     return run_aws(
         request,
         outputs,
-        seed=seed_events(payload_format=payload_format_for(outputs)),
+        seed=seed_events(payload_format=request.payload_format),
         log_delivery_wait_s=request.poll_interval_s,
         on_round=progress.round,
     )

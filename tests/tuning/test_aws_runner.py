@@ -26,7 +26,7 @@ from tuning.payloads import parse_mix, seed_events, weighted_payload
 from tuning.record import ExecutionInput, TuningRun
 from tuning.runners import aws as aws_runner
 from tuning.runners.aws import build_execution_input, read_report_invocations, result_output, run_aws
-from tuning.runners.request import Finished, RunRequest
+from tuning.runners.request import Finished, RunRequest, front_door_of
 from tuning.runners.rounds import Sampling
 
 ARN = "arn:aws:lambda:us-east-1:123456789012:function:crud-fn"
@@ -57,6 +57,7 @@ def _aws(
         execution_input,
         sampling or Sampling(execution_input.num),
         {"get": 60, "create": 40},
+        front_door_of(outputs),
         poll_interval_s=0.05,
         skip_failing=skip_failing,
     )

@@ -257,7 +257,7 @@ def _capture_local_runs(monkeypatch: pytest.MonkeyPatch) -> dict:
         sampled = Sampled(request.sampling, records, [], [{"powerValues": [128, 1024], "num": 5}], {}, [])
         return finished(
             request,
-            local._target(request.execution_input, outputs).priced,
+            local._target(request, outputs).priced,
             sampled,
             started=moment,
             ended=moment,

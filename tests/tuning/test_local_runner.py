@@ -30,7 +30,7 @@ from tuning.record import ExecutionInput, read_run
 from tuning.run import run_and_save, run_request
 from tuning.runners import local as local_runner
 from tuning.runners.local import parallel_environments, run_local
-from tuning.runners.request import RunRequest
+from tuning.runners.request import RunRequest, front_door_of
 from tuning.runners.rounds import Sampling
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -43,14 +43,15 @@ def _input(**overrides):
     return {"lambdaARN": ARN, "powerValues": [256, 1024], "num": 5, "payload": CPU_BOUND, **overrides}
 
 
-def _request(raw: dict, **options) -> RunRequest:
+def _request(raw: dict, outputs: dict | None = None, **options) -> RunRequest:
     execution_input = ExecutionInput.for_run(raw)
-    return RunRequest("local", execution_input, Sampling(execution_input.num), {"get": 1}, **options)
+    sampling, front_door = Sampling(execution_input.num), front_door_of(outputs)
+    return RunRequest("local", execution_input, sampling, {"get": 1}, front_door, **options)
 
 
 def _run(raw: dict, outputs: dict | None = None, *, seed=(), on_invocation=None, **options):
     """The record of a local run of ``raw`` (``options``: RunRequest's)."""
-    return run_local(_request(raw, **options), outputs, seed=seed, on_invocation=on_invocation).run
+    return run_local(_request(raw, outputs, **options), outputs, seed=seed, on_invocation=on_invocation).run
 
 
 @pytest.mark.slow

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from api.events import payload_format_of
+from api.events import PAYLOAD_FORMATS, api_type_of
 from tuning.payloads import (
     OPERATIONS,
     expand_payloads,
@@ -123,7 +123,7 @@ def test_each_invocation_gets_its_own_copy() -> None:
 
 @pytest.mark.parametrize("operation", OPERATIONS)
 def test_an_http_stack_is_tuned_with_payload_2_0_events(operation: str) -> None:
-    event = operation_event(operation, payload_format=payload_format_of({"api_type": "http"}))
+    event = operation_event(operation, payload_format=PAYLOAD_FORMATS[api_type_of({"api_type": "http"})])
     method, _, resource = event["routeKey"].partition(" ")
     assert event["version"] == "2.0"
     assert method.lower() in SPEC["paths"][resource]
@@ -138,7 +138,7 @@ def test_the_weighted_mix_and_the_seeds_follow_the_payload_format() -> None:
 
 
 def test_outputs_name_the_payload_format() -> None:
-    assert payload_format_of(None) == payload_format_of({"api_key": "k"}) == "1.0"
-    assert payload_format_of({"api_type": "http"}) == "2.0"
+    assert PAYLOAD_FORMATS[api_type_of(None)] == PAYLOAD_FORMATS[api_type_of({"api_key": "k"})] == "1.0"
+    assert PAYLOAD_FORMATS[api_type_of({"api_type": "http"})] == "2.0"
     with pytest.raises(ValueError, match="api_type is 'grpc': expected one of rest, http"):
-        payload_format_of({"api_type": "grpc"})
+        api_type_of({"api_type": "grpc"})

@@ -18,7 +18,6 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 from tqdm import tqdm
 
-from api.events import api_type_of
 from api.names import ALIAS
 from settings.lazy_imports import boto3_client
 from tuning.engine.analyzer import DEFAULT_BALANCED_WEIGHT, is_failed_output
@@ -374,7 +373,7 @@ def run_aws(
         region=outputs["region"],
         price_region=execution_input.price_region,
         architecture=outputs["architecture"],
-        api_type=api_type_of(outputs),
+        api_type=request.api_type,
     )
     try:
         sampled = sample(

@@ -41,7 +41,7 @@ from tuning.errors import TuningError
 from tuning.payloads import expand_payloads
 from tuning.record import ExecutionInput
 from tuning.results import InvocationRecord
-from tuning.runners.request import Finished, Priced, RunRequest, finished, front_door_of
+from tuning.runners.request import Finished, Priced, RunRequest, finished
 from tuning.runners.rounds import RoundReport, RoundResult, merged_note, merged_output, sample
 
 # Said in every local results file beside the figures, so nobody reads them as Lambda's.
@@ -74,16 +74,16 @@ def parallel_environments(num: int, memory_mb: int, cores: int) -> int:
     return max(1, min(num, int(cores / per_environment)))
 
 
-def _target(execution_input: ExecutionInput, outputs: dict | None) -> _Target:
+def _target(request: RunRequest, outputs: dict | None) -> _Target:
     """The function tuned: the running local stack's, else the ARN's with the project's settings."""
-    outputs = outputs or {}
+    execution_input, outputs = request.execution_input, outputs or {}
     stack = read_stack_settings(None).settings  # what the running local stack's outputs do not say
     priced = Priced(
         function_name=outputs.get("function_name") or execution_input.function_name,
         region=outputs.get("region") or execution_input.price_region,
         price_region=execution_input.price_region,
         architecture=outputs.get("architecture") or stack.architecture,
-        api_type=front_door_of(outputs),
+        api_type=request.api_type,
     )
     memory_mb = int(outputs.get("memory_size") or stack.memory_size)
     return _Target(priced, timeout_s=float(stack.timeout), memory_mb=memory_mb, tracing=stack.tracing)
@@ -226,7 +226,7 @@ def _measure_power(
 
 def _checked_target(request: RunRequest, outputs: dict | None, function_dir: Path) -> _Target:
     """Everything checked before any server or process starts; ValueError for bad options."""
-    target = _target(request.execution_input, outputs)
+    target = _target(request, outputs)
     check_init_cpu(request.init_cpu)
     check_function_dir(function_dir)
     # an unknown or unusable limiter fails now, not mid-run

@@ -26,11 +26,6 @@ def front_door_of(outputs: Mapping[str, Any] | None) -> str:
     return api_type_of(outputs) if outputs else read_stack_settings(None).settings.api_type
 
 
-def payload_format_for(outputs: Mapping[str, Any] | None) -> PayloadFormat:
-    """The event format that front door sends."""
-    return PAYLOAD_FORMATS[front_door_of(outputs)]
-
-
 @dataclass(frozen=True)
 class RunRequest:
     """What one tuning run is asked to do, checked by whoever builds it (the CLI, the demo): the Power
@@ -40,6 +35,7 @@ class RunRequest:
     execution_input: ExecutionInput
     sampling: Sampling
     mix: dict[str, int]
+    api_type: str  # the front door (``front_door_of``): its events are sent, its request fee is priced
     stack: str | None = None
     results_dir: Path = DEFAULT_RESULTS_DIR
     function_dir: Path | None = None  # local: tune this folder's handler instead of function/
@@ -47,6 +43,11 @@ class RunRequest:
     cpu_limiter: str = "auto"  # local
     poll_interval_s: float = DEFAULT_POLL_INTERVAL_S  # aws
     skip_failing: bool = False  # aws
+
+    @property
+    def payload_format(self) -> PayloadFormat:
+        """The event format the front door sends: the mix's and the seeds'."""
+        return PAYLOAD_FORMATS[self.api_type]
 
 
 @dataclass(frozen=True)
