@@ -15,8 +15,6 @@ from tuning.results import DEFAULT_RESULTS_DIR, result_paths
 
 PICK_COLUMNS = {strategy: f"{strategy}_pick" for strategy in STRATEGIES}
 TRAFFIC_COLUMNS = ("request_bytes", "response_bytes", "function_log_bytes", "access_log_bytes")
-# results files written before the front door was recorded were priced as REST APIs
-UNRECORDED_API_TYPE = "rest"
 RUN_COLUMNS = [
     "run",
     "source",
@@ -98,7 +96,7 @@ def _run_row(path: Path, record: TuningRun) -> dict[str, Any]:
         "balanced_weight": record.input.balanced_weight,
         "num": record.input.num,
         "optimum_power": record.output.get("power"),
-        "api_type": meta.get("api_type", UNRECORDED_API_TYPE),
+        "api_type": record.api_type,
         **{column: getattr(record.traffic, column) if record.traffic else None for column in TRAFFIC_COLUMNS},
     }
 

@@ -11,8 +11,9 @@ from typing import Any
 
 import pandas as pd
 
-from analysis.frames import PICK_COLUMNS, UNRECORDED_API_TYPE
+from analysis.frames import PICK_COLUMNS
 from analysis.sources import notes_html, readable_html
+from api.events import api_type_of
 from tuning.engine.pricing import PRICES, request_cost_breakdown
 from tuning.pulumi_stack import pulumi_command
 
@@ -66,9 +67,9 @@ def pareto_front(run_stats: pd.DataFrame) -> pd.Series:
 
 def run_api_type(run_stats: pd.DataFrame, outputs: Mapping[str, Any]) -> str:
     """The front door a run was priced for: its results file's, else (a Power Tuning execution read from
-    the stack) the stack outputs' ``api_type``, else REST."""
+    the stack) the stack outputs' (``api_type_of``: REST when they do not say)."""
     recorded = run_stats.iloc[0]["api_type"]
-    return recorded if isinstance(recorded, str) else outputs.get("api_type") or UNRECORDED_API_TYPE
+    return recorded if isinstance(recorded, str) else api_type_of(outputs)
 
 
 def price_region(region: str | None) -> str:
