@@ -145,10 +145,6 @@ class Plan:
     requests_per_month: float
     notes: tuple[str, ...] = field(default=())
 
-    def top(self, count: int = 3) -> tuple[PlanLine, ...]:
-        """The ``count`` lines that save the most (lines with nothing to change left out)."""
-        return best_lines(self.lines, count)
-
     def to_json(self) -> list[dict[str, object]]:
         return [line.to_json() for line in self.lines]
 
